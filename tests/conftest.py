@@ -1,0 +1,27 @@
+"""Shared fixtures: real-data location, isolation from the user's environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """The real BundleRec/AICL data (BUNDLEKD_DATA_DIR), or skip with the reason."""
+    value = os.environ.get("BUNDLEKD_DATA_DIR")
+    if not value:
+        pytest.skip("BUNDLEKD_DATA_DIR is unset: real-data test skipped (CI sets it to ../shared/data/bundles)")
+    path = Path(value)
+    if not (path / "electronic").is_dir():
+        pytest.skip(f"BUNDLEKD_DATA_DIR={value} does not contain the bundle datasets")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolate_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep API keys out of tests; keep the model cache shared (converting the model is slow)."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path_factory.getbasetemp() / "mpl"))
