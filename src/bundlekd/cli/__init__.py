@@ -1,0 +1,44 @@
+"""The `bundlekd` command line: thin noun-verb commands over library functions.
+
+Only this package prints. Each command module keeps heavy imports inside its functions, so
+`bundlekd --help` stays fast and never imports torch.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from bundlekd import __version__
+from bundlekd.cli import baseline, data, demo, kb, llm
+from bundlekd.cli.chat import chat_command
+from bundlekd.cli.distill import distill_command
+from bundlekd.cli.eval import eval_command
+from bundlekd.cli.generate import generate_command
+
+app = typer.Typer(
+    name="bundlekd",
+    help="LLM-based product bundle generation with knowledge distillation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data.app, name="data", help="Load, validate, export and count datasets.")
+app.add_typer(baseline.app, name="baseline", help="Non-LLM baselines (pair floor, Apriori).")
+app.add_typer(kb.app, name="kb", help="Knowledge base: add, remove, search, stats, history.")
+app.add_typer(llm.app, name="llm", help="Model backends: convert the default model, ping.")
+app.command("generate", help="Generate bundles for many sessions (resumable).")(generate_command)
+app.command("chat", help="Chat over one session: bundles, edits, questions.")(chat_command)
+app.command("distill", help="Distil knowledge (patterns, rules, thoughts) into a KB.")(
+    distill_command
+)
+app.command("eval", help="Score a predictions file against gold sessions.")(eval_command)
+app.command("demo", help="The main job on the embedded sample sessions.")(demo.demo_command)
+
+
+@app.callback(invoke_without_command=True)
+def _main(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
