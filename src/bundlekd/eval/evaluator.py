@@ -1,0 +1,274 @@
+"""Score a predictions file against gold sessions: match, score every session, aggregate.
+
+`evaluate` keeps one `SampleRecord` per gold session (what was predicted, the GT, the scores),
+aggregates per domain and overall (pooled over sessions, not a mean of domain means), and scores
+the pair floor on the same sessions so every table carries it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bundlekd.data.schema import Bundle, Prediction, Session
+from bundlekd.errors import DataError
+from bundlekd.eval.floors import PAIR_FLOOR_METHOD, pair_floor
+from bundlekd.eval.metrics import (
+    DEFAULT_JACCARD_TAU,
+    HEADLINE,
+    REFERENCE,
+    Aggregate,
+    SessionScores,
+    aggregate_all,
+    score_session,
+)
+
+logger = logging.getLogger(__name__)
+
+OVERALL = "overall"
+Key = tuple[str, str]
+
+
+class EvalConfig(BaseModel):
+    """How predictions are scored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    jaccard_tau: float = Field(
+        default=DEFAULT_JACCARD_TAU,
+        gt=0.0,
+        le=1.0,
+        description="p matches g in the Jaccard variant when J(p, g) >= tau.",
+    )
+    with_floor: bool = Field(default=True, description="Also score the pair floor.")
+    only_predicted: bool = Field(
+        default=False,
+        description="Score only gold sessions that have a prediction (for partial runs); by "
+        "default a missing session counts as invalid output.",
+    )
+    method_name: str = Field(
+        default="", description="Row label; default: the predictions' `method` field."
+    )
+    max_listed_ids: int = Field(default=10, ge=0, description="Ids listed in diagnostics.")
+
+
+class SampleRecord(BaseModel):
+    """One gold session as scored: one line of samples.jsonl."""
+
+    domain: str
+    session_id: str
+    valid: bool
+    missing: bool
+    pred: tuple[Bundle, ...]
+    gold: tuple[Bundle, ...]
+    scores: SessionScores
+    errors: tuple[str, ...] = ()
+
+
+class GroupResult(BaseModel):
+    """Metrics of one domain (or ``overall``): every variant, for the method and the floor."""
+
+    domain: str
+    n_sessions: int
+    method: dict[str, Aggregate]
+    floor: dict[str, Aggregate] | None = None
+
+    @property
+    def headline(self) -> Aggregate:
+        return self.method[HEADLINE]
+
+    @property
+    def reference(self) -> Aggregate:
+        return self.method[REFERENCE]
+
+
+class MatchDiagnostics(BaseModel):
+    """How the predictions lined up with the gold sessions."""
+
+    n_predictions: int
+    n_matched: int
+    n_unknown: int = Field(description="Predictions for sessions not in the gold; ignored.")
+    unknown_ids: list[str]
+    n_missing: int = Field(description="Gold sessions without a prediction.")
+    missing_ids: list[str]
+    n_duplicates: int = Field(description="Repeated predictions; the last one was kept.")
+    n_unlabelled_gold: int = Field(description="Gold sessions without ground truth; skipped.")
+
+
+class EvalReport(BaseModel):
+    """Everything `evaluate` found; `report.write_report` serializes it."""
+
+    method: str
+    config: EvalConfig
+    groups: list[GroupResult] = Field(description="Domains in name order, then overall.")
+    samples: list[SampleRecord]
+    diagnostics: MatchDiagnostics
+    sources: dict[str, str] = Field(default_factory=dict, description="Input files, hashes.")
+
+    def group(self, domain: str = OVERALL) -> GroupResult:
+        for group in self.groups:
+            if group.domain == domain:
+                return group
+        raise KeyError(domain)
+
+
+def evaluate(
+    predictions: Sequence[Prediction], gold: Sequence[Session], cfg: EvalConfig | None = None
+) -> EvalReport:
+    """Score predictions against gold sessions, per domain and overall.
+
+    Predictions match gold sessions by (domain, session_id). A prediction without a domain
+    matches by session id when that id is unique in the gold.
+
+    Args:
+        predictions: one per session (a repeated session keeps its last prediction).
+        gold: the labelled sessions to score (``bundles`` set; ``()`` means "no bundle").
+        cfg: scoring options.
+
+    Returns:
+        The report: groups of aggregates, one sample per gold session, match diagnostics.
+
+    Raises:
+        DataError: no predictions, no labelled gold, duplicate gold sessions, an ambiguous
+            domain-less prediction, or no prediction matching any gold session.
+    """
+    cfg = cfg or EvalConfig()
+    if not predictions:
+        raise DataError("no predictions to evaluate")
+    labelled = [s for s in gold if s.bundles is not None]
+    if not labelled:
+        raise DataError(
+            f"none of the {len(gold)} gold sessions has ground-truth bundles "
+            "(inference-only sessions cannot be scored)"
+        )
+    gold_by_key = _index_gold(labelled)
+    matched, unknown, n_duplicates = _match(predictions, gold_by_key)
+    if not matched:
+        raise DataError(
+            f"none of the {len(predictions)} predictions matches a gold session "
+            f"(prediction ids e.g. {_show(unknown, 5)}; gold ids e.g. "
+            f"{_show([_label(k) for k in gold_by_key], 5)}): wrong --gold, --domain or --split?"
+        )
+    if unknown:
+        logger.warning("%d predictions for unknown sessions ignored: %s", len(unknown), unknown[:5])
+    scored = [s for s in labelled if s.key in matched] if cfg.only_predicted else labelled
+    samples = [_sample(s, matched.get(s.key), cfg.jaccard_tau) for s in scored]
+    missing = [_label(s.key) for s in scored if s.key not in matched]
+
+    floor_scores: list[SessionScores] | None = None
+    if cfg.with_floor:
+        floor_by_key = {p.key: p for p in pair_floor(scored)}
+        floor_scores = [_sample(s, floor_by_key[s.key], cfg.jaccard_tau).scores for s in scored]
+
+    method = cfg.method_name or _method_name(predictions)
+    limit = cfg.max_listed_ids
+    return EvalReport(
+        method=method,
+        config=cfg,
+        groups=_groups(samples, floor_scores),
+        samples=samples,
+        diagnostics=MatchDiagnostics(
+            n_predictions=len(predictions),
+            n_matched=len(matched),
+            n_unknown=len(unknown),
+            unknown_ids=unknown[:limit],
+            n_missing=len(missing),
+            missing_ids=missing[:limit],
+            n_duplicates=n_duplicates,
+            n_unlabelled_gold=len(gold) - len(labelled),
+        ),
+    )
+
+
+def _index_gold(sessions: Sequence[Session]) -> dict[Key, Session]:
+    by_key: dict[Key, Session] = {}
+    for session in sessions:
+        if session.key in by_key:
+            raise DataError(f"gold session {_label(session.key)} appears twice")
+        by_key[session.key] = session
+    return by_key
+
+
+def _match(
+    predictions: Sequence[Prediction], gold_by_key: dict[Key, Session]
+) -> tuple[dict[Key, Prediction], list[str], int]:
+    """Map predictions to gold keys; return (matched, unknown prediction ids, duplicates)."""
+    domains_of: dict[str, list[str]] = {}
+    for domain, session_id in gold_by_key:
+        domains_of.setdefault(session_id, []).append(domain)
+    matched: dict[Key, Prediction] = {}
+    unknown: list[str] = []
+    n_duplicates = 0
+    for prediction in predictions:
+        key = prediction.key
+        if not prediction.domain:
+            domains = domains_of.get(prediction.session_id, [])
+            if len(domains) > 1:
+                raise DataError(
+                    f"prediction for session {prediction.session_id!r} has no domain and the "
+                    f"gold holds that id in {sorted(domains)}: add `domain` to the predictions "
+                    "or restrict the gold with --domain"
+                )
+            key = (domains[0], prediction.session_id) if domains else key
+        if key not in gold_by_key:
+            unknown.append(_label(key))
+            continue
+        n_duplicates += key in matched
+        matched[key] = prediction
+    return matched, unknown, n_duplicates
+
+
+def _sample(session: Session, prediction: Prediction | None, tau: float) -> SampleRecord:
+    gold = session.bundles or ()
+    valid = prediction is not None and prediction.valid
+    pred = prediction.bundles if prediction is not None else ()
+    scores = score_session([b.items for b in pred], [b.items for b in gold], valid=valid, tau=tau)
+    return SampleRecord(
+        domain=session.domain,
+        session_id=session.session_id,
+        valid=valid,
+        missing=prediction is None,
+        pred=pred,
+        gold=gold,
+        scores=scores,
+        errors=prediction.errors if prediction is not None else ("no prediction",),
+    )
+
+
+def _groups(
+    samples: Sequence[SampleRecord], floor_scores: Sequence[SessionScores] | None
+) -> list[GroupResult]:
+    domains = sorted({s.domain for s in samples})
+    groups = []
+    for domain in [*domains, OVERALL]:
+        index = [i for i, s in enumerate(samples) if domain in (OVERALL, s.domain)]
+        groups.append(
+            GroupResult(
+                domain=domain,
+                n_sessions=len(index),
+                method=aggregate_all([samples[i].scores for i in index]),
+                floor=(
+                    aggregate_all([floor_scores[i] for i in index])
+                    if floor_scores is not None
+                    else None
+                ),
+            )
+        )
+    return groups
+
+
+def _method_name(predictions: Sequence[Prediction]) -> str:
+    names = Counter(p.method for p in predictions if p.method and p.method != PAIR_FLOOR_METHOD)
+    return names.most_common(1)[0][0] if names else "method"
+
+
+def _label(key: Key) -> str:
+    domain, session_id = key
+    return f"{domain}/{session_id}" if domain else session_id
+
+
+def _show(ids: Sequence[str], n: int) -> str:
+    return ", ".join(ids[:n]) or "none"
