@@ -84,7 +84,9 @@ class Session(_Record):
     def public(self) -> Session:
         """The inference view: titles only, no categories, no ground truth."""
         items = tuple(Item(item_id=i.item_id, title=i.title) for i in self.items)
-        return Session(session_id=self.session_id, domain=self.domain, items=items, split=self.split)
+        return Session(
+            session_id=self.session_id, domain=self.domain, items=items, split=self.split
+        )
 
 
 class Dataset(_Record):
