@@ -1,0 +1,274 @@
+"""Local chat backend on transformers: batched, left-padded generation with optional LoRA adapters.
+
+Requests are grouped by (sampling, json_schema, adapter) so that every `model.generate` call is
+homogeneous, sorted by length and cut into batches of `batch_size`. Latency is measured per
+batch and split evenly across its rows. Seeded sampling is reproducible for the same batch;
+a row's sample depends on what else is in its batch. `generate` is serialised by a lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bundlekd.errors import BackendUnavailableError, ConfigError, LLMError
+from bundlekd.llm.base import LLM, ChatRequest, Completion, Sampling
+from bundlekd.llm.model_store import DEFAULT_MODEL_NAME, ensure_default_model
+from bundlekd.llm.structured import JsonSchemaConstrainer, schema_key, xgrammar_available
+
+logger = logging.getLogger(__name__)
+
+_DTYPES = ("bfloat16", "float32", "float16")
+_NO_ADAPTER = ""  # group key for "base model"
+
+
+class TransformersLLM(LLM):
+    """A causal LM from an HF folder (default: the converted SmolLM2-135M-Instruct).
+
+    Args:
+        model_path_or_default: an HF model folder, or None for the default model.
+        adapter: a PEFT adapter folder applied to requests that name no adapter.
+        dtype: "bfloat16" (default: half the RAM, faster prefill on CPU), "float32" or "float16".
+        num_threads: torch intra-op threads (process-wide!); default $BUNDLEKD_NUM_THREADS,
+            else torch's default (all cores). On a busy shared CPU, 1 thread can be 10x faster
+            than 2: waiting OpenMP threads spin when their partner is descheduled.
+        batch_size: rows per `model.generate` call.
+    """
+
+    name = "transformers"
+    supports_json_schema = True
+    supports_adapters = True
+
+    def __init__(
+        self,
+        model_path_or_default: str | Path | None = None,
+        adapter: str | Path | None = None,
+        dtype: str = "bfloat16",
+        num_threads: int | None = None,
+        batch_size: int = 8,
+    ) -> None:
+        if dtype not in _DTYPES:
+            raise ConfigError(f"dtype must be one of {', '.join(_DTYPES)}, got {dtype!r}")
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        self._path = Path(model_path_or_default) if model_path_or_default else None
+        self._default_adapter = str(adapter) if adapter else None
+        self._dtype = dtype
+        env_threads = os.environ.get("BUNDLEKD_NUM_THREADS", "").strip()
+        if num_threads is None and env_threads:
+            if not env_threads.isdigit() or int(env_threads) < 1:
+                raise ConfigError(
+                    f"BUNDLEKD_NUM_THREADS must be a positive integer: {env_threads!r}"
+                )
+            num_threads = int(env_threads)
+        self._num_threads = num_threads
+        self.batch_size = batch_size
+        self.supports_json_schema = xgrammar_available()  # instance value shadows the ClassVar
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._constrainer: JsonSchemaConstrainer | None = None
+        self._eos_ids: list[int] = []
+        self._adapter_names: dict[str, str] = {}  # request string -> PEFT adapter name
+        self._lock = threading.RLock()
+
+    @property
+    def model_id(self) -> str:
+        base = str(self._path) if self._path else DEFAULT_MODEL_NAME
+        return f"{base}+{self._default_adapter}" if self._default_adapter else base
+
+    # ------------------------------------------------------------------ loading
+    def load(self) -> None:
+        """Load tokenizer and weights now (otherwise done on the first `generate`)."""
+        if self._model is not None:
+            return
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as exc:
+            raise BackendUnavailableError(
+                f"the local backend needs torch and transformers ({exc}): "
+                "pip install 'bundlekd[local]'"
+            ) from exc
+        if self._num_threads:
+            torch.set_num_threads(self._num_threads)
+        path = self._path or ensure_default_model()
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"{path}: not an HF model folder (no config.json)")
+        started = time.perf_counter()
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        if not getattr(tokenizer, "chat_template", None):
+            raise ConfigError(f"{path}: the tokenizer has no chat template")
+        tokenizer.padding_side = "left"  # decoder-only batches must be left padded
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, self._dtype))
+        model.eval()
+        self._eos_ids = _eos_token_ids(model, tokenizer)
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.convert_ids_to_tokens(self._eos_ids[0])
+        self._tokenizer, self._model = tokenizer, model
+        self._constrainer = JsonSchemaConstrainer(
+            tokenizer, model.config.vocab_size, self._eos_ids, max_threads=self._num_threads or 2
+        )
+        if self._default_adapter:
+            self._adapter_name(self._default_adapter)
+        logger.info("loaded %s (%s) in %.1f s", path, self._dtype, time.perf_counter() - started)
+
+    def _adapter_name(self, adapter: str) -> str:
+        """Load the PEFT adapter `adapter` (a folder) once; return its PEFT name."""
+        if adapter in self._adapter_names:
+            return self._adapter_names[adapter]
+        if not Path(adapter).is_dir():
+            raise ConfigError(f"adapter {adapter!r} is not a folder (expected a PEFT adapter dir)")
+        try:
+            from peft import PeftModel
+        except ImportError as exc:
+            raise BackendUnavailableError(
+                f"LoRA adapters need peft ({exc}): pip install peft"
+            ) from exc
+        # PEFT adapter names become module keys: no dots or slashes.
+        name = "a" + hashlib.sha1(adapter.encode()).hexdigest()[:12]
+        if isinstance(self._model, PeftModel):
+            self._model.load_adapter(adapter, adapter_name=name)
+        else:
+            self._model = PeftModel.from_pretrained(self._model, adapter, adapter_name=name)
+        self._model.eval()
+        self._adapter_names[adapter] = name
+        logger.info("loaded adapter %s as %s", adapter, name)
+        return name
+
+    # --------------------------------------------------------------- generation
+    def generate(self, requests: Sequence[ChatRequest]) -> list[Completion]:
+        """Answer every request, in order (see the module docstring for grouping)."""
+        if not requests:
+            return []
+        with self._lock:  # one model, one adapter switch at a time
+            return self._generate_locked(requests)
+
+    def _generate_locked(self, requests: Sequence[ChatRequest]) -> list[Completion]:
+        self.load()
+        groups: dict[tuple[Sampling, str, str], list[int]] = {}
+        for index, request in enumerate(requests):
+            adapter = request.adapter or self._default_adapter or _NO_ADAPTER
+            key = (request.sampling, schema_key(request.json_schema), adapter)
+            groups.setdefault(key, []).append(index)
+        results: list[Completion | None] = [None] * len(requests)
+        for (sampling, _schema, adapter), indices in groups.items():
+            schema = requests[indices[0]].json_schema
+            # Similar lengths share a batch: less padding to compute.
+            indices.sort(key=lambda i: sum(len(m.content) for m in requests[i].messages))
+            for start in range(0, len(indices), self.batch_size):
+                chunk = indices[start : start + self.batch_size]
+                batch = [requests[i] for i in chunk]
+                for i, completion in zip(
+                    chunk, self._generate_batch(batch, sampling, schema, adapter), strict=True
+                ):
+                    results[i] = completion
+        return [c for c in results if c is not None]
+
+    def prompt_text(self, request: ChatRequest) -> str:
+        """The chat-templated prompt the model sees for `request`."""
+        self.load()
+        messages = [m.to_dict() for m in request.messages]
+        return self._tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=False
+        )
+
+    def _generate_batch(
+        self,
+        batch: list[ChatRequest],
+        sampling: Sampling,
+        schema: dict[str, Any] | None,
+        adapter: str,
+    ) -> list[Completion]:
+        import torch
+
+        tokenizer, eos_ids = self._tokenizer, self._eos_ids
+        prompts = [self.prompt_text(request) for request in batch]
+        # The chat template already holds the special tokens (e.g. <|im_start|>).
+        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": sampling.max_new_tokens,
+            "pad_token_id": tokenizer.pad_token_id,
+            "eos_token_id": eos_ids,
+        }
+        if sampling.temperature > 0:
+            # OpenAI semantics: temperature and top_p only, no top-k cut.
+            kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)
+            kwargs["top_k"] = 0
+            if sampling.seed is not None:
+                torch.manual_seed(sampling.seed)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        processor = self._constrainer.logits_processor(schema) if self._constrainer else None
+        if processor is not None:
+            kwargs["logits_processor"] = [processor]
+
+        started = time.perf_counter()
+        try:
+            with torch.inference_mode(), self._adapter_context(adapter):
+                output = self._model.generate(**encoded, **kwargs)
+        except (RuntimeError, ValueError) as exc:
+            raise LLMError(f"generation failed on a batch of {len(batch)}: {exc}") from exc
+        per_request = (time.perf_counter() - started) / len(batch)
+
+        prompt_width = encoded["input_ids"].shape[1]
+        prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
+        completions = []
+        for row, prompt_tokens in zip(
+            output[:, prompt_width:].tolist(), prompt_lengths, strict=True
+        ):
+            cut = next((i for i, token in enumerate(row) if token in eos_ids), None)
+            if cut is None:
+                tokens, count = row, len(row)
+                finish = "length" if count >= sampling.max_new_tokens else "stop"
+            else:
+                tokens, count, finish = row[:cut], cut + 1, "stop"  # the EOS token counts
+            completions.append(
+                Completion(
+                    text=tokenizer.decode(tokens, skip_special_tokens=True),
+                    prompt_tokens=int(prompt_tokens),
+                    completion_tokens=count,
+                    latency_s=per_request,
+                    finish_reason=finish,
+                    model=self.model_id if not adapter else f"{self.model_id}@{adapter}",
+                )
+            )
+        return completions
+
+    def _adapter_context(self, adapter: str) -> Any:
+        """Activate `adapter` for one generate call, or disable adapters for the base model."""
+        import contextlib
+
+        if adapter:
+            name = self._adapter_name(adapter)  # may wrap self._model: look it up after
+            self._model.set_adapter(name)
+            return contextlib.nullcontext()
+        if self._adapter_names:  # a PeftModel serving a base-model request
+            return self._model.disable_adapter()
+        return contextlib.nullcontext()
+
+    def close(self) -> None:
+        """Drop the model so its memory can be freed."""
+        self._model = self._tokenizer = self._constrainer = None
+        self._adapter_names.clear()
+
+
+def _eos_token_ids(model: Any, tokenizer: Any) -> list[int]:
+    """Every token id that ends a turn: generation config EOS(es) plus the tokenizer's EOS."""
+    ids: list[int] = []
+    configured = model.generation_config.eos_token_id
+    if isinstance(configured, int):
+        ids.append(configured)
+    elif configured:
+        ids.extend(configured)
+    if tokenizer.eos_token_id is not None:
+        ids.append(tokenizer.eos_token_id)
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        raise ConfigError("the model defines no EOS token: cannot tell where a reply ends")
+    return ids
