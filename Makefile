@@ -29,7 +29,7 @@ demo: install
 test: install
 	bash scripts/vllm/setup.sh
 	$(BIN)/bundlekd llm convert
-	bash scripts/vllm/serve.sh "$$($(BIN)/bundlekd llm path)" $(VLLM_PORT)
+	bash scripts/vllm/serve.sh default $(VLLM_PORT)
 	BUNDLEKD_VLLM_URL=http://127.0.0.1:$(VLLM_PORT)/v1 $(BIN)/pytest; status=$$?; \
 	  bash scripts/vllm/stop.sh; exit $$status
 

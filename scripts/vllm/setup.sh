@@ -29,11 +29,12 @@ step() {  # print the previous step's duration and start a new one
 done_step() { echo "[setup.sh]   done in $((SECONDS - step_start)) s"; }
 
 if [[ "${VLLM_SETUP_FORCE:-0}" != "1" && -f "$marker" && "$(cat "$marker")" == "$marker_text" ]]; then
-    if "$venv/bin/python" -c "import vllm" >/dev/null 2>&1; then
+    # A cheap check (importing vllm takes ~5 s): vllm present, torchvision still removed.
+    if "$venv/bin/python" -c "import importlib.util as u, sys; sys.exit(not u.find_spec('vllm') or bool(u.find_spec('torchvision')))"; then
         echo "[setup.sh] $venv already has $marker_text; nothing to do (VLLM_SETUP_FORCE=1 redoes it)"
         exit 0
     fi
-    echo "[setup.sh] marker present but 'import vllm' fails: reinstalling"
+    echo "[setup.sh] marker present but the venv is incomplete: reinstalling"
 fi
 
 # pip prints one harmless 'Location ... is ignored' warning per missing local index; hide them.
