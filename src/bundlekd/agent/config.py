@@ -1,0 +1,96 @@
+"""AgentConfig: how the student builds its prompt and decodes (one typed, documented section)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bundlekd.data.answer import MAX_BUNDLES
+
+AgentMode = Literal["zero_shot", "few_shot", "icl"]
+KnowledgeKind = Literal["pattern", "rule", "thought"]
+
+
+class AgentConfig(BaseModel):
+    """Settings of the student agent. Library functions take this section, not a project config."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: AgentMode = Field(
+        default="few_shot",
+        description="zero_shot: instructions only. few_shot: plus the n_examples most similar "
+        "training sessions as worked examples. icl: few_shot plus top_k retrieved knowledge.",
+    )
+    n_examples: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="Worked examples (few_shot and icl). One is what makes a 135M model answer "
+        "in the right shape (LIBS.md §1.4); each costs ~150-400 prompt tokens.",
+    )
+    top_k: int = Field(default=3, ge=0, le=20, description="Knowledge snippets retrieved (icl).")
+    knowledge_kinds: tuple[KnowledgeKind, ...] = Field(
+        default=("pattern", "rule", "thought"),
+        description="Knowledge kinds the prompt may use (icl); others are filtered out.",
+    )
+    knowledge_token_budget: int = Field(
+        default=300,
+        ge=0,
+        description="Approximate token budget for the knowledge block; snippets beyond it are "
+        "dropped (the default model has a 2048-token context).",
+    )
+    max_title_chars: int = Field(
+        default=120,
+        ge=20,
+        description="Product titles are cut to this many characters in prompts (long Amazon "
+        "titles would otherwise crowd out examples and knowledge).",
+    )
+    max_prompt_tokens: int = Field(
+        default=1650,
+        ge=200,
+        description="Approximate prompt budget; worked examples are dropped (least similar "
+        "first) when the prompt would exceed it. Leave room for max_new_tokens.",
+    )
+    max_bundles: int = Field(
+        default=MAX_BUNDLES, ge=1, le=10, description="Most bundles an answer may contain."
+    )
+    max_new_tokens: int = Field(
+        # A bundle of a 10-item session takes ~56 tokens with SmolLM2's tokenizer, so 5 need
+        # ~290 (a degenerate answer measured 231). Greedy decoding stops at EOS, so the
+        # headroom costs nothing on normal answers; 1650 + 320 still fits a 2048 context.
+        default=320,
+        ge=16,
+        description="Generation limit; enough for 5 bundles of a 10-item session. A cut-off "
+        "answer is invalid JSON.",
+    )
+    batch_size: int = Field(default=8, ge=1, description="Requests sent to the backend at once.")
+    constrained: bool = Field(
+        default=True,
+        description="Attach the answer JSON schema so backends that can decode under it do.",
+    )
+    temperature: float = Field(
+        default=0.0, ge=0.0, le=2.0, description="0 = greedy (reproducible, cacheable)."
+    )
+    seed: int | None = Field(default=None, description="Sampling seed when temperature > 0.")
+    adapter: str | None = Field(
+        default=None, description="LoRA adapter name/path for backends that support adapters."
+    )
+
+    @property
+    def uses_examples(self) -> bool:
+        return self.mode in ("few_shot", "icl") and self.n_examples > 0
+
+    @property
+    def uses_knowledge(self) -> bool:
+        return self.mode == "icl" and self.top_k > 0
+
+    @property
+    def method(self) -> str:
+        """Short method label for prediction records, e.g. ``few_shot-k1``."""
+        if self.mode == "zero_shot":
+            return "zero_shot"
+        label = f"{self.mode}-k{self.n_examples}"
+        if self.mode == "icl":
+            label += f"-top{self.top_k}"
+        return label

@@ -1,0 +1,209 @@
+"""The ONLY student prompt builder: inference and SFT data both come from here, so they match.
+
+Message order puts the static parts first (system instructions, then knowledge, then worked
+examples) so backends can reuse the prefix, and the session last. Worked examples are earlier
+user/assistant turns (a one-shot conversation is what makes a 135M model answer in shape,
+LIBS.md §1.4). Every session is shown through `Session.public()`: titles only, never categories
+(DESIGN.md §2, label leak).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bundlekd.agent.config import AgentConfig
+from bundlekd.data.answer import answer_json_schema, format_answer
+from bundlekd.data.schema import Session
+from bundlekd.files import canonical_hash
+from bundlekd.llm.base import ChatRequest, Message, Sampling
+from bundlekd.prompts import render, template_version
+
+# SmolLM2's tokenizer averages 2.58 characters per token on AICL Electronic product listings
+# (model numbers and sizes split finely); erring low keeps the estimate an over-estimate, the
+# safe side for a 2048-token context.
+CHARS_PER_TOKEN = 2.5
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeSnippet:
+    """One piece of retrieved knowledge as the prompt sees it."""
+
+    id: str
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PromptParts:
+    """What went into one prompt (so callers can record the knowledge actually used)."""
+
+    messages: tuple[Message, ...]
+    knowledge: tuple[KnowledgeSnippet, ...]
+    examples: tuple[Session, ...]
+    prompt_version: str
+
+
+def approx_tokens(text: str) -> int:
+    """Cheap, tokenizer-free over-estimate of a text's token count."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def listing_text(session: Session, max_title_chars: int) -> str:
+    """Numbered product lines of the public view ("1. title"), titles cut to a length."""
+    lines = []
+    for index, item in enumerate(session.public().items, start=1):
+        title = " ".join(item.title.split())
+        if len(title) > max_title_chars:
+            title = title[: max_title_chars - 1].rstrip() + "…"
+        lines.append(f"{index}. {title}")
+    return "\n".join(lines)
+
+
+def task_text(session: Session, config: AgentConfig) -> str:
+    """The user turn that asks for one session's bundles."""
+    prompt = render(
+        "student_task",
+        listing=listing_text(session, config.max_title_chars),
+        n_items=len(session.items),
+    )
+    return prompt.text
+
+
+def target_text(session: Session, config: AgentConfig) -> str:
+    """The assistant answer for a session with ground truth (worked examples, SFT targets)."""
+    if session.bundles is None:
+        raise ValueError(f"session {session.session_id!r} has no ground-truth bundles")
+    return format_answer(session.bundles[: config.max_bundles], session)
+
+
+def fit_knowledge(
+    snippets: Sequence[KnowledgeSnippet], config: AgentConfig
+) -> tuple[KnowledgeSnippet, ...]:
+    """Keep snippets of allowed kinds, in order, within the knowledge token budget.
+
+    A single snippet longer than the whole budget (a long thought) is cut rather than lost.
+    """
+    kept: list[KnowledgeSnippet] = []
+    budget = config.knowledge_token_budget
+    for snippet in snippets:
+        if snippet.kind not in config.knowledge_kinds:
+            continue
+        text = " ".join(snippet.text.split())
+        cost = approx_tokens(text) + 2
+        if cost > budget:
+            if kept or budget < 20:
+                break
+            text = text[: int((budget - 2) * CHARS_PER_TOKEN) - 1].rstrip() + "…"
+            cost = budget
+        kept.append(KnowledgeSnippet(id=snippet.id, kind=snippet.kind, text=text))
+        budget -= cost
+    return tuple(kept)
+
+
+def _prompt_version(names: Sequence[str]) -> str:
+    return canonical_hash({name: template_version(name) for name in sorted(set(names))}, 12)
+
+
+def build_prompt(
+    session: Session,
+    *,
+    examples: Sequence[Session] = (),
+    knowledge: Sequence[KnowledgeSnippet] = (),
+    config: AgentConfig,
+) -> PromptParts:
+    """Messages for one session plus what they used (knowledge kept, examples kept, version).
+
+    Args:
+        session: The session to bundle (only its titles are shown).
+        examples: Training sessions with ground truth, most relevant first.
+        knowledge: Retrieved snippets, most relevant first; cut to the token budget.
+        config: The agent settings.
+
+    Raises:
+        ValueError: When an example has no ground-truth bundles.
+    """
+    templates = ["student_system", "student_task"]
+    system = render("student_system", max_bundles=config.max_bundles).text
+    kept_knowledge = fit_knowledge(knowledge, config)
+    if kept_knowledge:
+        templates.append("student_knowledge")
+        system += "\n\n" + render("student_knowledge", snippets=kept_knowledge).text
+    question = task_text(session, config)
+
+    turns = [(task_text(ex, config), target_text(ex, config)) for ex in examples]
+    used = approx_tokens(system) + approx_tokens(question) + 10
+    kept_turns: list[tuple[str, str]] = []
+    kept_examples: list[Session] = []
+    for example, (user, assistant) in zip(examples, turns, strict=True):
+        cost = approx_tokens(user) + approx_tokens(assistant) + 10
+        if used + cost > config.max_prompt_tokens:
+            break  # examples arrive most relevant first: drop the tail
+        used += cost
+        kept_turns.append((user, assistant))
+        kept_examples.append(example)
+
+    messages = [Message("system", system)]
+    for user, assistant in kept_turns:
+        messages += [Message("user", user), Message("assistant", assistant)]
+    messages.append(Message("user", question))
+    return PromptParts(
+        messages=tuple(messages),
+        knowledge=kept_knowledge,
+        examples=tuple(kept_examples),
+        prompt_version=_prompt_version(templates),
+    )
+
+
+def build_messages(
+    session: Session,
+    *,
+    examples: Sequence[Session] = (),
+    knowledge: Sequence[KnowledgeSnippet] = (),
+    config: AgentConfig,
+) -> tuple[Message, ...]:
+    """The chat messages for one session (see `build_prompt`)."""
+    return build_prompt(session, examples=examples, knowledge=knowledge, config=config).messages
+
+
+def request_from_prompt(session: Session, parts: PromptParts, config: AgentConfig) -> ChatRequest:
+    """Wrap built messages into a ChatRequest (schema, sampling, adapter, ids)."""
+    schema = (
+        answer_json_schema(len(session.items), max_bundles=config.max_bundles)
+        if config.constrained
+        else None
+    )
+    sampling = Sampling(
+        max_new_tokens=config.max_new_tokens, temperature=config.temperature, seed=config.seed
+    )
+    return ChatRequest(
+        messages=parts.messages,
+        sampling=sampling,
+        json_schema=schema,
+        adapter=config.adapter,
+        custom_id=f"{session.domain}/{session.session_id}",
+        prompt_version=parts.prompt_version,
+    )
+
+
+def build_request(
+    session: Session,
+    *,
+    examples: Sequence[Session] = (),
+    knowledge: Sequence[KnowledgeSnippet] = (),
+    config: AgentConfig,
+) -> ChatRequest:
+    """The full backend request for one session."""
+    parts = build_prompt(session, examples=examples, knowledge=knowledge, config=config)
+    return request_from_prompt(session, parts, config)
+
+
+def prompt_version(config: AgentConfig, *, with_knowledge: bool | None = None) -> str:
+    """The version a run's requests carry (knowledge template included when icl uses it)."""
+    templates = ["student_system", "student_task"]
+    if with_knowledge is None:
+        with_knowledge = config.uses_knowledge
+    if with_knowledge:
+        templates.append("student_knowledge")
+    return _prompt_version(templates)
