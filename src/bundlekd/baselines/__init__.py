@@ -1,1 +1,1 @@
-"""bundlekd.baselines"""
+"""Non-LLM baselines: the pair floor and Apriori over inferred item categories."""
