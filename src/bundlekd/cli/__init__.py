@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from bundlekd import __version__
-from bundlekd.cli import baseline, data, demo, kb, llm
+from bundlekd.cli import baseline, data, demo, experiment, kb, llm
 from bundlekd.cli.chat import chat_command
 from bundlekd.cli.distill import distill_command
 from bundlekd.cli.eval import eval_command
@@ -25,6 +25,7 @@ app = typer.Typer(
 app.add_typer(data.app, name="data", help="Load, validate, export and count datasets.")
 app.add_typer(baseline.app, name="baseline", help="Non-LLM baselines (pair floor, Apriori).")
 app.add_typer(kb.app, name="kb", help="Knowledge base: add, remove, search, stats, history.")
+app.add_typer(experiment.app, name="experiment", help="Reproduce the study's experiments.")
 app.add_typer(llm.app, name="llm", help="Model backends: convert the default model, ping.")
 app.command("generate", help="Generate bundles for many sessions (resumable).")(generate_command)
 app.command("chat", help="Chat over one session: bundles, edits, questions.")(chat_command)
