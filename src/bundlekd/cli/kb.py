@@ -1,0 +1,211 @@
+"""`bundlekd kb ...`: knowledge-base maintenance (thin wrappers over knowledge_base.kb)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.table import Table
+
+from bundlekd.cli.common import console, errors_to_exit, progress_bar
+
+if TYPE_CHECKING:
+    from bundlekd.knowledge_base.kb import KnowledgeBase
+
+app = typer.Typer(help="Build, search and maintain a knowledge base.", no_args_is_help=True)
+
+KB_DIR = typer.Argument(..., help="Knowledge-base directory.")
+INDEX_OPTION = typer.Option(
+    None, "--index", help="faiss | chroma | numpy (default: as recorded, else faiss)."
+)
+EMBEDDER_OPTION = typer.Option(
+    None, "--embedder", help="minilm | hashing (default: as recorded, else minilm)."
+)
+CHROMA_URL_OPTION = typer.Option(
+    None, "--chroma-url", help="Chroma server (`chroma run`), e.g. http://localhost:8000."
+)
+
+
+@contextmanager
+def _open(
+    kb_dir: Path,
+    index: str | None,
+    embedder: str | None,
+    chroma_url: str | None,
+    create: bool = False,
+) -> Iterator[KnowledgeBase]:
+    from bundlekd.knowledge_base.kb import KnowledgeBase
+
+    with errors_to_exit(), progress_bar() as bar:
+        task = bar.add_task("embedding", total=None, visible=False)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, visible=True)
+
+        yield KnowledgeBase.open(
+            kb_dir, embedder, index, chroma_url, create=create, progress=progress
+        )
+
+
+def _table(title: str, rows: dict[str, Any], key: str = "field", value: str = "value") -> Table:
+    table = Table(title=title)
+    table.add_column(key)
+    table.add_column(value, justify="right")
+    for name, count in rows.items():
+        table.add_row(str(name), str(count))
+    return table
+
+
+@app.command()
+def add(
+    kb_dir: Path = KB_DIR,
+    items: Path = typer.Argument(..., help="JSONL of {kind, text, domain, ...provenance}."),
+    merge_threshold: float = typer.Option(
+        0.92, "--merge-threshold", help="Cosine at which a near-duplicate merges (>1: never)."
+    ),
+    index: str | None = INDEX_OPTION,
+    embedder: str | None = EMBEDDER_OPTION,
+    chroma_url: str | None = CHROMA_URL_OPTION,
+) -> None:
+    """Add items (creating the KB if needed); only new ids are embedded."""
+    from bundlekd.knowledge_base.kb import read_candidates
+
+    with _open(kb_dir, index, embedder, chroma_url, create=True) as kb:
+        result = kb.add(read_candidates(items), merge_threshold)
+    console.print(_table(f"kb add {items} -> {kb_dir}", result.counts(), "result", "items"))
+
+
+@app.command()
+def remove(
+    kb_dir: Path = KB_DIR,
+    ids: list[str] = typer.Argument(..., help="Item ids (or unique prefixes of >= 6 chars)."),
+    index: str | None = INDEX_OPTION,
+    embedder: str | None = EMBEDDER_OPTION,
+    chroma_url: str | None = CHROMA_URL_OPTION,
+) -> None:
+    """Mark items removed (they stay in knowledge.jsonl for provenance)."""
+    with _open(kb_dir, index, embedder, chroma_url) as kb:
+        removed = kb.remove(ids)
+    console.print(f"removed {len(removed)} item(s): {' '.join(removed) or '-'}")
+
+
+@app.command()
+def search(
+    kb_dir: Path = KB_DIR,
+    query: str = typer.Argument(..., help="Query text: session item titles, never categories."),
+    k: int = typer.Option(5, "-k", "--top-k", help="Number of items."),
+    kind: list[str] | None = typer.Option(None, "--kind", help="Restrict to kind(s)."),
+    domain: str | None = typer.Option(None, "--domain", help="Restrict to one domain."),
+    mmr_lambda: float | None = typer.Option(None, "--mmr", help="MMR lambda in [0, 1]."),
+    token_budget: int | None = typer.Option(None, "--token-budget", help="Approx. tokens."),
+    index: str | None = INDEX_OPTION,
+    embedder: str | None = EMBEDDER_OPTION,
+    chroma_url: str | None = CHROMA_URL_OPTION,
+) -> None:
+    """Top-k knowledge for a query."""
+    with _open(kb_dir, index, embedder, chroma_url) as kb:
+        hits = kb.search(
+            query, k, kinds=kind, domain=domain, mmr_lambda=mmr_lambda, token_budget=token_budget
+        )
+    table = Table(title=f"{query!r} in {kb_dir}")
+    for column in ("#", "score", "kind", "domain", "id", "text"):
+        table.add_column(column, justify="right" if column in ("#", "score") else "left")
+    for rank, (item, score) in enumerate(hits, start=1):
+        table.add_row(str(rank), f"{score:.3f}", item.kind, item.domain, item.id, item.text)
+    console.print(table)
+
+
+@app.command()
+def stats(
+    kb_dir: Path = KB_DIR,
+    index: str | None = INDEX_OPTION,
+    embedder: str | None = EMBEDDER_OPTION,
+    chroma_url: str | None = CHROMA_URL_OPTION,
+) -> None:
+    """Counts by kind, status and domain; which splits fed the KB; embedder and index."""
+    with _open(kb_dir, index, embedder, chroma_url) as kb:
+        info = kb.stats()
+    summary = {
+        key: info[key]
+        for key in ("total", "active", "indexed", "embedder_id", "index_backend", "operations")
+    }
+    console.print(_table(f"knowledge base {kb_dir}", summary))
+    for group in ("by_kind", "by_status", "by_domain", "by_split"):
+        name = group.removeprefix("by_")
+        console.print(_table(f"items by {name}", info[group] or {"-": 0}, name, "items"))
+
+
+@app.command()
+def diff(
+    kb_dir: Path = KB_DIR,
+    other: Path = typer.Argument(..., help="Another KB directory or a knowledge.jsonl."),
+) -> None:
+    """Ids added, removed and changed going from KB_DIR to OTHER."""
+    from bundlekd.knowledge_base.store import KNOWLEDGE_FILE, diff_items, read_items
+
+    with errors_to_exit():
+        theirs = read_items(other / KNOWLEDGE_FILE if other.is_dir() else other)
+        result = diff_items(read_items(kb_dir / KNOWLEDGE_FILE), theirs)
+    table = Table(title=f"{kb_dir} -> {other}")
+    table.add_column("change")
+    table.add_column("id")
+    table.add_column("kind")
+    table.add_column("text")
+    for change, ids in (("+", result.added), ("-", result.removed), ("~", result.changed)):
+        for item_id in ids:
+            item = theirs.get(item_id)
+            table.add_row(
+                change, item_id, item.kind if item else "", item.text[:80] if item else ""
+            )
+    console.print(table)
+    counts = {"added": len(result.added), "removed": len(result.removed)}
+    console.print(_table("summary", {**counts, "changed": len(result.changed)}, "change", "ids"))
+
+
+@app.command()
+def history(kb_dir: Path = KB_DIR) -> None:
+    """The operation log (rollback --to N restores the state before operation N)."""
+    from bundlekd.knowledge_base.store import KnowledgeStore
+
+    with errors_to_exit():
+        events = KnowledgeStore(kb_dir).history()
+    table = Table(title=f"history of {kb_dir}")
+    for column in ("#", "at", "op", "changes", "summary"):
+        table.add_column(column)
+    for event in events:
+        summary = ", ".join(f"{k}={v}" for k, v in event.get("summary", {}).items())
+        table.add_row(
+            str(event["seq"]), event["at"], event["op"], str(len(event["changes"])), summary
+        )
+    console.print(table)
+
+
+@app.command()
+def rollback(
+    kb_dir: Path = KB_DIR,
+    to: int | None = typer.Option(None, "--to", help="Operation number (see `kb history`)."),
+    index: str | None = INDEX_OPTION,
+    embedder: str | None = EMBEDDER_OPTION,
+    chroma_url: str | None = CHROMA_URL_OPTION,
+) -> None:
+    """Restore the KB as it was before operation N (default: undo the latest operation)."""
+    with _open(kb_dir, index, embedder, chroma_url) as kb:
+        target = kb.rollback(to)
+        active = len(kb.items())
+    console.print(f"restored the state before operation {target}: {active} active item(s)")
+
+
+@app.command()
+def rebuild(
+    kb_dir: Path = KB_DIR,
+    index: str | None = INDEX_OPTION,
+    embedder: str | None = EMBEDDER_OPTION,
+    chroma_url: str | None = CHROMA_URL_OPTION,
+) -> None:
+    """Drop the vector index and re-embed every active item."""
+    with _open(kb_dir, index, embedder, chroma_url) as kb:
+        embedded = kb.rebuild_index()
+    console.print(f"rebuilt the {kb.index.backend} index: {embedded} item(s) embedded")

@@ -1,0 +1,228 @@
+"""KnowledgeBase: one object over a KB directory (store + vector index + embedder).
+
+    kb = KnowledgeBase.create("kb/", embedder=get_embedder("minilm"))        # or .open(...)
+    kb.add([KnowledgeItem.new("rule", "Phone cases go with screen protectors.", "electronic")])
+    kb.search("iPhone 15 case\\nTempered glass", k=3)
+
+The index is a cache: `open` rebuilds it when it is missing, corrupt, or was built by another
+embedder, and otherwise embeds only the items it lacks.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from bundlekd.errors import ConfigError, DataError, KnowledgeBaseError
+from bundlekd.files import iter_jsonl
+from bundlekd.knowledge_base.index import NumpyIndex, VectorIndex
+from bundlekd.knowledge_base.retriever import Retriever, Scored
+from bundlekd.knowledge_base.schema import KnowledgeItem
+from bundlekd.knowledge_base.store import (
+    KNOWLEDGE_FILE,
+    ItemDiff,
+    KnowledgeStore,
+    count_items,
+    diff_items,
+    read_items,
+)
+from bundlekd.knowledge_base.update import (
+    DEFAULT_MERGE_THRESHOLD,
+    Progress,
+    UpdateResult,
+    add_items,
+    refresh_and_sync,
+    remove_items,
+    supersede,
+    sync_index,
+)
+from bundlekd.llm.embeddings import Embedder, HashingEmbedder, get_embedder
+
+logger = logging.getLogger(__name__)
+
+INDEX_BACKENDS = ("faiss", "chroma", "numpy")
+
+
+def embedder_for(spec: Embedder | str | None) -> Embedder:
+    """An Embedder from an instance, a CLI name (minilm, hashing[-dim]) or a recorded model id."""
+    if isinstance(spec, Embedder):
+        return spec
+    if spec in (None, "minilm", "all-MiniLM-L6-v2"):
+        return get_embedder("minilm")
+    if spec.startswith("hashing"):
+        return get_embedder(spec) if "-" in spec else HashingEmbedder()
+    return get_embedder(spec)
+
+
+def make_index(kb_dir: Path, backend: str, chroma_url: str | None = None) -> VectorIndex:
+    """The index object for a KB directory (nothing is loaded yet)."""
+    if backend not in INDEX_BACKENDS:
+        raise ConfigError(f"unknown index backend {backend!r}; expected one of {INDEX_BACKENDS}")
+    if backend == "chroma":
+        from bundlekd.files import canonical_hash
+        from bundlekd.knowledge_base.chroma_index import ChromaIndex
+
+        if chroma_url is None:
+            return ChromaIndex(kb_dir / "index" / "chroma")
+        # One server can hold many KBs: name the collection after this KB's location.
+        name = f"bundlekd-{canonical_hash(str(kb_dir.resolve()), 12)}"
+        return ChromaIndex(url=chroma_url, collection_name=name)
+    if backend == "faiss":
+        if importlib.util.find_spec("faiss") is not None:
+            from bundlekd.knowledge_base.faiss_index import FaissIndex
+
+            return FaissIndex(kb_dir / "index" / "faiss")
+        logger.warning("faiss-cpu is not installed: using the brute-force numpy index")
+    return NumpyIndex(kb_dir / "index" / "numpy")
+
+
+def read_candidates(path: str | Path) -> list[KnowledgeItem]:
+    """Items to add from a JSONL: {kind, text, domain, ...provenance} rows or full KB rows."""
+    items = []
+    for line_no, row in iter_jsonl(path):
+        try:
+            item = KnowledgeItem.model_validate(row) if "id" in row else KnowledgeItem.new(**row)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "<row>"
+            raise DataError(f"{path}:{line_no}: field '{loc}': {first['msg']}") from None
+        except TypeError as exc:  # unknown or missing keyword for KnowledgeItem.new
+            raise DataError(f"{path}:{line_no}: {exc}") from None
+        if item.status == "active":
+            items.append(item)
+    return items
+
+
+class KnowledgeBase:
+    """Facade over KnowledgeStore + VectorIndex + Embedder for one KB directory."""
+
+    def __init__(self, store: KnowledgeStore, index: VectorIndex, embedder: Embedder) -> None:
+        self.store = store
+        self.index = index
+        self.embedder = embedder
+
+    @property
+    def kb_dir(self) -> Path:
+        return self.store.kb_dir
+
+    @classmethod
+    def open(
+        cls,
+        kb_dir: str | Path,
+        embedder: Embedder | str | None = None,
+        index: str | None = None,
+        chroma_url: str | None = None,
+        *,
+        create: bool = False,
+        progress: Progress | None = None,
+    ) -> KnowledgeBase:
+        """Open a KB (create it if `create`), migrate old rows, and bring the index up to date.
+
+        `embedder`/`index` default to what the manifest records, else MiniLM and faiss.
+        """
+        store = KnowledgeStore(kb_dir)
+        if not store.exists() and not create:
+            raise KnowledgeBaseError(
+                f"{kb_dir}: not a knowledge base (no {KNOWLEDGE_FILE}); create one first"
+            )
+        chosen = embedder_for(
+            embedder if embedder is not None else store.settings.get("embedder_id")
+        )
+        backend = index or store.settings.get("index_backend") or "faiss"
+        if chroma_url is not None:
+            backend = "chroma"
+        vector_index = make_index(store.kb_dir, backend, chroma_url)
+        settings = {"embedder_id": chosen.model_id, "index_backend": vector_index.backend}
+        with store.locked():
+            if (
+                not store.exists()
+                or not store.manifest_path.exists()
+                or any(store.settings.get(k) != v for k, v in settings.items())
+            ):
+                store.init(**settings)  # also repairs a missing manifest (P9)
+            store.migrate()
+            kb = cls(store, vector_index, chosen)
+            refresh_and_sync(vector_index, store.load().values(), chosen, progress=progress)
+        return kb
+
+    @classmethod
+    def create(cls, kb_dir: str | Path, **kwargs: Any) -> KnowledgeBase:
+        """Create (or open, if it exists) a KB directory."""
+        return cls.open(kb_dir, create=True, **kwargs)
+
+    # --- changes -------------------------------------------------------------------------
+    def add(
+        self,
+        candidates: Iterable[KnowledgeItem],
+        merge_threshold: float | None = DEFAULT_MERGE_THRESHOLD,
+        progress: Progress | None = None,
+    ) -> UpdateResult:
+        return add_items(
+            self.store, self.index, self.embedder, candidates, merge_threshold, progress=progress
+        )
+
+    def remove(self, ids: Iterable[str]) -> list[str]:
+        return remove_items(self.store, self.index, ids)
+
+    def supersede(self, old_id: str, new_item: KnowledgeItem) -> KnowledgeItem:
+        return supersede(self.store, self.index, self.embedder, old_id, new_item)
+
+    def rollback(self, to: int | None = None) -> int:
+        """Restore the state before operation `to` (default: undo the latest); returns it."""
+        with self.store.locked():
+            target = self.store.rollback(to)
+            refresh_and_sync(self.index, self.store.load().values(), self.embedder)
+        return target
+
+    def rebuild_index(self, progress: Progress | None = None) -> int:
+        """Drop the index and re-embed every active item; returns the number embedded."""
+        with self.store.locked():
+            self.index.reset(self.embedder.model_id, self.embedder.dim)
+            # sync, not refresh_and_sync: a refresh would reload the old files.
+            return sync_index(
+                self.index, self.store.load().values(), self.embedder, progress=progress
+            )
+
+    # --- reading -------------------------------------------------------------------------
+    def retriever(self) -> Retriever:
+        return Retriever(self.store, self.index, self.embedder)
+
+    def search(self, text: str, k: int = 5, **options: Any) -> Scored:
+        """`Retriever.retrieve`: text from titles only; options kinds/domain/quotas/mmr_lambda."""
+        return self.retriever().retrieve(text, k, **options)
+
+    def items(self, **filters: Any) -> list[KnowledgeItem]:
+        return self.store.items(**filters)
+
+    def get(self, item_id: str) -> KnowledgeItem | None:
+        return self.store.get(item_id)
+
+    def history(self) -> list[dict[str, Any]]:
+        return self.store.history()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts (by kind, status, domain, source split) plus embedder, index and history."""
+        history = self.store.history()
+        return {
+            "kb_dir": str(self.kb_dir),
+            **count_items(self.store.load().values()),
+            "embedder_id": self.embedder.model_id,
+            "index_backend": self.index.backend,
+            "indexed": len(self.index),
+            "operations": len(history),
+            "snapshots": self.store.snapshots(),
+        }
+
+    def diff(self, other: KnowledgeBase | str | Path) -> ItemDiff:
+        """Ids added, removed and changed going from this KB to `other` (KB, dir or JSONL)."""
+        if isinstance(other, KnowledgeBase):
+            theirs = other.store.load()
+        else:
+            path = Path(other)
+            theirs = read_items(path / KNOWLEDGE_FILE if path.is_dir() else path)
+        return diff_items(self.store.load(), theirs)
