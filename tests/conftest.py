@@ -13,7 +13,9 @@ def data_dir() -> Path:
     """The real BundleRec/AICL data (BUNDLEKD_DATA_DIR), or skip with the reason."""
     value = os.environ.get("BUNDLEKD_DATA_DIR")
     if not value:
-        pytest.skip("BUNDLEKD_DATA_DIR is unset: real-data test skipped (CI sets it to ../shared/data/bundles)")
+        pytest.skip(
+            "BUNDLEKD_DATA_DIR is unset: real-data test skipped (CI sets ../shared/data/bundles)"
+        )
     path = Path(value)
     if not (path / "electronic").is_dir():
         pytest.skip(f"BUNDLEKD_DATA_DIR={value} does not contain the bundle datasets")
@@ -21,7 +23,9 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolate_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolate_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep API keys out of tests; keep the model cache shared (converting the model is slow)."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path_factory.getbasetemp() / "mpl"))

@@ -40,11 +40,13 @@ def read_json(path: str | Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+        raise DataError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line; a bad line raises DataError naming it."""
+    """Yield (line number, object) per non-blank line; a bad line raises DataError naming it."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
@@ -57,7 +59,9 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path}:{line_no}: invalid JSON: {exc.msg}") from exc
             if not isinstance(obj, dict):
-                raise DataError(f"{path}:{line_no}: expected a JSON object, got {type(obj).__name__}")
+                raise DataError(
+                    f"{path}:{line_no}: expected a JSON object, got {type(obj).__name__}"
+                )
             yield line_no, obj
 
 

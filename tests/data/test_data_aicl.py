@@ -77,7 +77,7 @@ def test_unknown_item_in_a_bundle(tmp_path: Path) -> None:
     tables["session_bundles_deduplication"]["2"] = [["Audio", f"{asin('6')},{asin('11')}"]]
     root = write_aicl(tmp_path, tables=tables)
     with pytest.raises(
-        DataError, match=r"session_items: session 2: .*bundle refers to items not in the session"
+        DataError, match=r"session_items: session 2: .*bundle has items not in the session"
     ):
         load_aicl(root, ["electronic"])
 

@@ -62,7 +62,7 @@ class Session(_Record):
             unknown = [i for i in bundle.items if i not in known]
             if unknown:
                 raise ValueError(
-                    f"session {self.session_id!r}: bundle refers to items not in the session: {unknown}"
+                    f"session {self.session_id!r}: bundle has items not in the session: {unknown}"
                 )
         return self
 

