@@ -98,12 +98,18 @@ class JsonSchemaConstrainer:
                 self._compiled[key] = compiled
             return self._compiled[key]
 
-    def logits_processor(self, schema: dict[str, Any] | None) -> Any | None:
-        """A new processor constraining every row of one `generate()` call to `schema`.
+    def logits_processor(
+        self, schema: dict[str, Any] | Sequence[dict[str, Any] | None] | None
+    ) -> Any | None:
+        """A new processor for one `generate()` call: one schema for every row, or one per row.
 
-        Returns None (unconstrained) when `schema` is None or xgrammar cannot be imported.
+        Returns None (unconstrained) when there is no schema or xgrammar cannot be imported.
+        Per-row schemas must be all present or all None (callers group by that).
         """
-        if schema is None:
+        schemas = list(schema) if isinstance(schema, list | tuple) else [schema]
+        if any(s is None for s in schemas):
+            if not all(s is None for s in schemas):
+                raise ValueError("a batch mixes constrained and unconstrained rows")
             return None
         if not self.available:
             _warn_missing("xgrammar is not installed (pip install --no-deps xgrammar==0.2.8)")
@@ -114,4 +120,5 @@ class JsonSchemaConstrainer:
             self.available = False
             _warn_missing(f"xgrammar failed to import: {exc}")
             return None
-        return LogitsProcessor(self.compile(schema))
+        compiled = [self.compile(s) for s in schemas if s is not None]
+        return LogitsProcessor(compiled if len(compiled) > 1 else compiled[0])

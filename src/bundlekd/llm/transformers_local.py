@@ -1,9 +1,10 @@
 """Local chat backend on transformers: batched, left-padded generation with optional LoRA adapters.
 
-Requests are grouped by (sampling, json_schema, adapter) so that every `model.generate` call is
-homogeneous, sorted by length and cut into batches of `batch_size`. Latency is measured per
-batch and split evenly across its rows. Seeded sampling is reproducible for the same batch;
-a row's sample depends on what else is in its batch. `generate` is serialised by a lock.
+Requests are grouped by (sampling, constrained or not, adapter); rows with different JSON
+schemas share a batch (xgrammar keeps one grammar per row). Groups are sorted by length and cut
+into batches of `batch_size`. Latency is measured per batch and split evenly across its rows.
+Seeded sampling is reproducible for the same batch; a row's sample depends on what else is in
+its batch. `generate` is serialised by a lock.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from bundlekd.errors import BackendUnavailableError, ConfigError, LLMError
 from bundlekd.llm.base import LLM, ChatRequest, Completion, Sampling
 from bundlekd.llm.model_store import DEFAULT_MODEL_NAME, ensure_default_model
-from bundlekd.llm.structured import JsonSchemaConstrainer, schema_key, xgrammar_available
+from bundlekd.llm.structured import JsonSchemaConstrainer, xgrammar_available
 
 logger = logging.getLogger(__name__)
 
@@ -151,21 +152,22 @@ class TransformersLLM(LLM):
 
     def _generate_locked(self, requests: Sequence[ChatRequest]) -> list[Completion]:
         self.load()
-        groups: dict[tuple[Sampling, str, str], list[int]] = {}
+        # Rows with different schemas still share a batch: xgrammar keeps one grammar per row.
+        groups: dict[tuple[Sampling, bool, str], list[int]] = {}
         for index, request in enumerate(requests):
             adapter = request.adapter or self._default_adapter or _NO_ADAPTER
-            key = (request.sampling, schema_key(request.json_schema), adapter)
+            key = (request.sampling, request.json_schema is not None, adapter)
             groups.setdefault(key, []).append(index)
         results: list[Completion | None] = [None] * len(requests)
-        for (sampling, _schema, adapter), indices in groups.items():
-            schema = requests[indices[0]].json_schema
+        for (sampling, _constrained, adapter), indices in groups.items():
             # Similar lengths share a batch: less padding to compute.
             indices.sort(key=lambda i: sum(len(m.content) for m in requests[i].messages))
             for start in range(0, len(indices), self.batch_size):
                 chunk = indices[start : start + self.batch_size]
                 batch = [requests[i] for i in chunk]
+                schemas = [request.json_schema for request in batch]
                 for i, completion in zip(
-                    chunk, self._generate_batch(batch, sampling, schema, adapter), strict=True
+                    chunk, self._generate_batch(batch, sampling, schemas, adapter), strict=True
                 ):
                     results[i] = completion
         return [c for c in results if c is not None]
@@ -182,7 +184,7 @@ class TransformersLLM(LLM):
         self,
         batch: list[ChatRequest],
         sampling: Sampling,
-        schema: dict[str, Any] | None,
+        schemas: list[dict[str, Any] | None],
         adapter: str,
     ) -> list[Completion]:
         import torch
@@ -204,7 +206,7 @@ class TransformersLLM(LLM):
                 torch.manual_seed(sampling.seed)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        processor = self._constrainer.logits_processor(schema) if self._constrainer else None
+        processor = self._constrainer.logits_processor(schemas) if self._constrainer else None
         if processor is not None:
             kwargs["logits_processor"] = [processor]
 
