@@ -220,3 +220,24 @@ def test_stats_and_diff(kb: KnowledgeBase, tmp_path: Path) -> None:
 def test_opening_a_missing_kb_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeBaseError, match="not a knowledge base"):
         KnowledgeBase.open(tmp_path / "nothing")
+
+
+def test_patterns_are_never_merged_and_test_items_need_force(tmp_path) -> None:
+    from bundlekd.errors import LeakageError
+    from bundlekd.knowledge_base.kb import KnowledgeBase
+    from bundlekd.knowledge_base.schema import KnowledgeItem
+
+    kb = KnowledgeBase.create(tmp_path / "kb", embedder="hashing", index="numpy")
+    template = "{} + {} are often bundled (support 0.010, confidence 0.50)"
+    patterns = [
+        KnowledgeItem.new("pattern", template.format("Cases", x), "electronic")
+        for x in ("Screen Protectors", "Chargers", "Styluses")
+    ]
+    result = kb.add(patterns, merge_threshold=0.5)  # a loose threshold would merge them all
+    assert (result.added, result.merged) == (3, 0)
+    leaked = KnowledgeItem.new(
+        "rule", "Pair cameras with memory cards.", "electronic", source_splits=["test"]
+    )
+    with pytest.raises(LeakageError, match="unless forced"):
+        kb.add([leaked])
+    assert kb.add([leaked], allow_test=True).added == 1

@@ -161,9 +161,16 @@ class KnowledgeBase:
         candidates: Iterable[KnowledgeItem],
         merge_threshold: float | None = DEFAULT_MERGE_THRESHOLD,
         progress: Progress | None = None,
+        allow_test: bool = False,
     ) -> UpdateResult:
         return add_items(
-            self.store, self.index, self.embedder, candidates, merge_threshold, progress=progress
+            self.store,
+            self.index,
+            self.embedder,
+            candidates,
+            merge_threshold,
+            progress=progress,
+            allow_test=allow_test,
         )
 
     def remove(self, ids: Iterable[str]) -> list[str]:

@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 DEFAULT_MERGE_THRESHOLD = 0.92
+# Patterns share one sentence template and differ only in category names, so their texts are
+# near-identical to an embedder while saying different things: dedupe them exactly, never merge.
+EXACT_ONLY_KINDS = frozenset({"pattern"})
 
 
 @dataclass
@@ -119,12 +122,13 @@ def refresh_and_sync(
     return sync_index(index, items, embedder, **kwargs)  # type: ignore[arg-type]
 
 
-def _check_candidates(candidates: Sequence[KnowledgeItem]) -> None:
+def _check_candidates(candidates: Sequence[KnowledgeItem], allow_test: bool = False) -> None:
     for item in candidates:
-        if "test" in item.source_splits:
+        if "test" in item.source_splits and not allow_test:
             raise LeakageError(
                 f"item {item.id} ({item.kind}, {item.domain}) was distilled from the test split "
-                f"(source_splits={list(item.source_splits)}); test data must not feed the KB"
+                f"(source_splits={list(item.source_splits)}); test data must not feed the KB "
+                "unless forced (allow_test=True / --force)"
             )
         if item.status != "active":
             raise KnowledgeBaseError(f"item {item.id}: new items must be active, not {item.status}")
@@ -150,6 +154,7 @@ def add_items(
     merge_threshold: float | None = DEFAULT_MERGE_THRESHOLD,
     *,
     progress: Progress | None = None,
+    allow_test: bool = False,
 ) -> UpdateResult:
     """Add candidates: exact duplicates are no-ops, near-duplicates merge into the kept item.
 
@@ -158,10 +163,12 @@ def add_items(
     cosine to an active item of the same kind and domain is >= `merge_threshold` is merged
     into it: the kept item wins, provenance is unioned, `stats.merged_count` grows and
     `stats.merged_ids` remembers the candidate. Candidates are processed in id order, so the
-    result does not depend on input order. `merge_threshold=None` turns merging off.
+    result does not depend on input order. `merge_threshold=None` turns merging off; patterns
+    (EXACT_ONLY_KINDS) are never merged. Items distilled from the test split are refused
+    unless `allow_test` (the user forced it, and `kb stats` shows the split).
     """
     candidates = list(candidates)
-    _check_candidates(candidates)
+    _check_candidates(candidates, allow_test)
     result = UpdateResult()
     with store.transaction("add") as tx:
         result.embedded += refresh_and_sync(index, tx.items.values(), embedder)
@@ -216,6 +223,12 @@ def _merge_near_duplicates(
     kept: dict[tuple[str, str], tuple[np.ndarray, list[int]]] = {}
     for j, item in enumerate(order):
         key = (item.kind, item.domain)
+        if item.kind in EXACT_ONLY_KINDS:
+            tx.put(item, "add")
+            accepted.append(j)
+            result.added += 1
+            result.added_ids.append(item.id)
+            continue
         target, score = best_existing.get(j, ("", -1.0))
         if threshold is not None and key in kept and kept[key][1]:
             matrix, positions = kept[key]
