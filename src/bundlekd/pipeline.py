@@ -56,9 +56,10 @@ def run_demo(
     out_dir: str | Path,
     *,
     model: str = "smollm2",
-    teacher_sessions_per_domain: int = 2,
+    teacher_sessions_per_domain: int = 1,
     modes: Sequence[str] = DEMO_MODES,
     on_stage: StageCallback | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
     """The main job on the embedded sample: baselines, a distilled KB, the student, scores.
 
@@ -129,7 +130,7 @@ def run_demo(
             knowledge_source=knowledge,
         )
         path = out / "predictions" / f"student_{mode}.jsonl"
-        run_batch(agent, test, path)
+        run_batch(agent, test, path, on_progress=on_progress)
         score(f"student {mode}", read_predictions(path))
         seconds[f"student_{mode}"] = time.perf_counter() - started
 

@@ -6,26 +6,36 @@ from pathlib import Path
 
 import typer
 
-from bundlekd.cli.common import console, errors_to_exit
+from bundlekd.cli.common import console, errors_to_exit, progress_bar
 
 
 def demo_command(
     out: Path = typer.Option(Path("runs/demo"), help="Output folder (re-runs resume)."),
     model: str = typer.Option("smollm2", help="Student and teacher model spec."),
     teacher_sessions: int = typer.Option(
-        2, help="Training sessions per domain the teacher distils rules and thoughts from."
+        1, help="Training sessions per domain the teacher distils rules and thoughts from."
     ),
 ) -> None:
     """Baselines, distillation into a FAISS KB, the student in 3 modes, one score table."""
     from bundlekd.eval.compare import render_comparison
     from bundlekd.pipeline import run_demo
 
-    with errors_to_exit():
+    with errors_to_exit(), progress_bar() as bar:
+        task = bar.add_task("student", total=None, visible=False)
+
+        def on_stage(message: str) -> None:
+            bar.update(task, visible=False, completed=0)
+            console.print(f"[bold cyan]▶[/] {message}")
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, visible=True, completed=done, total=total)
+
         result = run_demo(
             out,
             model=model,
             teacher_sessions_per_domain=teacher_sessions,
-            on_stage=lambda message: console.print(f"[bold cyan]▶[/] {message}"),
+            on_stage=on_stage,
+            on_progress=on_progress,
         )
     console.print(
         render_comparison(result.rows, "bundlekd demo: sample test sessions (3 domains × 4)")
