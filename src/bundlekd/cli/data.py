@@ -18,6 +18,9 @@ DATA_DIR_OPTION = typer.Option(
 
 @app.command()
 def stats(
+    directory: Path | None = typer.Argument(
+        None, help="Data folder (same as --data-dir; default $BUNDLEKD_DATA_DIR)."
+    ),
     data_dir: Path | None = DATA_DIR_OPTION,
     source: str | None = typer.Option(
         None, "--source", help="aicl or bundlerec (default: both tables)."
@@ -31,7 +34,7 @@ def stats(
     from bundlekd.data.stats import compute_stats
 
     with errors_to_exit():
-        folder = resolve_data_dir(data_dir)
+        folder = resolve_data_dir(directory or data_dir)
         sources = [source] if source else ["bundlerec", "aicl"]
         for name in sources:
             per_domain = compute_stats(folder, name, domain or None)
