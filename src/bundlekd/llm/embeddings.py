@@ -73,6 +73,9 @@ class SentenceTransformerEmbedder(Embedder):
         if self._model is None:
             try:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # a "Loading weights" bar on every load
             except ImportError as exc:
                 raise BackendUnavailableError(
                     "sentence-transformers is not installed: pip install 'bundlekd[st]'"

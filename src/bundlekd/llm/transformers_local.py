@@ -91,6 +91,9 @@ class TransformersLLM(LLM):
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # our CLI draws its own bars; theirs is noise
         except ImportError as exc:
             raise BackendUnavailableError(
                 f"the local backend needs torch and transformers ({exc}): "
