@@ -26,12 +26,16 @@ demo: install
 	$(BIN)/bundlekd demo
 
 # The full suite, with the real vLLM OpenAI server started for the integration tests.
+# The server also serves a small test LoRA adapter, so LoRA serving is tested for real.
+TEST_LORA := $(HOME)/.cache/bundlekd/test-lora
 test: install
 	bash scripts/vllm/setup.sh
 	$(BIN)/bundlekd llm convert
-	bash scripts/vllm/serve.sh default $(VLLM_PORT)
-	BUNDLEKD_VLLM_URL=http://127.0.0.1:$(VLLM_PORT)/v1 $(BIN)/pytest; status=$$?; \
-	  bash scripts/vllm/stop.sh; exit $$status
+	$(BIN)/python scripts/vllm/make_test_lora.py $(TEST_LORA)
+	bash scripts/vllm/serve.sh default $(VLLM_PORT) --enable-lora --max-lora-rank 16 \
+	  --lora-modules bkd-lora=$(TEST_LORA)
+	BUNDLEKD_VLLM_URL=http://127.0.0.1:$(VLLM_PORT)/v1 BUNDLEKD_VLLM_LORA=bkd-lora \
+	  $(BIN)/pytest; status=$$?; bash scripts/vllm/stop.sh $(VLLM_PORT); exit $$status
 
 # Everything except the vLLM server tests (they skip without BUNDLEKD_VLLM_URL).
 test-fast: install
