@@ -56,6 +56,7 @@ def run_demo(
     out_dir: str | Path,
     *,
     model: str = "smollm2",
+    teacher: str | None = None,
     teacher_sessions_per_domain: int = 1,
     modes: Sequence[str] = DEMO_MODES,
     on_stage: StageCallback | None = None,
@@ -63,9 +64,9 @@ def run_demo(
 ) -> DemoResult:
     """The main job on the embedded sample: baselines, a distilled KB, the student, scores.
 
-    Steps: Apriori baseline; distil patterns (all training sessions) plus rules and thoughts
-    (a few training sessions, the default model as teacher) into a FAISS KB; run the student
-    zero-shot, few-shot and with knowledge in context; score everything with the pair floor.
+    Steps: Apriori baseline; distil patterns (all training sessions) plus rules and thoughts (a
+    few training sessions; the teacher defaults to the student model) into a FAISS KB; run the
+    student zero-shot, few-shot and with knowledge in context; score all with the pair floor.
     Re-running reuses the KB, the teacher cache and finished predictions.
     """
     from bundlekd.agent.examples import ExampleIndex
@@ -104,8 +105,9 @@ def run_demo(
     seconds["apriori"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    stage(f"loading the student/teacher model {model!r} (first run converts it once)")
+    stage(f"loading the student model {model!r} (the first run converts it once)")
     llm = get_llm(model)
+    teacher_llm = llm if teacher in (None, model) else get_llm(teacher)
     seconds["model_load"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -113,7 +115,9 @@ def run_demo(
     kb = KnowledgeBase.create(out / "kb", embedder=embedder, index="faiss")
     patterns = distill(train, kinds=["pattern"], kb_dir=out / "kb", kb=kb)
     subset = _teacher_subset(train, teacher_sessions_per_domain)
-    taught = distill(subset, kinds=["rule", "thought"], teacher=llm, kb_dir=out / "kb", kb=kb)
+    taught = distill(
+        subset, kinds=["rule", "thought"], teacher=teacher_llm, kb_dir=out / "kb", kb=kb
+    )
     seconds["distill"] = time.perf_counter() - started
     distill_summary = {"patterns": patterns.summary(), "teacher": taught.summary()}
 

@@ -11,7 +11,12 @@ from bundlekd.cli.common import console, errors_to_exit, progress_bar
 
 def demo_command(
     out: Path = typer.Option(Path("runs/demo"), help="Output folder (re-runs resume)."),
-    model: str = typer.Option("smollm2", help="Student and teacher model spec."),
+    model: str = typer.Option("smollm2", help="Student model spec."),
+    teacher: str = typer.Option(
+        None,
+        help="Teacher model spec (default: the student). A large model on vLLM or an API "
+        "distils far better rules and thoughts than the 135M default.",
+    ),
     teacher_sessions: int = typer.Option(
         1, help="Training sessions per domain the teacher distils rules and thoughts from."
     ),
@@ -33,12 +38,21 @@ def demo_command(
         result = run_demo(
             out,
             model=model,
+            teacher=teacher,
             teacher_sessions_per_domain=teacher_sessions,
             on_stage=on_stage,
             on_progress=on_progress,
         )
     console.print(
         render_comparison(result.rows, "bundlekd demo: sample test sessions (3 domains × 4)")
+    )
+    taught = result.distill_summary.get("teacher", {})
+    kinds = taught.get("per_kind", {})
+    console.print(
+        f"teacher {taught.get('teacher', '?')}: {kinds.get('rule', 0)} rules, "
+        f"{taught.get('thoughts_accepted', 0)}/{taught.get('thoughts_total', 0)} thoughts accepted "
+        f"(rejections: {taught.get('thought_rejections', {})}); a 135M teacher mostly fails, "
+        "try --teacher openai:MODEL@URL"
     )
     timings = ", ".join(f"{name} {secs:.0f}s" for name, secs in result.seconds.items())
     console.print(f"time: {timings}")

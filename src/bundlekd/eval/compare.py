@@ -10,7 +10,7 @@ from rich.table import Table
 from bundlekd.eval.evaluator import OVERALL, EvalReport
 from bundlekd.eval.metrics import HEADLINE, REFERENCE
 
-FLOOR_NAME = "pair floor (products 1+2)"
+FLOOR_NAME = "pair floor"
 
 
 def comparison_rows(
@@ -47,7 +47,11 @@ def _row(name: str, n_sessions: int, aggregates: Mapping[str, Any]) -> dict[str,
 
 def render_comparison(rows: list[dict[str, Any]], title: str) -> Table:
     """A rich table of `comparison_rows` output."""
-    table = Table(title=title, caption=f"headline = {HEADLINE} (strict); {REFERENCE} as published")
+    table = Table(
+        title=title,
+        caption=f"P/R/Cov/valid = {HEADLINE} (headline); 'a24' = {REFERENCE} as published; "
+        "pair floor = products 1+2 as one bundle",
+    )
     columns = [
         ("method", "method"),
         ("sessions", "n"),
@@ -55,13 +59,16 @@ def render_comparison(rows: list[dict[str, Any]], title: str) -> Table:
         ("recall", "R"),
         ("coverage", "Cov"),
         ("valid_rate", "valid"),
-        ("aicl2024_precision", "P aicl24"),
-        ("aicl2024_recall", "R aicl24"),
-        ("aicl2024_coverage", "Cov aicl24"),
-        ("aicl_sessions_kept", "n aicl"),
+        ("aicl2024_precision", "P a24"),
+        ("aicl2024_recall", "R a24"),
+        ("aicl2024_coverage", "Cov a24"),
+        ("aicl_sessions_kept", "n a24"),
     ]
     for key, header in columns:
-        table.add_column(header, justify="left" if key == "method" else "right")
+        if key == "method":
+            table.add_column(header, no_wrap=True)
+        else:
+            table.add_column(header, justify="right")
     for row in rows:
         cells = []
         for key, _ in columns:
