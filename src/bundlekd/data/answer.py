@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,8 +87,8 @@ def format_answer(
     return json.dumps(payload, ensure_ascii=False)
 
 
-def _extract_json_object(text: str) -> Any:
-    """The first decodable JSON object in `text` (tolerates code fences and chatter)."""
+def iter_json_values(text: str) -> Iterator[Any]:
+    """Every JSON object or array decodable from `text`, in order (tolerates fences, chatter)."""
     decoder = json.JSONDecoder()
     for match in re.finditer(r"[{\[]", text):
         try:
@@ -95,7 +96,13 @@ def _extract_json_object(text: str) -> Any:
         except json.JSONDecodeError:
             continue
         if isinstance(obj, dict | list):
-            return obj
+            yield obj
+
+
+def _extract_json_object(text: str) -> Any:
+    """The first decodable JSON object or array in `text`."""
+    for obj in iter_json_values(text):
+        return obj
     raise ValueError("no JSON object found")
 
 

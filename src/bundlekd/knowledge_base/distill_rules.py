@@ -17,7 +17,6 @@ merging is the knowledge base's job.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from bundlekd.data.answer import (
     SessionListing,
     answer_json_schema,
     format_answer,
+    iter_json_values,
     parse_answer,
 )
 from bundlekd.data.schema import Session
@@ -225,12 +225,7 @@ def parse_rules(text: str, max_rules: int = MAX_RULES) -> list[str]:
 
 
 def _json_rules(text: str) -> list[str]:
-    decoder = json.JSONDecoder()
-    for match in re.finditer(r"[{\[]", text):
-        try:
-            obj, _ = decoder.raw_decode(text[match.start() :])
-        except json.JSONDecodeError:
-            continue
+    for obj in iter_json_values(text):
         if isinstance(obj, dict):
             obj = obj.get("rules", [])
         if isinstance(obj, list):
