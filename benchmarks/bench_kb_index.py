@@ -21,7 +21,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from bundlekd.knowledge_base.index import NumpyIndex, VectorIndex
+from bundlekd.knowledge_base.index.base import NumpyIndex, VectorIndex
 from bundlekd.llm.embeddings import get_embedder
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -57,10 +57,10 @@ def make_index(backend: str, folder: Path) -> VectorIndex:
     if backend == "numpy":
         return NumpyIndex(folder / "numpy")
     if backend == "faiss":
-        from bundlekd.knowledge_base.faiss_index import FaissIndex
+        from bundlekd.knowledge_base.index.faiss_index import FaissIndex
 
         return FaissIndex(folder / "faiss")
-    from bundlekd.knowledge_base.chroma_index import ChromaIndex
+    from bundlekd.knowledge_base.index.chroma_index import ChromaIndex
 
     return ChromaIndex(folder / "chroma")
 

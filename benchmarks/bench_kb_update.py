@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bundlekd.knowledge_base.kb import KnowledgeBase
-from bundlekd.knowledge_base.schema import KnowledgeItem
+from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.llm.embeddings import Embedder, get_embedder
 
 PRODUCTS = {

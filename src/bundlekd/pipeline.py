@@ -78,7 +78,7 @@ def run_demo(
     from bundlekd.eval.compare import comparison_rows
     from bundlekd.eval.evaluator import EvalConfig, evaluate
     from bundlekd.eval.report import write_report
-    from bundlekd.knowledge_base.distill import distill
+    from bundlekd.knowledge_base.distill.runner import distill
     from bundlekd.knowledge_base.kb import KnowledgeBase
     from bundlekd.llm.embeddings import get_embedder
     from bundlekd.llm.registry import get_llm

@@ -122,7 +122,7 @@ def test_chat_with_typed_items_ends_on_eof(app, scripted):
 
 def test_generate_icl_reads_knowledge_from_a_real_kb(app, scripted, tmp_path):
     from bundlekd.data.sources import load_sample
-    from bundlekd.knowledge_base.distill import distill
+    from bundlekd.knowledge_base.distill.runner import distill
     from bundlekd.knowledge_base.kb import KnowledgeBase
 
     kb_dir = tmp_path / "kb"

@@ -16,7 +16,7 @@ from bundlekd.data.schema import Item, Session
 from bundlekd.data.sources import load_sessions
 from bundlekd.errors import LeakageError
 from bundlekd.eval import EvalConfig, evaluate
-from bundlekd.knowledge_base.patterns import FrequentPattern
+from bundlekd.knowledge_base.distill.patterns import FrequentPattern
 from bundlekd.llm.embeddings import HashingEmbedder
 
 

@@ -12,13 +12,13 @@ from bundlekd.data.schema import Bundle, Item, Session
 from bundlekd.data.sources import load_sample
 from bundlekd.errors import ConfigError, LeakageError, LLMError
 from bundlekd.files import iter_jsonl
-from bundlekd.knowledge_base.distill import TEACHER_CACHE, TRACE_FILE, distill
-from bundlekd.knowledge_base.distill_rules import (
+from bundlekd.knowledge_base.distill.rules import (
     copied_fraction,
     parse_rules,
     rules_prompt_version,
 )
-from bundlekd.knowledge_base.schema import KnowledgeItem
+from bundlekd.knowledge_base.distill.runner import TEACHER_CACHE, TRACE_FILE, distill
+from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.llm.base import ChatRequest
 from bundlekd.llm.fake import ScriptedLLM
 

@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from bundlekd.cli.distill import distill_command, parse_kinds
-from bundlekd.knowledge_base.distill import CANDIDATES_FILE
+from bundlekd.knowledge_base.distill.runner import CANDIDATES_FILE
 
 app = typer.Typer()
 app.command()(distill_command)

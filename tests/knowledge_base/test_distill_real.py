@@ -10,8 +10,8 @@ from pathlib import Path
 
 from bundlekd.data.sources import load_sample
 from bundlekd.files import iter_jsonl
-from bundlekd.knowledge_base.distill import TRACE_FILE, distill
-from bundlekd.knowledge_base.distill_rules import RuleSettings, clean_rule
+from bundlekd.knowledge_base.distill.rules import RuleSettings, clean_rule
+from bundlekd.knowledge_base.distill.runner import TRACE_FILE, distill
 from bundlekd.llm.registry import get_llm
 
 

@@ -6,7 +6,7 @@ import json
 
 from bundlekd.data.answer import parse_answer
 from bundlekd.data.schema import Bundle, Item, Session
-from bundlekd.knowledge_base.feedback import (
+from bundlekd.knowledge_base.distill.feedback import (
     ErrorKind,
     classify_bundle,
     count_kinds,

@@ -20,7 +20,7 @@ import pytest
 
 from bundlekd.errors import KnowledgeBaseError
 from bundlekd.files import canonical_hash
-from bundlekd.knowledge_base.index import NumpyIndex, VectorIndex
+from bundlekd.knowledge_base.index.base import NumpyIndex, VectorIndex
 
 DOCS = [
     "Phone cases are usually bought together with tempered glass screen protectors.",
@@ -130,11 +130,11 @@ def _make(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Vecto
         return NumpyIndex(tmp_path / "numpy")
     if backend == "faiss":
         pytest.importorskip("faiss")
-        from bundlekd.knowledge_base.faiss_index import FaissIndex
+        from bundlekd.knowledge_base.index.faiss_index import FaissIndex
 
         return FaissIndex(tmp_path / "faiss")
     pytest.importorskip("chromadb")
-    from bundlekd.knowledge_base.chroma_index import ChromaIndex
+    from bundlekd.knowledge_base.index.chroma_index import ChromaIndex
 
     if backend == "chroma":
         return ChromaIndex(tmp_path / "chroma")

@@ -10,8 +10,8 @@ import typer
 from typer.testing import CliRunner
 
 from bundlekd.cli.kb import app as kb_app
-from bundlekd.knowledge_base.schema import content_id
-from bundlekd.knowledge_base.store import KnowledgeStore
+from bundlekd.knowledge_base.store.items import content_id
+from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
 
 ROWS = [
     {"kind": "rule", "text": "Phone cases go with screen protectors", "domain": "electronic",

@@ -7,7 +7,7 @@ import pytest
 from bundlekd.data.schema import Bundle, Item, Session
 from bundlekd.data.sources import load_sessions
 from bundlekd.errors import ConfigError, LeakageError
-from bundlekd.knowledge_base.patterns import (
+from bundlekd.knowledge_base.distill.patterns import (
     FrequentPattern,
     bundle_transactions,
     category_label,

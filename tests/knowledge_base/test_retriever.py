@@ -8,8 +8,8 @@ import pytest
 
 from bundlekd.errors import ConfigError
 from bundlekd.knowledge_base.kb import KnowledgeBase
-from bundlekd.knowledge_base.retriever import approx_tokens, query_from_titles
-from bundlekd.knowledge_base.schema import KnowledgeItem
+from bundlekd.knowledge_base.retrieval.retriever import approx_tokens, query_from_titles
+from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.llm.embeddings import HashingEmbedder
 
 QUERY = "phone case screen protector"
@@ -113,7 +113,7 @@ def test_langchain_retriever_returns_documents(kb: KnowledgeBase) -> None:
     pytest.importorskip("langchain_core")
     from langchain_core.documents import Document
 
-    from bundlekd.knowledge_base.langchain_retriever import KnowledgeRetriever
+    from bundlekd.knowledge_base.retrieval.langchain_retriever import KnowledgeRetriever
 
     lc = KnowledgeRetriever(retriever=kb.retriever(), k=3, kinds=["rule", "pattern"])
     docs = lc.invoke(QUERY)

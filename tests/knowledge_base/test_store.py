@@ -10,8 +10,8 @@ import pytest
 
 from bundlekd.errors import DataError, KnowledgeBaseError
 from bundlekd.files import file_sha256
-from bundlekd.knowledge_base.schema import SCHEMA_VERSION, KnowledgeItem, content_id
-from bundlekd.knowledge_base.store import KnowledgeStore, read_items
+from bundlekd.knowledge_base.store.items import SCHEMA_VERSION, KnowledgeItem, content_id
+from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore, read_items
 
 
 def _item(text: str, kind: str = "rule", domain: str = "food", **kw: object) -> KnowledgeItem:

@@ -12,7 +12,7 @@ import pytest
 
 from bundlekd.errors import KnowledgeBaseError, LeakageError
 from bundlekd.knowledge_base.kb import KnowledgeBase
-from bundlekd.knowledge_base.schema import KnowledgeItem
+from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.llm.embeddings import HashingEmbedder
 
 
@@ -225,7 +225,7 @@ def test_opening_a_missing_kb_is_refused(tmp_path: Path) -> None:
 def test_patterns_are_never_merged_and_test_items_need_force(tmp_path) -> None:
     from bundlekd.errors import LeakageError
     from bundlekd.knowledge_base.kb import KnowledgeBase
-    from bundlekd.knowledge_base.schema import KnowledgeItem
+    from bundlekd.knowledge_base.store.items import KnowledgeItem
 
     kb = KnowledgeBase.create(tmp_path / "kb", embedder="hashing", index="numpy")
     template = "{} + {} are often bundled (support 0.010, confidence 0.50)"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from bundlekd.agent.prompting import KnowledgeSnippet
 from bundlekd.data.schema import Session
 from bundlekd.knowledge_base.kb import KnowledgeBase
-from bundlekd.knowledge_base.retriever import query_from_titles
+from bundlekd.knowledge_base.retrieval.retriever import query_from_titles
 
 
 class KBKnowledgeSource:

@@ -27,10 +27,10 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bundlekd.baselines.category_inference import CategoryGuess, CategoryInferencer
 from bundlekd.data.schema import Bundle, Prediction, Session
 from bundlekd.errors import ConfigError, DataError, LeakageError
-from bundlekd.knowledge_base.category_inference import CategoryGuess, CategoryInferencer
-from bundlekd.knowledge_base.patterns import (
+from bundlekd.knowledge_base.distill.patterns import (
     DEFAULT_MAX_LEN,
     FrequentPattern,
     check_level,

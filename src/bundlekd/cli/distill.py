@@ -13,12 +13,12 @@ from bundlekd.cli.common import console, errors_to_exit, progress_bar
 from bundlekd.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bundlekd.knowledge_base.distill import DistillReport
+    from bundlekd.knowledge_base.distill.runner import DistillReport
 
 
 def parse_kinds(value: str) -> list[str]:
     """ "pattern,rule" -> ["pattern", "rule"]; unknown names are a ConfigError."""
-    from bundlekd.knowledge_base.schema import KINDS
+    from bundlekd.knowledge_base.store.items import KINDS
 
     kinds = [k.strip() for k in value.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in KINDS]
@@ -73,7 +73,7 @@ def distill_command(
     """Distil patterns, rules and thoughts from sampled training sessions into a KB."""
     from bundlekd.data.sampling import sample_sessions
     from bundlekd.data.sources import load_sessions
-    from bundlekd.knowledge_base.distill import distill
+    from bundlekd.knowledge_base.distill.runner import distill
     from bundlekd.knowledge_base.kb import KnowledgeBase
 
     started = time.perf_counter()

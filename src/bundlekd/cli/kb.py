@@ -144,7 +144,7 @@ def diff(
     other: Path = typer.Argument(..., help="Another KB directory or a knowledge.jsonl."),
 ) -> None:
     """Ids added, removed and changed going from KB_DIR to OTHER."""
-    from bundlekd.knowledge_base.store import KNOWLEDGE_FILE, diff_items, read_items
+    from bundlekd.knowledge_base.store.knowledge_store import KNOWLEDGE_FILE, diff_items, read_items
 
     with errors_to_exit():
         theirs = read_items(other / KNOWLEDGE_FILE if other.is_dir() else other)
@@ -168,7 +168,7 @@ def diff(
 @app.command()
 def history(kb_dir: Path = KB_DIR) -> None:
     """The operation log (rollback --to N restores the state before operation N)."""
-    from bundlekd.knowledge_base.store import KnowledgeStore
+    from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
 
     with errors_to_exit():
         events = KnowledgeStore(kb_dir).history()

@@ -20,10 +20,10 @@ from pydantic import ValidationError
 
 from bundlekd.errors import ConfigError, DataError, KnowledgeBaseError
 from bundlekd.files import iter_jsonl
-from bundlekd.knowledge_base.index import NumpyIndex, VectorIndex
-from bundlekd.knowledge_base.retriever import Retriever, Scored
-from bundlekd.knowledge_base.schema import KnowledgeItem
-from bundlekd.knowledge_base.store import (
+from bundlekd.knowledge_base.index.base import NumpyIndex, VectorIndex
+from bundlekd.knowledge_base.retrieval.retriever import Retriever, Scored
+from bundlekd.knowledge_base.store.items import KnowledgeItem
+from bundlekd.knowledge_base.store.knowledge_store import (
     KNOWLEDGE_FILE,
     ItemDiff,
     KnowledgeStore,
@@ -31,7 +31,7 @@ from bundlekd.knowledge_base.store import (
     diff_items,
     read_items,
 )
-from bundlekd.knowledge_base.update import (
+from bundlekd.knowledge_base.store.update import (
     DEFAULT_MERGE_THRESHOLD,
     Progress,
     UpdateResult,
@@ -65,7 +65,7 @@ def make_index(kb_dir: Path, backend: str, chroma_url: str | None = None) -> Vec
         raise ConfigError(f"unknown index backend {backend!r}; expected one of {INDEX_BACKENDS}")
     if backend == "chroma":
         from bundlekd.files import canonical_hash
-        from bundlekd.knowledge_base.chroma_index import ChromaIndex
+        from bundlekd.knowledge_base.index.chroma_index import ChromaIndex
 
         if chroma_url is None:
             return ChromaIndex(kb_dir / "index" / "chroma")
@@ -74,7 +74,7 @@ def make_index(kb_dir: Path, backend: str, chroma_url: str | None = None) -> Vec
         return ChromaIndex(url=chroma_url, collection_name=name)
     if backend == "faiss":
         if importlib.util.find_spec("faiss") is not None:
-            from bundlekd.knowledge_base.faiss_index import FaissIndex
+            from bundlekd.knowledge_base.index.faiss_index import FaissIndex
 
             return FaissIndex(kb_dir / "index" / "faiss")
         logger.warning("faiss-cpu is not installed: using the brute-force numpy index")

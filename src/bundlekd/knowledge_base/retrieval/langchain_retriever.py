@@ -1,6 +1,6 @@
 """KnowledgeRetriever: the KB as a LangChain `BaseRetriever` (langchain-core only).
 
-    from bundlekd.knowledge_base.langchain_retriever import KnowledgeRetriever
+    from bundlekd.knowledge_base.retrieval.langchain_retriever import KnowledgeRetriever
     lc = KnowledgeRetriever(retriever=kb.retriever(), k=5, kinds=["rule"])
     docs = lc.invoke("USB-C charger\\nLaptop sleeve")   # titles only, never categories
 
@@ -16,7 +16,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
-from bundlekd.knowledge_base.retriever import Retriever
+from bundlekd.knowledge_base.retrieval.retriever import Retriever
 
 
 class KnowledgeRetriever(BaseRetriever):

@@ -40,7 +40,7 @@ from bundlekd.files import (
     write_json,
     write_jsonl,
 )
-from bundlekd.knowledge_base.schema import SCHEMA_VERSION, KnowledgeItem, migrate_row, utc_now
+from bundlekd.knowledge_base.store.items import SCHEMA_VERSION, KnowledgeItem, migrate_row, utc_now
 
 logger = logging.getLogger(__name__)
 

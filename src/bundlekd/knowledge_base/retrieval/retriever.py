@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from bundlekd.errors import ConfigError, KnowledgeBaseError
-from bundlekd.knowledge_base.index import VectorIndex
-from bundlekd.knowledge_base.schema import KINDS, KnowledgeItem
-from bundlekd.knowledge_base.store import KnowledgeStore
+from bundlekd.knowledge_base.index.base import VectorIndex
+from bundlekd.knowledge_base.store.items import KINDS, KnowledgeItem
+from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
 from bundlekd.llm.embeddings import Embedder
 
 logger = logging.getLogger(__name__)

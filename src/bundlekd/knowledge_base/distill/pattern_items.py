@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bundlekd.data.schema import Session
-from bundlekd.knowledge_base.patterns import (
+from bundlekd.knowledge_base.distill.patterns import (
     DEFAULT_LEVEL,
     DEFAULT_MAX_LEN,
     DEFAULT_MIN_CONFIDENCE,
@@ -19,7 +19,7 @@ from bundlekd.knowledge_base.patterns import (
     bundle_transactions,
     mine_patterns,
 )
-from bundlekd.knowledge_base.schema import KnowledgeItem
+from bundlekd.knowledge_base.store.items import KnowledgeItem
 
 PATTERN_TEACHER = "apriori"
 

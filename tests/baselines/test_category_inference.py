@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bundlekd.baselines.category_inference import CategoryInferencer
 from bundlekd.data.schema import Bundle, Item, Session
 from bundlekd.errors import KnowledgeBaseError, LeakageError
-from bundlekd.knowledge_base.category_inference import CategoryInferencer
 from bundlekd.llm.embeddings import HashingEmbedder
 
 TRAIN = Session(

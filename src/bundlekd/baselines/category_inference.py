@@ -18,7 +18,7 @@ import numpy as np
 
 from bundlekd.data.schema import Session
 from bundlekd.errors import ConfigError, KnowledgeBaseError, LeakageError
-from bundlekd.knowledge_base.patterns import DEFAULT_LEVEL, category_label, check_level
+from bundlekd.knowledge_base.distill.patterns import DEFAULT_LEVEL, category_label, check_level
 from bundlekd.llm.embeddings import Embedder, get_embedder
 
 logger = logging.getLogger(__name__)

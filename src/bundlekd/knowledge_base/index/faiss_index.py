@@ -18,7 +18,7 @@ import numpy as np
 
 from bundlekd.errors import KnowledgeBaseError
 from bundlekd.files import read_json, write_json
-from bundlekd.knowledge_base.index import FileIndex, SearchHits
+from bundlekd.knowledge_base.index.base import FileIndex, SearchHits
 
 
 def _faiss() -> Any:

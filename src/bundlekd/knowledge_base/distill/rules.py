@@ -31,8 +31,8 @@ from bundlekd.data.answer import (
     parse_answer,
 )
 from bundlekd.data.schema import Session
-from bundlekd.knowledge_base.feedback import count_kinds, feedback_for, render_feedback
-from bundlekd.knowledge_base.schema import KnowledgeItem
+from bundlekd.knowledge_base.distill.feedback import count_kinds, feedback_for, render_feedback
+from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.llm.base import ChatRequest, Completion, Message, Sampling
 from bundlekd.prompts import render, template_version
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from bundlekd.errors import KnowledgeBaseError
-from bundlekd.knowledge_base.index import SearchHits, VectorIndex
+from bundlekd.knowledge_base.index.base import SearchHits, VectorIndex
 
 logger = logging.getLogger(__name__)
 

@@ -27,19 +27,19 @@ from typing import Any, Protocol
 from bundlekd.data.schema import Session
 from bundlekd.errors import ConfigError, LeakageError
 from bundlekd.files import write_jsonl
-from bundlekd.knowledge_base.distill_patterns import pattern_items
-from bundlekd.knowledge_base.distill_rules import (
+from bundlekd.knowledge_base.distill.pattern_items import pattern_items
+from bundlekd.knowledge_base.distill.rules import (
     RuleSettings,
     distill_rule_outcomes,
     merge_rules,
     rules_prompt_version,
 )
-from bundlekd.knowledge_base.distill_thoughts import (
+from bundlekd.knowledge_base.distill.thoughts import (
     distill_thought_verdicts,
     thought_item,
     thoughts_prompt_version,
 )
-from bundlekd.knowledge_base.schema import KINDS, KnowledgeItem
+from bundlekd.knowledge_base.store.items import KINDS, KnowledgeItem
 from bundlekd.llm.base import LLM, ChatRequest, Completion
 from bundlekd.llm.cache import CachingLLM
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bundlekd.errors import KnowledgeBaseError, LeakageError
-from bundlekd.knowledge_base.index import VectorIndex
-from bundlekd.knowledge_base.schema import KnowledgeItem
-from bundlekd.knowledge_base.store import KnowledgeStore, Transaction
+from bundlekd.knowledge_base.index.base import VectorIndex
+from bundlekd.knowledge_base.store.items import KnowledgeItem
+from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore, Transaction
 from bundlekd.llm.embeddings import Embedder
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""Vector indexes over knowledge items: FAISS (default), Chroma, NumPy (fallback)."""

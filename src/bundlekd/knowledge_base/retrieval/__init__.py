@@ -1,0 +1,1 @@
+"""Retrieval of knowledge for a session: quotas, MMR, token budget; LangChain adapter."""

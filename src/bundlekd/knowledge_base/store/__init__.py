@@ -1,0 +1,1 @@
+"""Knowledge storage: the item schema, the JSONL store with history, incremental updates."""
