@@ -61,6 +61,8 @@ def test_generate_writes_predictions_and_resumes(app, scripted, tmp_path):
     manifest = json.loads((tmp_path / "preds.jsonl.manifest.json").read_text())
     assert manifest["complete"]
     assert manifest["file"]["lines"] == 4
+    resolved = (tmp_path / "preds.jsonl.config.yaml").read_text()
+    assert "batch_size: 3" in resolved  # the run's resolved configuration sits beside it
 
     again = CliRunner().invoke(app, [*args, "--mode", "few_shot"])
     assert again.exit_code == 0, again.output
@@ -85,10 +87,10 @@ def test_generate_zero_shot_with_limit_from_a_sessions_file(app, scripted, tmp_p
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--source", "sample", "--sessions", "x.jsonl"], "exactly one of"),
+        (["--source", "sample", "--sessions", "x.jsonl"], "not both"),
         (["--source", "sample", "--mode", "icl"], "--kb"),
         (["--source", "sample", "--mode", "zero_shot", "--kb", "kbdir"], "only used with"),
-        (["--source", "sample", "--mode", "fancy"], "unknown --mode"),
+        (["--source", "sample", "--mode", "fancy"], "generation.mode"),
         (["--source", "sample", "--examples", "99"], "n_examples"),
         (["--source", "nowhere"], "unknown source"),
     ],

@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from bundlekd.cli.distill import distill_command, parse_kinds
+from bundlekd.app.distillation import check_kinds
+from bundlekd.cli.distill import distill_command
 from bundlekd.knowledge_base.distill.runner import CANDIDATES_FILE
 
 app = typer.Typer()
@@ -37,4 +38,5 @@ def test_test_split_is_refused_with_exit_code_1(tmp_path: Path) -> None:
 def test_unknown_kind_is_a_clean_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--kb", str(tmp_path), "--kinds", "rules"])
     assert result.exit_code == 1
-    assert parse_kinds("pattern, thought") == ["pattern", "thought"]
+    assert "rules" in result.output
+    assert check_kinds(["pattern", " thought"]) == ["pattern", "thought"]

@@ -6,11 +6,15 @@ Only this package prints. Each command module keeps heavy imports inside its fun
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from bundlekd import __version__
 from bundlekd.cli import baseline, data, demo, experiment, kb, llm
+from bundlekd.cli import config as config_cli
 from bundlekd.cli.chat import chat_command
+from bundlekd.cli.common import set_config_file
 from bundlekd.cli.distill import distill_command
 from bundlekd.cli.eval import eval_command
 from bundlekd.cli.generate import generate_command
@@ -26,6 +30,7 @@ app.add_typer(data.app, name="data", help="Load, validate, export and count data
 app.add_typer(baseline.app, name="baseline", help="Non-LLM baselines (pair floor, Apriori).")
 app.add_typer(kb.app, name="kb", help="Knowledge base: add, remove, search, stats, history.")
 app.add_typer(experiment.app, name="experiment", help="Reproduce the study's experiments.")
+app.add_typer(config_cli.app, name="config", help="Show the effective configuration.")
 app.add_typer(llm.app, name="llm", help="Model backends: convert the default model, ping.")
 app.command("generate", help="Generate bundles for many sessions (resumable).")(generate_command)
 app.command("chat", help="Chat over one session: bundles, edits, questions.")(chat_command)
@@ -39,7 +44,14 @@ app.command("demo", help="The main job on the embedded sample sessions.")(demo.d
 @app.callback(invoke_without_command=True)
 def _main(
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="YAML configuration (sections data, student, teacher, embedder, kb, retrieval, "
+        "distill, generation, eval); also $BUNDLEKD_CONFIG. Flags override it.",
+    ),
 ) -> None:
+    set_config_file(config)
     if version:
         typer.echo(__version__)
         raise typer.Exit()

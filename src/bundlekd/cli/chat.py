@@ -2,48 +2,29 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bundlekd.cli.common import console, err_console, errors_to_exit
-from bundlekd.cli.generate import build_agent, load_llm, make_config
-from bundlekd.errors import ConfigError, DataError, LLMError
+from bundlekd.cli.common import console, err_console, errors_to_exit, load_cli_config
+from bundlekd.cli.generate import (
+    DataDirOpt,
+    DomainOpt,
+    EmbedderOpt,
+    ExamplesOpt,
+    KBOpt,
+    MaxNewTokensOpt,
+    ModelOpt,
+    ModeOpt,
+    SourceOpt,
+    ThreadsOpt,
+)
+from bundlekd.errors import ConfigError, LLMError
 
 if TYPE_CHECKING:
     from bundlekd.agent import ChatSession, ChatTurn
-    from bundlekd.data.schema import Session
 
 _QUIT = {"quit", "exit", "q", ":q"}
-
-
-def _pick_session(
-    source: str,
-    session_id: str | None,
-    items: list[str] | None,
-    domains: list[str],
-    data_dir: Path | None,
-) -> tuple[Session, list[Session]]:
-    """(the session to chat about, training sessions for worked examples)."""
-    from bundlekd.agent import session_from_titles
-    from bundlekd.data.sources import load_sessions
-
-    if session_id is not None and items:
-        raise ConfigError("give --session-id or --items, not both")
-    every = load_sessions(source, domains=domains or None, split="all", data_dir=data_dir)
-    train = [s for s in every if s.split == "train"]
-    if session_id is not None:
-        found = [s for s in every if s.session_id == session_id]
-        if not found:
-            raise DataError(f"no session {session_id!r} in {source} (domains {domains or 'all'})")
-        if len(found) > 1:
-            raise ConfigError(f"session id {session_id!r} exists in several domains: add --domain")
-        session = found[0]
-    else:
-        titles = list(items or []) or _read_titles()
-        session = session_from_titles(titles, domain=domains[0] if domains else "custom")
-    return session, [s for s in train if s.domain == session.domain] or train
 
 
 def _read_titles() -> list[str]:
@@ -91,9 +72,7 @@ def _show(chat: ChatSession, turn: ChatTurn) -> None:
 
 
 def chat_command(
-    source: Annotated[
-        str, typer.Option("--source", help='"sample", "aicl" or a sessions .jsonl.')
-    ] = "sample",
+    source: SourceOpt = None,
     session_id: Annotated[
         str | None, typer.Option("--session-id", help="Session to chat about.")
     ] = None,
@@ -101,31 +80,36 @@ def chat_command(
         list[str] | None,
         typer.Option("--items", help="Product titles of an ad-hoc session (repeatable)."),
     ] = None,
-    domain: Annotated[
-        list[str] | None, typer.Option("--domain", help="Domain (repeatable; default all).")
-    ] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Data folder (default $BUNDLEKD_DATA_DIR).")
-    ] = None,
-    model: Annotated[str, typer.Option("--model", help="Backend spec.")] = "smollm2",
-    mode: Annotated[str, typer.Option("--mode", help="zero_shot, few_shot or icl.")] = "few_shot",
-    examples: Annotated[int, typer.Option("--examples", help="Worked examples.")] = 1,
-    kb: Annotated[Path | None, typer.Option("--kb", help="Knowledge base (mode icl).")] = None,
-    threads: Annotated[int | None, typer.Option("--threads", help="CPU threads.")] = None,
-    embedder: Annotated[str, typer.Option("--embedder", help="minilm or hashing.")] = "minilm",
-    max_new_tokens: Annotated[
-        int, typer.Option("--max-new-tokens", help="Generation limit per answer.")
-    ] = 320,
+    domain: DomainOpt = None,
+    data_dir: DataDirOpt = None,
+    model: ModelOpt = None,
+    mode: ModeOpt = None,
+    examples: ExamplesOpt = None,
+    kb: KBOpt = None,
+    threads: ThreadsOpt = None,
+    embedder: EmbedderOpt = None,
+    max_new_tokens: MaxNewTokensOpt = None,
 ) -> None:
     """Propose bundles for one session, then edit them or ask about them ("help" for commands)."""
-    from bundlekd.agent import ChatSession
+    from bundlekd.app.chat import open_chat, pick_session
 
     with errors_to_exit():
-        config = make_config(mode, n_examples=examples, max_new_tokens=max_new_tokens, batch_size=1)
-        session, train = _pick_session(source, session_id, items, domain or [], data_dir)
-        llm = load_llm(model, threads=threads, batch_size=1)
-        agent = build_agent(llm, config, train_sessions=train, embedder=embedder, kb=kb)
-        chat = ChatSession(agent, session)
+        loaded = load_cli_config(
+            data__source=source,
+            data__domains=domain or None,
+            data__dir=data_dir,
+            student__model=model,
+            student__threads=threads,
+            generation__mode=mode,
+            generation__n_examples=examples,
+            generation__max_new_tokens=max_new_tokens,
+            generation__batch_size=1,
+            kb__dir=kb,
+            embedder__name=embedder,
+        )
+        titles = items or ([] if session_id is not None else _read_titles())
+        session, train = pick_session(loaded.config, session_id, titles)
+        chat, llm = open_chat(loaded.config, session, train)
         console.print(f"[bold]session {session.session_id}[/] ({session.domain})")
         for number, title in enumerate(session.titles, start=1):
             console.print(f"  {number}. {title}")

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from bundlekd.errors import BundleKDError
 
+if TYPE_CHECKING:
+    from bundlekd.config import LoadedConfig
+
 console = Console()
 err_console = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print a red one-line error and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Print a red one-line error and return the Exit to raise.
+
+    The message is printed as plain text (it may quote paths, ids or model output holding
+    rich markup such as `[/INST]`) and never re-wrapped, so it stays one line in a pipe.
+    """
+    from rich.text import Text
+
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -48,3 +59,23 @@ def progress_bar():  # type: ignore[no-untyped-def]
         TimeRemainingColumn(),
         console=err_console,
     )
+
+
+# The --config file given to the root command (set by its callback, read by every command).
+_config_file: list[Path | None] = [None]
+
+
+def set_config_file(path: Path | None) -> None:
+    _config_file[0] = path
+
+
+def load_cli_config(**overrides: Any) -> LoadedConfig:
+    """The effective configuration: defaults < --config YAML < BUNDLEKD_* env < these flags.
+
+    Keyword names are dotted keys with "__" for "." (`student__model="hf:/m"`); None means the
+    flag was not given.
+    """
+    from bundlekd.config import load_config
+
+    dotted = {key.replace("__", "."): value for key, value in overrides.items()}
+    return load_config(_config_file[0], dotted)

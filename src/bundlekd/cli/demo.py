@@ -6,12 +6,12 @@ from pathlib import Path
 
 import typer
 
-from bundlekd.cli.common import console, errors_to_exit, progress_bar
+from bundlekd.cli.common import console, errors_to_exit, load_cli_config, progress_bar
 
 
 def demo_command(
     out: Path = typer.Option(Path("runs/demo"), help="Output folder (re-runs resume)."),
-    model: str = typer.Option("smollm2", help="Student model spec."),
+    model: str = typer.Option(None, help="Student model spec (default smollm2)."),
     teacher: str = typer.Option(
         None,
         help="Teacher model spec (default: the student). A large model on vLLM or an API "
@@ -22,9 +22,11 @@ def demo_command(
     ),
 ) -> None:
     """Baselines, distillation into a FAISS KB, the student in 3 modes, one score table."""
+    from bundlekd.app.demo import run_demo
     from bundlekd.eval.compare import render_comparison
-    from bundlekd.pipeline import run_demo
 
+    with errors_to_exit():
+        config = load_cli_config(student__model=model, teacher__model=teacher).config
     with errors_to_exit(), progress_bar() as bar:
         task = bar.add_task("student", total=None, visible=False)
 
@@ -37,8 +39,8 @@ def demo_command(
 
         result = run_demo(
             out,
-            model=model,
-            teacher=teacher,
+            model=config.student.model,
+            teacher=config.teacher.model or None,
             teacher_sessions_per_domain=teacher_sessions,
             on_stage=on_stage,
             on_progress=on_progress,

@@ -9,48 +9,43 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from bundlekd.cli.common import console, errors_to_exit, progress_bar
-from bundlekd.errors import ConfigError
+from bundlekd.cli.common import console, errors_to_exit, load_cli_config, progress_bar
 
 if TYPE_CHECKING:
     from bundlekd.knowledge_base.distill.runner import DistillReport
 
 
-def parse_kinds(value: str) -> list[str]:
-    """ "pattern,rule" -> ["pattern", "rule"]; unknown names are a ConfigError."""
-    from bundlekd.knowledge_base.store.items import KINDS
-
-    kinds = [k.strip() for k in value.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in KINDS]
-    if not kinds or unknown:
-        raise ConfigError(f"--kinds: unknown {unknown or value!r}; choose from {', '.join(KINDS)}")
-    return kinds
-
-
 def distill_command(
     kb: Annotated[Path, typer.Option("--kb", help="Knowledge-base folder (created if needed).")],
     source: Annotated[
-        str, typer.Option("--source", help='"aicl" (real split), "sample" or a sessions JSONL.')
-    ] = "aicl",
+        str | None, typer.Option("--source", help='"aicl" (real split), "sample" or a .jsonl.')
+    ] = None,
     domain: Annotated[
         list[str] | None,
         typer.Option("--domain", help="Domain (repeatable; several = pooled, sampled per domain)."),
     ] = None,
     kinds: Annotated[
-        str, typer.Option("--kinds", help="Comma-separated: pattern,rule,thought.")
-    ] = "pattern,rule,thought",
+        str | None,
+        typer.Option("--kinds", help="Comma-separated: pattern,rule,thought (default all three)."),
+    ] = None,
     teacher: Annotated[
-        str, typer.Option("--teacher", help="Teacher spec: smollm2, hf:PATH, openai:MODEL@URL.")
-    ] = "smollm2",
-    ratio: Annotated[float, typer.Option("--ratio", help="Fraction of sessions, in (0, 1].")] = 0.1,
+        str | None,
+        typer.Option("--teacher", help="Teacher spec (default: the student model, smollm2)."),
+    ] = None,
+    ratio: Annotated[
+        float | None,
+        typer.Option("--ratio", help="Fraction of the split's sessions, in (0, 1]; default 1."),
+    ] = None,
     strategy: Annotated[
-        str, typer.Option("--strategy", help="random | length | diversity | difficulty.")
-    ] = "random",
-    seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
+        str | None, typer.Option("--strategy", help="random | length | diversity | difficulty.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed.")] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", help="Keep at most N sampled sessions.")
     ] = None,
-    split: Annotated[str, typer.Option("--split", help="Split to distil from.")] = "train",
+    split: Annotated[
+        str | None, typer.Option("--split", help="Split to distil from (default train).")
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Allow test sessions for rules/thoughts (leaks!).")
     ] = False,
@@ -58,8 +53,8 @@ def distill_command(
         Path | None, typer.Option("--data-dir", help="Data folder (default $BUNDLEKD_DATA_DIR).")
     ] = None,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", help="Teacher requests per generate() call.")
-    ] = 64,
+        int | None, typer.Option("--batch-size", help="Teacher requests per call (default 64).")
+    ] = None,
     threads: Annotated[
         int | None, typer.Option("--threads", help="CPU threads for a local teacher.")
     ] = None,
@@ -71,26 +66,27 @@ def distill_command(
     ] = None,
 ) -> None:
     """Distil patterns, rules and thoughts from sampled training sessions into a KB."""
-    from bundlekd.data.sampling import sample_sessions
-    from bundlekd.data.sources import load_sessions
-    from bundlekd.knowledge_base.distill.runner import distill
-    from bundlekd.knowledge_base.kb import KnowledgeBase
+    from bundlekd.app.distillation import run_distillation
 
     started = time.perf_counter()
     with errors_to_exit():
-        chosen_kinds = parse_kinds(kinds)
-        if limit is not None and limit < 1:
-            raise ConfigError(f"--limit must be >= 1, got {limit}")
-        sessions = load_sessions(source, domains=domain or None, split=split, data_dir=data_dir)
-        sampled = sample_sessions(sessions, ratio, strategy, seed)[:limit]
-        if not sampled:
-            raise ConfigError(f"no {split} sessions in {source} (domains {domain or 'all'})")
-        llm = None
-        if {"rule", "thought"} & set(chosen_kinds):
-            from bundlekd.cli.generate import load_llm
-
-            llm = load_llm(teacher, threads=threads, batch_size=8)
-        knowledge_base = KnowledgeBase.create(kb, embedder=embedder, index=index)
+        loaded = load_cli_config(
+            data__source=source or "aicl",
+            data__domains=domain or None,
+            data__dir=data_dir,
+            distill__kinds=kinds.split(",") if kinds is not None else None,
+            distill__ratio=ratio,
+            distill__strategy=strategy,
+            distill__seed=seed,
+            distill__limit=limit,
+            distill__split=split,
+            teacher__model=teacher,
+            teacher__threads=threads,
+            teacher__batch_size=batch_size,
+            kb__dir=kb,
+            kb__index=index,
+            embedder__name=embedder,
+        )
         with progress_bar() as bar:
             tasks: dict[str, Any] = {}
 
@@ -99,19 +95,8 @@ def distill_command(
                     tasks[stage] = bar.add_task(stage, total=total)
                 bar.update(tasks[stage], completed=done, total=total)
 
-            report = distill(
-                sampled,
-                kinds=chosen_kinds,
-                teacher=llm,
-                kb_dir=kb,
-                kb=knowledge_base,
-                force=force,
-                chunk_size=batch_size,
-                progress=progress,
-            )
-        if llm is not None:
-            llm.close()
-    console.print(_summary(report, len(sessions), time.perf_counter() - started))
+            run = run_distillation(loaded, force=force, progress=progress)
+    console.print(_summary(run.report, run.available, time.perf_counter() - started))
 
 
 def _summary(report: DistillReport, available: int, seconds: float) -> Table:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from bundlekd.cli.common import console, errors_to_exit, progress_bar
+from bundlekd.cli.common import console, errors_to_exit, load_cli_config, progress_bar
 
 app = typer.Typer(help="Reproduce the study's experiments.", no_args_is_help=True)
 
@@ -19,7 +19,7 @@ def icl_kinds(
     domain: str = typer.Option("electronic", help="Domain to evaluate on."),
     split: str = typer.Option("test", help="Split to evaluate on."),
     limit: int = typer.Option(0, help="First N sessions only (0 = all)."),
-    model: str = typer.Option("smollm2", help="Student model spec."),
+    model: str = typer.Option(None, help="Student model spec (default smollm2)."),
     arms: str = typer.Option(
         "zero_shot,few_shot,icl_pattern,icl_rule,icl_thought,icl_all", help="Arms to run."
     ),
@@ -28,11 +28,14 @@ def icl_kinds(
     data_dir: Path = typer.Option(None, help="Data folder (default $BUNDLEKD_DATA_DIR)."),
 ) -> None:
     """Zero-shot vs few-shot vs ICL with each knowledge kind and all kinds, same sessions."""
+    from bundlekd.app.experiments import run_icl_kinds_experiment
     from bundlekd.data.sources import load_sessions
     from bundlekd.eval.compare import render_comparison
-    from bundlekd.pipeline import run_icl_kinds_experiment
 
     with errors_to_exit():
+        config = load_cli_config(student__model=model, data__dir=data_dir).config
+        model = config.student.model
+        data_dir = config.data.dir
         sessions = load_sessions(source, domains=[domain], split=split, data_dir=data_dir)
         train = load_sessions(source, domains=[domain], split="train", data_dir=data_dir)
         if limit:

@@ -1,4 +1,4 @@
-"""End-to-end recipes as plain functions: glue only, the logic lives in the subpackages."""
+"""The main job on the embedded sample (`bundlekd demo`): glue only, the logic lives below."""
 
 from __future__ import annotations
 
@@ -17,21 +17,6 @@ logger = logging.getLogger(__name__)
 
 StageCallback = Callable[[str], None]
 DEMO_MODES = ("zero_shot", "few_shot", "icl")
-
-
-def knowledge_source_for(
-    kb_dir: str | Path, config: AgentConfig, *, same_domain: bool = True
-) -> KBKnowledgeSource:
-    """Open a KB and adapt it to the student's knowledge-source protocol."""
-    from bundlekd.knowledge_base.kb import KnowledgeBase
-
-    kb = KnowledgeBase.open(kb_dir)
-    return KBKnowledgeSource(
-        kb,
-        kinds=config.knowledge_kinds,
-        same_domain=same_domain,
-        token_budget=config.knowledge_token_budget,
-    )
 
 
 @dataclass
@@ -143,82 +128,3 @@ def run_demo(
 
     write_json(out / "summary.json", {"rows": rows, "seconds": seconds, "distill": distill_summary})
     return DemoResult(out_dir=out, rows=rows, seconds=seconds, distill_summary=distill_summary)
-
-
-ICL_KIND_ARMS: dict[str, tuple[str, tuple[str, ...]]] = {
-    # arm name -> (student mode, knowledge kinds)
-    "zero_shot": ("zero_shot", ()),
-    "few_shot": ("few_shot", ()),
-    "icl_pattern": ("icl", ("pattern",)),
-    "icl_rule": ("icl", ("rule",)),
-    "icl_thought": ("icl", ("thought",)),
-    "icl_all": ("icl", ("pattern", "rule", "thought")),
-}
-
-
-def run_icl_kinds_experiment(
-    sessions: Sequence[Session],
-    train: Sequence[Session],
-    *,
-    kb_dir: str | Path,
-    out_dir: str | Path,
-    model: str = "smollm2",
-    arms: Sequence[str] = tuple(ICL_KIND_ARMS),
-    top_k: int = 3,
-    batch_size: int = 8,
-    embedder: str = "minilm",
-    on_stage: StageCallback | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> list[dict[str, Any]]:
-    """The study's knowledge-format comparison: one student, the same sessions, one arm per
-    knowledge kind (plus zero-shot and few-shot without knowledge). Resumable per arm.
-
-    Returns the comparison rows (pair floor first), also written to `out_dir/summary.json`.
-    """
-    from bundlekd.agent.examples import ExampleIndex
-    from bundlekd.agent.runner import run_batch
-    from bundlekd.agent.student import StudentAgent
-    from bundlekd.data.predictions_jsonl import read_predictions
-    from bundlekd.errors import ConfigError
-    from bundlekd.eval.compare import comparison_rows
-    from bundlekd.eval.evaluator import EvalConfig, evaluate
-    from bundlekd.eval.report import write_report
-    from bundlekd.files import write_json
-    from bundlekd.knowledge_base.kb import KnowledgeBase
-    from bundlekd.llm.embeddings import get_embedder
-    from bundlekd.llm.registry import get_llm
-
-    unknown = [arm for arm in arms if arm not in ICL_KIND_ARMS]
-    if unknown:
-        raise ConfigError(f"unknown arm(s) {unknown}; choose from {', '.join(ICL_KIND_ARMS)}")
-    stage = on_stage or (lambda message: logger.info(message))
-    out = Path(out_dir)
-    llm = get_llm(model, batch_size=batch_size) if model == "smollm2" else get_llm(model)
-    kb = KnowledgeBase.open(kb_dir)
-    examples = ExampleIndex(train, get_embedder(embedder))
-    targets = [s for s in sessions if s.bundles is not None]
-    reports = {}
-    for arm in arms:
-        mode, kinds = ICL_KIND_ARMS[arm]
-        config = AgentConfig(
-            mode=mode,  # type: ignore[arg-type]
-            top_k=top_k,
-            knowledge_kinds=kinds or ("pattern", "rule", "thought"),  # type: ignore[arg-type]
-            batch_size=batch_size,
-        )
-        knowledge = KBKnowledgeSource(kb, kinds=kinds) if mode == "icl" else None
-        agent = StudentAgent(
-            llm,
-            config,
-            example_index=examples if config.uses_examples else None,
-            knowledge_source=knowledge,
-        )
-        path = out / "predictions" / f"{arm}.jsonl"
-        stage(f"arm {arm}: {mode} {'+'.join(kinds) or ''} on {len(targets)} sessions")
-        run_batch(agent, targets, path, on_progress=on_progress)
-        report = evaluate(read_predictions(path), targets, EvalConfig(method_name=arm))
-        write_report(report, out / "eval" / arm)
-        reports[arm] = report
-    rows = comparison_rows(reports)
-    write_json(out / "summary.json", {"rows": rows, "model": model, "kb": str(kb_dir)})
-    return rows

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bundlekd.pipeline import run_demo
+from bundlekd.app.demo import run_demo
 
 
 def test_demo_runs_end_to_end_and_resumes(tmp_path: Path) -> None:

@@ -1,0 +1,63 @@
+"""A chat over one session: pick or type the session, wire the student, start the chat."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bundlekd.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from bundlekd.agent.chat import ChatSession
+    from bundlekd.config import ProjectConfig
+    from bundlekd.data.schema import Session
+    from bundlekd.llm.base import LLM
+
+
+def pick_session(
+    config: ProjectConfig, session_id: str | None, titles: Sequence[str] | None
+) -> tuple[Session, list[Session]]:
+    """(the session to chat about, training sessions of its domain for worked examples).
+
+    Either `session_id` names a session of `config.data`, or `titles` form an ad-hoc one.
+    """
+    from bundlekd.agent import session_from_titles
+    from bundlekd.data.sources import load_sessions
+
+    data = config.data
+    if session_id is not None and titles:
+        raise ConfigError("give --session-id or --items, not both")
+    if session_id is None and not titles:
+        raise ConfigError("no products given")
+    domains = list(data.domains)
+    every = load_sessions(data.source, domains=domains or None, split="all", data_dir=data.dir)
+    train = [s for s in every if s.split == "train"]
+    if session_id is not None:
+        found = [s for s in every if s.session_id == session_id]
+        if not found:
+            where = ",".join(domains) or "all"
+            raise DataError(f"no session {session_id!r} in {data.source} (domains {where})")
+        if len(found) > 1:
+            raise ConfigError(f"session id {session_id!r} exists in several domains: add --domain")
+        session = found[0]
+    else:
+        session = session_from_titles(
+            list(titles or ()), domain=domains[0] if domains else "custom"
+        )
+    return session, [s for s in train if s.domain == session.domain] or train
+
+
+def open_chat(
+    config: ProjectConfig, session: Session, train: Sequence[Session]
+) -> tuple[ChatSession, LLM]:
+    """A ChatSession over `session` with the configured student (close the LLM when done)."""
+    from bundlekd.agent import ChatSession
+    from bundlekd.app.components import build_agent, build_llm
+
+    llm = build_llm(config.student, batch_size=1)
+    try:
+        agent = build_agent(config, llm, train_sessions=train)
+    except BaseException:
+        llm.close()
+        raise
+    return ChatSession(agent, session), llm

@@ -1,0 +1,81 @@
+"""`distill` as one call: sample the configured sessions, build the teacher, fill the KB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bundlekd.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bundlekd.config import LoadedConfig
+    from bundlekd.knowledge_base.distill.runner import DistillReport, ProgressCallback
+
+TEACHER_KINDS = frozenset({"rule", "thought"})
+
+
+@dataclass(frozen=True)
+class DistillRun:
+    report: DistillReport
+    available: int  # sessions of the split before sampling
+
+
+def check_kinds(kinds: tuple[str, ...] | list[str]) -> list[str]:
+    """The requested kinds, validated against the knowledge schema."""
+    from bundlekd.knowledge_base.store.items import KINDS
+
+    chosen = [k.strip() for k in kinds if k.strip()]
+    unknown = [k for k in chosen if k not in KINDS]
+    if not chosen or unknown:
+        raise ConfigError(
+            f"kinds: unknown {unknown or list(kinds)}; choose from {', '.join(KINDS)}"
+        )
+    return chosen
+
+
+def run_distillation(
+    loaded: LoadedConfig, *, force: bool = False, progress: ProgressCallback | None = None
+) -> DistillRun:
+    """Distil `distill.kinds` from a `distill.ratio` sample of `distill.split` into `kb.dir`.
+
+    Raises:
+        ConfigError: no KB folder, unknown kinds, nothing to distil from.
+        LeakageError: test sessions without `force`.
+    """
+    from bundlekd.app.components import build_teacher, open_kb
+    from bundlekd.config import write_resolved_config
+    from bundlekd.data.sampling import sample_sessions
+    from bundlekd.data.sources import load_sessions
+    from bundlekd.knowledge_base.distill.runner import distill
+
+    config = loaded.config
+    settings, data = config.distill, config.data
+    kinds = check_kinds(settings.kinds)
+    if config.kb.dir is None:
+        raise ConfigError("distill needs a knowledge-base folder: --kb DIR")
+    sessions = load_sessions(
+        data.source, domains=list(data.domains) or None, split=settings.split, data_dir=data.dir
+    )
+    sampled = sample_sessions(sessions, settings.ratio, settings.strategy, settings.seed)
+    sampled = sampled[: settings.limit]
+    if not sampled:
+        where = ",".join(data.domains) or "all"
+        raise ConfigError(f"no {settings.split} sessions in {data.source} (domains {where})")
+    teacher = build_teacher(config) if TEACHER_KINDS & set(kinds) else None
+    try:
+        kb = open_kb(config.kb, config.embedder, create=True)
+        write_resolved_config(loaded, config.kb.dir / "distill.config.yaml")
+        report = distill(
+            sampled,
+            kinds=kinds,
+            teacher=teacher,
+            kb_dir=config.kb.dir,
+            kb=kb,
+            force=force,
+            chunk_size=config.teacher.batch_size,
+            progress=progress,
+        )
+    finally:
+        if teacher is not None:
+            teacher.close()
+    return DistillRun(report=report, available=len(sessions))

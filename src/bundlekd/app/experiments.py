@@ -1,0 +1,96 @@
+"""The study's experiments as resumable recipes (one arm per setting, one comparison table)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bundlekd.agent.config import AgentConfig
+from bundlekd.agent.kb_source import KBKnowledgeSource
+from bundlekd.data.schema import Session
+
+logger = logging.getLogger(__name__)
+
+StageCallback = Callable[[str], None]
+
+
+ICL_KIND_ARMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # arm name -> (student mode, knowledge kinds)
+    "zero_shot": ("zero_shot", ()),
+    "few_shot": ("few_shot", ()),
+    "icl_pattern": ("icl", ("pattern",)),
+    "icl_rule": ("icl", ("rule",)),
+    "icl_thought": ("icl", ("thought",)),
+    "icl_all": ("icl", ("pattern", "rule", "thought")),
+}
+
+
+def run_icl_kinds_experiment(
+    sessions: Sequence[Session],
+    train: Sequence[Session],
+    *,
+    kb_dir: str | Path,
+    out_dir: str | Path,
+    model: str = "smollm2",
+    arms: Sequence[str] = tuple(ICL_KIND_ARMS),
+    top_k: int = 3,
+    batch_size: int = 8,
+    embedder: str = "minilm",
+    on_stage: StageCallback | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The study's knowledge-format comparison: one student, the same sessions, one arm per
+    knowledge kind (plus zero-shot and few-shot without knowledge). Resumable per arm.
+
+    Returns the comparison rows (pair floor first), also written to `out_dir/summary.json`.
+    """
+    from bundlekd.agent.examples import ExampleIndex
+    from bundlekd.agent.runner import run_batch
+    from bundlekd.agent.student import StudentAgent
+    from bundlekd.app.components import build_llm
+    from bundlekd.data.predictions_jsonl import read_predictions
+    from bundlekd.errors import ConfigError
+    from bundlekd.eval.compare import comparison_rows
+    from bundlekd.eval.evaluator import EvalConfig, evaluate
+    from bundlekd.eval.report import write_report
+    from bundlekd.files import write_json
+    from bundlekd.knowledge_base.kb import KnowledgeBase
+    from bundlekd.llm.config import LLMConfig
+    from bundlekd.llm.embeddings import get_embedder
+
+    unknown = [arm for arm in arms if arm not in ICL_KIND_ARMS]
+    if unknown:
+        raise ConfigError(f"unknown arm(s) {unknown}; choose from {', '.join(ICL_KIND_ARMS)}")
+    stage = on_stage or (lambda message: logger.info(message))
+    out = Path(out_dir)
+    llm = build_llm(LLMConfig(model=model), batch_size=batch_size)
+    kb = KnowledgeBase.open(kb_dir)
+    examples = ExampleIndex(train, get_embedder(embedder))
+    targets = [s for s in sessions if s.bundles is not None]
+    reports = {}
+    for arm in arms:
+        mode, kinds = ICL_KIND_ARMS[arm]
+        config = AgentConfig(
+            mode=mode,  # type: ignore[arg-type]
+            top_k=top_k,
+            knowledge_kinds=kinds or ("pattern", "rule", "thought"),  # type: ignore[arg-type]
+            batch_size=batch_size,
+        )
+        knowledge = KBKnowledgeSource(kb, kinds=kinds) if mode == "icl" else None
+        agent = StudentAgent(
+            llm,
+            config,
+            example_index=examples if config.uses_examples else None,
+            knowledge_source=knowledge,
+        )
+        path = out / "predictions" / f"{arm}.jsonl"
+        stage(f"arm {arm}: {mode} {'+'.join(kinds) or ''} on {len(targets)} sessions")
+        run_batch(agent, targets, path, on_progress=on_progress)
+        report = evaluate(read_predictions(path), targets, EvalConfig(method_name=arm))
+        write_report(report, out / "eval" / arm)
+        reports[arm] = report
+    rows = comparison_rows(reports)
+    write_json(out / "summary.json", {"rows": rows, "model": model, "kb": str(kb_dir)})
+    return rows

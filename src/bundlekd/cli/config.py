@@ -1,0 +1,41 @@
+"""`bundlekd config show`: the effective configuration and where each value came from."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bundlekd.cli.common import console, errors_to_exit, load_cli_config
+
+app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
+
+
+@app.command("show")
+def show(
+    output_format: Annotated[
+        str, typer.Option("--format", help="table (key, value, source) or yaml (loadable).")
+    ] = "table",
+) -> None:
+    """Every setting, its value, and its source: default, file:PATH, env or cli."""
+    import json
+
+    from rich.table import Table
+
+    with errors_to_exit():
+        loaded = load_cli_config()
+        if output_format == "yaml":
+            console.out(loaded.to_yaml(), end="", highlight=False)
+            return
+        if output_format != "table":
+            from bundlekd.errors import ConfigError
+
+            raise ConfigError(f"--format must be table or yaml, got {output_format!r}")
+    table = Table(title="bundlekd configuration (defaults < --config < BUNDLEKD_* < flags)")
+    table.add_column("setting", no_wrap=True)
+    table.add_column("value")
+    table.add_column("source", no_wrap=True)
+    for key, value, source in loaded.rows():
+        shown = json.dumps(value) if not isinstance(value, str) else value
+        table.add_row(key, shown, source, style=None if source == "default" else "bold")
+    console.print(table, markup=False)

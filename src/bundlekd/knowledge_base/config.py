@@ -1,0 +1,69 @@
+"""KBConfig and RetrievalConfig: where knowledge lives and how it is retrieved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+IndexBackend = Literal["faiss", "chroma", "numpy"]
+
+
+class KBConfig(BaseModel):
+    """A knowledge-base directory and its vector index."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dir: Path | None = Field(default=None, description="Knowledge-base folder.")
+    index: IndexBackend | None = Field(
+        default=None, description="Vector index backend; unset: as the KB records, else faiss."
+    )
+    chroma_url: str | None = Field(
+        default=None, description="Chroma server (`chroma run`) for index chroma; else embedded."
+    )
+    merge_threshold: float = Field(
+        default=0.92,
+        gt=0.0,
+        description="Cosine at which a new item merges into a near-duplicate (>1: never).",
+    )
+
+
+class RetrievalConfig(BaseModel):
+    """How knowledge is picked for a session (how much goes in a prompt: `generation`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mmr_lambda: float | None = Field(
+        default=0.7,
+        ge=0.0,
+        le=1.0,
+        description="MMR relevance/diversity trade-off (1 = pure relevance); null disables it.",
+    )
+    same_domain: bool = Field(
+        default=True, description="Only knowledge of the session's domain (false: pooled KB)."
+    )
+
+
+class DistillConfig(BaseModel):
+    """Which training sessions the teacher distils from, and into which kinds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kinds: tuple[str, ...] = Field(
+        default=("pattern", "rule", "thought"),
+        description="Knowledge kinds: pattern, rule, thought, exemplar.",
+    )
+    ratio: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=1.0,
+        description="Fraction of the split's sessions to distil from (every kind; the "
+        "study's quantity axis). 1.0 = all of them.",
+    )
+    strategy: Literal["random", "length", "diversity", "difficulty"] = Field(
+        default="random", description="How the sampled sessions are chosen."
+    )
+    seed: int = Field(default=0, description="Sampling seed.")
+    limit: int | None = Field(default=None, ge=1, description="At most N teacher sessions.")
+    split: str = Field(default="train", description="Split to distil from (test needs force).")
