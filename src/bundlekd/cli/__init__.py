@@ -27,7 +27,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data.app, name="data", help="Load, validate, export and count datasets.")
-app.add_typer(baseline.app, name="baseline", help="Non-LLM baselines (pair floor, Apriori).")
+app.add_typer(
+    baseline.app, name="baseline", help="Non-LLM baselines (pair floor, Apriori, clustering)."
+)
 app.add_typer(kb.app, name="kb", help="Knowledge base: add, remove, search, stats, history.")
 app.add_typer(experiment.app, name="experiment", help="Reproduce the study's experiments.")
 app.add_typer(config_cli.app, name="config", help="Show the effective configuration.")

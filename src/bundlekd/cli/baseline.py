@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from bundlekd.cli.common import console, errors_to_exit
+from bundlekd.cli.common import console, errors_to_exit, load_cli_config
 from bundlekd.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
@@ -136,3 +136,44 @@ def apriori_command(
                 console.print(f"  [bold]{name}[/]: {pattern.text}")
         console.print(f"fit + predict: {elapsed:.1f} s ({config.model_dump()})")
         _write(predictions, out)
+
+
+@app.command("cluster")
+def cluster_command(
+    source: SourceOpt = "aicl",
+    domain: DomainOpt = None,
+    split: SplitOpt = "test",
+    data_dir: DataDirOpt = None,
+    out: OutOpt = None,
+    fallback_pair: Annotated[
+        bool,
+        typer.Option(
+            "--fallback-pair/--no-fallback-pair",
+            help="When nothing clusters, output the most similar pair.",
+        ),
+    ] = True,
+    embedder: Annotated[
+        str | None, typer.Option("--embedder", help="minilm (default), hashing or a folder.")
+    ] = None,
+) -> None:
+    """Title-embedding clustering; linkage and threshold tuned per domain on the val split."""
+    from bundlekd.app.baselines import run_cluster_baseline
+
+    with errors_to_exit():
+        config = load_cli_config(
+            data__source=source,
+            data__domains=domain or None,
+            data__split=split,
+            data__dir=data_dir,
+            embedder__name=embedder,
+        ).config
+        if split in ("val", "train", "all"):
+            console.print("[yellow]warning:[/] predicting sessions the tuning saw: optimistic")
+        start = time.perf_counter()
+        run = run_cluster_baseline(config, fallback_pair=fallback_pair)
+        elapsed = time.perf_counter() - start
+        console.print(
+            _summary(f"cluster baseline ({source}/{split})", run.predictions, run.details)
+        )
+        console.print(f"tune on val + predict: {elapsed:.1f} s")
+        _write(run.predictions, out)
