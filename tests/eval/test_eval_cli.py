@@ -73,4 +73,4 @@ def test_eval_errors_exit_one_with_a_message(tmp_path: Path, fake_sources) -> No
     assert "none of the 1 predictions matches" in result.output
     bad_tau = CliRunner().invoke(_app(), [str(path), "--gold", "aicl", "--tau", "0"])
     assert bad_tau.exit_code == 1
-    assert "--tau" in bad_tau.output
+    assert "jaccard_tau" in bad_tau.output

@@ -40,7 +40,7 @@ def test_render_table_has_method_and_floor_rows_headline_first(parity_case) -> N
     predictions, gold = parity_case
     table = render_table(evaluate(predictions, gold))
     headers = [c.header for c in table.columns]
-    assert headers[:7] == ["domain", "method", "n", "P", "R", "Cov", "Valid"]
+    assert headers[:7] == ["domain", "method", "n", "P", "R", "Cov", "valid"]
     assert table.row_count == 4  # (electronic, overall) x (method, floor)
     console = Console(width=250, record=True)
     console.print(table)
@@ -48,3 +48,22 @@ def test_render_table_has_method_and_floor_rows_headline_first(parity_case) -> N
     assert "pair-floor" in text
     assert "test-method" in text
     assert "0.417" in text  # strict-2025 precision 2.5/6
+
+
+def test_compact_table_fits_80_columns_and_other_formats(parity_case) -> None:
+    from bundlekd.eval.report import report_table
+    from bundlekd.eval.tables import render_text, to_rich
+
+    predictions, gold = parity_case
+    report = evaluate(predictions, gold)
+    console = Console(width=80, record=True)
+    console.print(to_rich(report_table(report)))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text  # numbers are never cut to "0.5…"
+    assert "0.417" in text
+    markdown = render_text(report_table(report), "markdown")
+    assert "| electronic | test-method |" in markdown
+    csv_text = render_text(report_table(report, wide=True), "csv")
+    assert csv_text.splitlines()[0].startswith("domain,method,n,precision,recall")
+    assert '"rows"' in render_text(report_table(report), "json")

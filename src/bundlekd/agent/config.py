@@ -8,8 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bundlekd.data.answer import MAX_BUNDLES
 
-AgentMode = Literal["zero_shot", "few_shot", "icl"]
-KnowledgeKind = Literal["pattern", "rule", "thought"]
+AgentMode = Literal["zero_shot", "few_shot", "icl", "tool", "agent"]
+AgentVariant = Literal["name", "edit"]
+KnowledgeKind = Literal["pattern", "rule", "thought", "exemplar"]
+TOOL_MODES: tuple[str, ...] = ("tool", "agent")
 
 
 class AgentConfig(BaseModel):
@@ -20,7 +22,14 @@ class AgentConfig(BaseModel):
     mode: AgentMode = Field(
         default="few_shot",
         description="zero_shot: instructions only. few_shot: plus the n_examples most similar "
-        "training sessions as worked examples. icl: few_shot plus top_k retrieved knowledge.",
+        "training sessions as worked examples. icl: few_shot plus top_k retrieved knowledge. "
+        "tool: the grouping tool's proposals, intents copied from the nearest training bundle "
+        "(no LLM). agent: the tool proposes, the LLM names intents (or edits, see variant).",
+    )
+    variant: AgentVariant = Field(
+        default="name",
+        description="agent mode: name = the LLM only names the proposed bundles; edit = it may "
+        "also keep, drop, merge or split them.",
     )
     n_examples: int = Field(
         default=1,
@@ -83,13 +92,24 @@ class AgentConfig(BaseModel):
 
     @property
     def uses_knowledge(self) -> bool:
-        return self.mode == "icl" and self.top_k > 0
+        return self.mode in ("icl", "agent") and self.top_k > 0
+
+    @property
+    def uses_tool(self) -> bool:
+        """Modes built on the grouping tool (which lives in a knowledge base)."""
+        return self.mode in TOOL_MODES
+
+    @property
+    def uses_llm(self) -> bool:
+        return self.mode != "tool"
 
     @property
     def method(self) -> str:
         """Short method label for prediction records, e.g. ``few_shot-k1``."""
-        if self.mode == "zero_shot":
-            return "zero_shot"
+        if self.mode in ("zero_shot", "tool"):
+            return self.mode
+        if self.mode == "agent":
+            return f"agent-{self.variant}-top{self.top_k}"
         label = f"{self.mode}-k{self.n_examples}"
         if self.mode == "icl":
             label += f"-top{self.top_k}"

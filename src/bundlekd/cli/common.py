@@ -14,6 +14,7 @@ from bundlekd.errors import BundleKDError
 
 if TYPE_CHECKING:
     from bundlekd.config import LoadedConfig
+    from bundlekd.eval.tables import TableData
 
 console = Console()
 err_console = Console(stderr=True)
@@ -79,3 +80,16 @@ def load_cli_config(**overrides: Any) -> LoadedConfig:
 
     dotted = {key.replace("__", "."): value for key, value in overrides.items()}
     return load_config(_config_file[0], dotted)
+
+
+def print_table(table: TableData, output_format: str = "table") -> None:
+    """A result table: rich for a terminal, or markdown/csv/json text for pipes and files."""
+    from bundlekd.errors import ConfigError
+    from bundlekd.eval.tables import FORMATS, render_text, to_rich
+
+    if output_format not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {output_format!r}")
+    if output_format == "table":
+        console.print(to_rich(table))
+    else:
+        console.out(render_text(table, output_format), end="", highlight=False)

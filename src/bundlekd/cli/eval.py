@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from bundlekd.cli.common import console, errors_to_exit
-from bundlekd.errors import ConfigError
+from bundlekd.cli.common import console, errors_to_exit, load_cli_config, print_table
 
 
 def eval_command(
@@ -21,7 +19,10 @@ def eval_command(
         list[str] | None,
         typer.Option("--domain", help="Domain (repeatable; default all)."),
     ] = None,
-    split: Annotated[str, typer.Option("--split", help="Gold split to score.")] = "test",
+    split: Annotated[
+        str | None,
+        typer.Option("--split", help="Gold split (default: test for aicl/sample, a file whole)."),
+    ] = None,
     data_dir: Annotated[
         Path | None,
         typer.Option("--data-dir", help="Data folder (default $BUNDLEKD_DATA_DIR)."),
@@ -30,7 +31,7 @@ def eval_command(
         Path | None,
         typer.Option("--out", help="Output folder (default: <predictions stem>.eval/ beside it)."),
     ] = None,
-    tau: Annotated[float, typer.Option("--tau", help="Jaccard threshold (J≥τ).")] = 0.5,
+    tau: Annotated[float | None, typer.Option("--tau", help="Jaccard threshold (J≥τ).")] = None,
     only_predicted: Annotated[
         bool,
         typer.Option(
@@ -39,33 +40,40 @@ def eval_command(
             "missing session counts as invalid output.",
         ),
     ] = False,
+    intents: Annotated[
+        bool,
+        typer.Option(
+            "--intents/--no-intents",
+            help="Score hit intents against GT intents (embedding cosine, ROUGE-L).",
+        ),
+    ] = True,
+    judge: Annotated[
+        str | None, typer.Option("--judge", help="LLM spec that also judges intents (yes/no).")
+    ] = None,
+    embedder: Annotated[
+        str | None, typer.Option("--embedder", help="Intent embedder (default minilm).")
+    ] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="All columns (aicl-2024, exact, Jaccard, FP).")
+    ] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", help="table (terminal), markdown, csv or json.")
+    ] = "table",
 ) -> None:
     """Score a predictions file against gold sessions; write results.json + samples.jsonl."""
-    from bundlekd.data.predictions_jsonl import read_predictions
-    from bundlekd.data.sources import load_sessions
-    from bundlekd.eval import EvalConfig, evaluate, render_table, write_report
-    from bundlekd.files import file_sha256
+    from bundlekd.app.evaluation import run_evaluation
+    from bundlekd.eval.report import report_table
 
     with errors_to_exit():
-        try:
-            cfg = EvalConfig(jaccard_tau=tau, only_predicted=only_predicted)
-        except ValidationError as exc:
-            raise ConfigError(f"--tau {tau}: must be in (0, 1]") from exc
-        preds = read_predictions(predictions)
-        sessions = load_sessions(gold, domains=domain or None, split=split, data_dir=data_dir)
-        report = evaluate(preds, sessions, cfg)
-        report = report.model_copy(
-            update={
-                "sources": {
-                    "predictions": str(predictions),
-                    "predictions_sha256": file_sha256(predictions),
-                    "gold": gold,
-                    "split": split,
-                    "domains": ",".join(domain or []) or "all",
-                }
-            }
+        config = load_cli_config(
+            data__domains=domain or None,
+            data__dir=data_dir,
+            eval__jaccard_tau=tau,
+            eval__only_predicted=only_predicted or None,
+            embedder__name=embedder,
+        ).config
+        run = run_evaluation(
+            config, predictions, gold, split=split, out_dir=out, intents=intents, judge=judge
         )
-        out_dir = out if out is not None else predictions.with_name(f"{predictions.stem}.eval")
-        results_path, _ = write_report(report, out_dir)
-    console.print(render_table(report))
-    console.print(f"wrote {results_path} and {out_dir / 'samples.jsonl'}")
+        print_table(report_table(run.report, wide=wide), output_format)
+    console.print(f"wrote {run.results_path} and {run.samples_path}", markup=False)

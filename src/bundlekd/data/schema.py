@@ -125,6 +125,9 @@ class Prediction(_Record):
     raw: str = ""
     errors: tuple[str, ...] = ()
     knowledge_ids: tuple[str, ...] = ()
+    proposals: tuple[Bundle, ...] = Field(
+        default=(), description="The grouping tool's candidate bundles (tool and agent modes)."
+    )
     latency_s: float = 0.0
     tokens: int = 0
     method: str = ""

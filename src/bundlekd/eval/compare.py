@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rich.table import Table
-
 from bundlekd.eval.evaluator import OVERALL, EvalReport
 from bundlekd.eval.metrics import HEADLINE, REFERENCE
+from bundlekd.eval.tables import Column, TableData, to_rich
 
 FLOOR_NAME = "pair floor"
 
@@ -21,7 +20,7 @@ def comparison_rows(
     floor_row: dict[str, Any] | None = None
     for name, report in reports.items():
         group = report.group(domain)
-        rows.append(_row(name, group.n_sessions, group.method))
+        rows.append(_row(name, group.n_sessions, group.method, group.intents))
         if floor_row is None and group.floor is not None:
             floor_row = _row(FLOOR_NAME, group.n_sessions, group.floor)
     if floor_row is not None:
@@ -29,7 +28,9 @@ def comparison_rows(
     return rows
 
 
-def _row(name: str, n_sessions: int, aggregates: Mapping[str, Any]) -> dict[str, Any]:
+def _row(
+    name: str, n_sessions: int, aggregates: Mapping[str, Any], intents: Any = None
+) -> dict[str, Any]:
     head, ref = aggregates[HEADLINE], aggregates[REFERENCE]
     return {
         "method": name,
@@ -38,6 +39,8 @@ def _row(name: str, n_sessions: int, aggregates: Mapping[str, Any]) -> dict[str,
         "recall": head.recall,
         "coverage": head.coverage,
         "valid_rate": head.valid_output_rate,
+        "intent_cosine": intents.cosine if intents is not None else None,
+        "intent_rouge_l": intents.rouge_l if intents is not None else None,
         "aicl2024_precision": ref.precision,
         "aicl2024_recall": ref.recall,
         "aicl2024_coverage": ref.coverage,
@@ -45,34 +48,52 @@ def _row(name: str, n_sessions: int, aggregates: Mapping[str, Any]) -> dict[str,
     }
 
 
-def render_comparison(rows: list[dict[str, Any]], title: str) -> Table:
-    """A rich table of `comparison_rows` output."""
-    table = Table(
+COMPACT = ("method", "sessions", "precision", "recall", "coverage", "valid_rate", "intent_cosine")
+WIDE_EXTRA = (
+    "intent_rouge_l",
+    "aicl2024_precision",
+    "aicl2024_recall",
+    "aicl2024_coverage",
+    "aicl_sessions_kept",
+    "sessions_per_min",
+)
+_HEADERS = {
+    "method": ("method", False),
+    "sessions": ("n", True),
+    "precision": ("P", True),
+    "recall": ("R", True),
+    "coverage": ("Cov", True),
+    "valid_rate": ("valid", True),
+    "intent_cosine": ("intent", True),
+    "intent_rouge_l": ("int RL", True),
+    "aicl2024_precision": ("P a24", True),
+    "aicl2024_recall": ("R a24", True),
+    "aicl2024_coverage": ("Cov a24", True),
+    "aicl_sessions_kept": ("n a24", True),
+    "sessions_per_min": ("sess/min", True),
+}
+
+
+def comparison_table(rows: list[dict[str, Any]], title: str, *, wide: bool = False) -> TableData:
+    """`comparison_rows` output as a table: headline columns, the rest with `wide`.
+
+    Columns that are empty in every row (e.g. intent similarity when nothing was scored) are
+    left out.
+    """
+    keys = [*COMPACT, *(WIDE_EXTRA if wide else ())]
+    keys = [k for k in keys if k == "method" or any(r.get(k) is not None for r in rows)]
+    table = TableData(
         title=title,
-        caption=f"P/R/Cov/valid = {HEADLINE} (headline); 'a24' = {REFERENCE} as published; "
-        "pair floor = products 1+2 as one bundle",
+        columns=[Column(k, *_HEADERS[k]) for k in keys],
+        caption=f"P/R/Cov/valid: {HEADLINE} (the headline); intent: cosine of predicted vs GT "
+        "intent on hit bundles; pair floor: products 1+2 as one bundle"
+        + (f"; a24: {REFERENCE}, as published" if wide else ""),
     )
-    columns = [
-        ("method", "method"),
-        ("sessions", "n"),
-        ("precision", "P"),
-        ("recall", "R"),
-        ("coverage", "Cov"),
-        ("valid_rate", "valid"),
-        ("aicl2024_precision", "P a24"),
-        ("aicl2024_recall", "R a24"),
-        ("aicl2024_coverage", "Cov a24"),
-        ("aicl_sessions_kept", "n a24"),
-    ]
-    for key, header in columns:
-        if key == "method":
-            table.add_column(header, no_wrap=True)
-        else:
-            table.add_column(header, justify="right")
     for row in rows:
-        cells = []
-        for key, _ in columns:
-            value = row[key]
-            cells.append(f"{value:.3f}" if isinstance(value, float) else str(value))
-        table.add_row(*cells, style="dim" if row["method"] == FLOOR_NAME else None)
+        table.add(row, dim=row["method"] == FLOOR_NAME)
     return table
+
+
+def render_comparison(rows: list[dict[str, Any]], title: str, *, wide: bool = False):  # type: ignore[no-untyped-def]
+    """A rich table of `comparison_rows` output (see `comparison_table`)."""
+    return to_rich(comparison_table(rows, title, wide=wide))

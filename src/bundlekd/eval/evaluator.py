@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bundlekd.data.schema import Bundle, Prediction, Session
 from bundlekd.errors import DataError
 from bundlekd.eval.floors import PAIR_FLOOR_METHOD, pair_floor
+from bundlekd.eval.intents import IntentScorer, IntentSummary, hit_intents, summarize
 from bundlekd.eval.metrics import (
     DEFAULT_JACCARD_TAU,
     HEADLINE,
@@ -66,6 +67,9 @@ class SampleRecord(BaseModel):
     gold: tuple[Bundle, ...]
     scores: SessionScores
     errors: tuple[str, ...] = ()
+    intents: tuple[dict[str, float], ...] = Field(
+        default=(), description="Per hit bundle: similarity of its intent to the GT intent."
+    )
 
 
 class GroupResult(BaseModel):
@@ -75,6 +79,7 @@ class GroupResult(BaseModel):
     n_sessions: int
     method: dict[str, Aggregate]
     floor: dict[str, Aggregate] | None = None
+    intents: IntentSummary | None = None
 
     @property
     def headline(self) -> Aggregate:
@@ -116,7 +121,11 @@ class EvalReport(BaseModel):
 
 
 def evaluate(
-    predictions: Sequence[Prediction], gold: Sequence[Session], cfg: EvalConfig | None = None
+    predictions: Sequence[Prediction],
+    gold: Sequence[Session],
+    cfg: EvalConfig | None = None,
+    *,
+    intent_scorer: IntentScorer | None = None,
 ) -> EvalReport:
     """Score predictions against gold sessions, per domain and overall.
 
@@ -127,6 +136,7 @@ def evaluate(
         predictions: one per session (a repeated session keeps its last prediction).
         gold: the labelled sessions to score (``bundles`` set; ``()`` means "no bundle").
         cfg: scoring options.
+        intent_scorer: also score the intents of hit bundles against the GT intents.
 
     Returns:
         The report: groups of aggregates, one sample per gold session, match diagnostics.
@@ -156,6 +166,8 @@ def evaluate(
         logger.warning("%d predictions for unknown sessions ignored: %s", len(unknown), unknown[:5])
     scored = [s for s in labelled if s.key in matched] if cfg.only_predicted else labelled
     samples = [_sample(s, matched.get(s.key), cfg.jaccard_tau) for s in scored]
+    if intent_scorer is not None:
+        samples = _with_intents(samples, intent_scorer)
     missing = [_label(s.key) for s in scored if s.key not in matched]
 
     floor_scores: list[SessionScores] | None = None
@@ -168,7 +180,7 @@ def evaluate(
     return EvalReport(
         method=method,
         config=cfg,
-        groups=_groups(samples, floor_scores),
+        groups=_groups(samples, floor_scores, with_intents=intent_scorer is not None),
         samples=samples,
         diagnostics=MatchDiagnostics(
             n_predictions=len(predictions),
@@ -238,8 +250,23 @@ def _sample(session: Session, prediction: Prediction | None, tau: float) -> Samp
     )
 
 
+def _with_intents(samples: list[SampleRecord], scorer: IntentScorer) -> list[SampleRecord]:
+    """Score every hit's intent in one batch (one embedding call for all sessions)."""
+    per_sample = [hit_intents(s.pred, s.gold) if s.valid else [] for s in samples]
+    rows = scorer.score([h for hits in per_sample for h in hits])
+    out, start = [], 0
+    for sample, hits in zip(samples, per_sample, strict=True):
+        mine = tuple(rows[start : start + len(hits)])
+        start += len(hits)
+        out.append(sample.model_copy(update={"intents": mine}))
+    return out
+
+
 def _groups(
-    samples: Sequence[SampleRecord], floor_scores: Sequence[SessionScores] | None
+    samples: Sequence[SampleRecord],
+    floor_scores: Sequence[SessionScores] | None,
+    *,
+    with_intents: bool = False,
 ) -> list[GroupResult]:
     domains = sorted({s.domain for s in samples})
     groups = []
@@ -253,6 +280,11 @@ def _groups(
                 floor=(
                     aggregate_all([floor_scores[i] for i in index])
                     if floor_scores is not None
+                    else None
+                ),
+                intents=(
+                    summarize([row for i in index for row in samples[i].intents])
+                    if with_intents
                     else None
                 ),
             )

@@ -13,12 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
 from bundlekd import __version__
 from bundlekd.eval.evaluator import EvalReport, GroupResult, SampleRecord
 from bundlekd.eval.floors import PAIR_FLOOR_METHOD
 from bundlekd.eval.metrics import HEADLINE, REFERENCE, VERSIONS, Aggregate
+from bundlekd.eval.tables import TableData, columns, to_rich
 from bundlekd.files import write_json, write_jsonl
 
 RESULTS_FILE = "results.json"
@@ -81,58 +80,84 @@ def sample_row(sample: SampleRecord) -> dict[str, Any]:
         "gold": [b.model_dump(mode="json") for b in sample.gold],
         "scores": {**asdict(scores), **rates},
         "errors": list(sample.errors),
+        "intents": list(sample.intents),
     }
 
 
-def render_table(report: EvalReport) -> Table:
-    """Rows: each domain then overall, the method and the pair floor; headline columns first."""
+def report_table(report: EvalReport, *, wide: bool = False) -> TableData:
+    """Rows: each domain then overall, the method and the pair floor under it.
+
+    The compact form (default) fits 80 columns: the headline metrics, the valid-output rate and
+    intent similarity. `wide` adds aicl-2024, exact-match, Jaccard and false-positive columns.
+    """
     tau = report.config.jaccard_tau
-    table = Table(
-        title=f"bundle generation: {report.method} "
-        f"(headline = {HEADLINE}; beside it {REFERENCE}, as published)",
+    specs: list[tuple[str, str, bool]] = [
+        ("domain", "domain", False),
+        ("method", "method", False),
+        ("n", "n", True),
+        ("precision", "P", True),
+        ("recall", "R", True),
+        ("coverage", "Cov", True),
+        ("valid", "valid", True),
+    ]
+    with_intents = any(g.intents is not None for g in report.groups)
+    if with_intents:
+        specs.append(("intent_cosine", "intent", True))
+    if wide:
+        if with_intents:
+            specs.append(("intent_rouge_l", "int RL", True))
+        specs += [
+            ("p24", "P '24", True),
+            ("r24", "R '24", True),
+            ("cov24", "Cov '24", True),
+            ("n_aicl", "n aicl", True),
+            ("exact_p", "P exact", True),
+            ("exact_r", "R exact", True),
+            ("jaccard_p", f"P J≥{tau:g}", True),
+            ("jaccard_r", f"R J≥{tau:g}", True),
+            ("fp", "FP", True),
+        ]
+    table = TableData(
+        title=f"bundle generation: {report.method} (headline: {HEADLINE})",
+        columns=columns(*specs),
         caption=_caption(report),
     )
-    table.add_column("domain")
-    table.add_column("method")
-    table.add_column("n", justify="right")
-    for name in ("P", "R", "Cov", "Valid"):
-        table.add_column(name, justify="right", style="bold")
-    for name in ("P '24", "R '24", "Cov '24", "n aicl"):
-        table.add_column(name, justify="right")
-    for name in ("P exact", "R exact", f"P J≥{tau:g}", f"R J≥{tau:g}", "FP"):
-        table.add_column(name, justify="right")
     for group in report.groups:
-        rows = [(report.method, group.method)]
+        rows = [(report.method, group.method, group.intents)]
         if group.floor is not None:
-            rows.append((PAIR_FLOOR_METHOD, group.floor))
-        for i, (label, variants) in enumerate(rows):
-            table.add_row(
-                group.domain if i == 0 else "",
-                label,
-                str(group.n_sessions),
-                *_cells(variants[HEADLINE], variants[REFERENCE]),
+            rows.append((PAIR_FLOOR_METHOD, group.floor, None))
+        for i, (label, variants, intents) in enumerate(rows):
+            head, ref = variants[HEADLINE], variants[REFERENCE]
+            table.add(
+                {
+                    "domain": group.domain if i == 0 else "",
+                    "method": label,
+                    "n": group.n_sessions,
+                    "precision": head.precision,
+                    "recall": head.recall,
+                    "coverage": head.coverage,
+                    "valid": head.valid_output_rate,
+                    "intent_cosine": intents.cosine if intents else None,
+                    "intent_rouge_l": intents.rouge_l if intents else None,
+                    "p24": ref.precision,
+                    "r24": ref.recall,
+                    "cov24": ref.coverage,
+                    "n_aicl": ref.n_sessions,
+                    "exact_p": head.exact_precision,
+                    "exact_r": head.exact_recall,
+                    "jaccard_p": head.jaccard_precision,
+                    "jaccard_r": head.jaccard_recall,
+                    "fp": head.fp_rate,
+                },
+                dim=label == PAIR_FLOOR_METHOD,
                 end_section=i == len(rows) - 1,
             )
     return table
 
 
-def _cells(head: Aggregate, ref: Aggregate) -> list[str]:
-    fp = "–" if head.fp_rate is None else _f(head.fp_rate)
-    return [
-        _f(head.precision),
-        _f(head.recall),
-        _f(head.coverage),
-        _f(head.valid_output_rate),
-        _f(ref.precision),
-        _f(ref.recall),
-        _f(ref.coverage),
-        str(ref.n_sessions),
-        _f(head.exact_precision),
-        _f(head.exact_recall),
-        _f(head.jaccard_precision),
-        _f(head.jaccard_recall),
-        fp,
-    ]
+def render_table(report: EvalReport, *, wide: bool = False):  # type: ignore[no-untyped-def]
+    """`report_table` as a rich Table."""
+    return to_rich(report_table(report, wide=wide))
 
 
 def _caption(report: EvalReport) -> str:
@@ -162,8 +187,5 @@ def _group_dict(group: GroupResult) -> dict[str, Any]:
         "n_sessions": group.n_sessions,
         "method": {k: asdict(v) for k, v in group.method.items()},
         "floor": {k: asdict(v) for k, v in group.floor.items()} if group.floor else None,
+        "intents": group.intents.model_dump() if group.intents is not None else None,
     }
-
-
-def _f(value: float) -> str:
-    return f"{value:.3f}"

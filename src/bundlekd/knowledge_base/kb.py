@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from bundlekd.errors import ConfigError, DataError, KnowledgeBaseError
 from bundlekd.files import iter_jsonl
 from bundlekd.knowledge_base.index.base import NumpyIndex, VectorIndex
+from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory
 from bundlekd.knowledge_base.retrieval.retriever import Retriever, Scored
 from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.knowledge_base.store.knowledge_store import (
@@ -202,6 +203,15 @@ class KnowledgeBase:
     def search(self, text: str, k: int = 5, **options: Any) -> Scored:
         """`Retriever.retrieve`: text from titles only; options kinds/domain/quotas/mmr_lambda."""
         return self.retriever().retrieve(text, k, **options)
+
+    def item_memory(self, *, write_cache: bool = False) -> ItemMemory:
+        """The exemplars indexed per item title (cached under `index/`; reads never write)."""
+        return ItemMemory.build(
+            self.store.load().values(),
+            self.embedder,
+            self.kb_dir / "index",
+            write_cache=write_cache,
+        )
 
     def items(self, **filters: Any) -> list[KnowledgeItem]:
         return self.store.items(**filters)

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from bundlekd.data.schema import Session
 from bundlekd.errors import ConfigError, LeakageError
 from bundlekd.files import write_jsonl
+from bundlekd.knowledge_base.distill.exemplars import exemplar_items
 from bundlekd.knowledge_base.distill.pattern_items import pattern_items
 from bundlekd.knowledge_base.distill.rules import (
     RuleSettings,
@@ -39,7 +40,7 @@ from bundlekd.knowledge_base.distill.thoughts import (
     thought_item,
     thoughts_prompt_version,
 )
-from bundlekd.knowledge_base.store.items import KINDS, KnowledgeItem
+from bundlekd.knowledge_base.store.items import KINDS, LABEL_KINDS, KnowledgeItem
 from bundlekd.llm.base import LLM, ChatRequest, Completion
 from bundlekd.llm.cache import CachingLLM
 
@@ -109,14 +110,16 @@ class DistillReport:
 
 
 def check_leakage(sessions: Sequence[Session], kinds: Sequence[str], force: bool) -> None:
-    """Refuse test sessions (unless forced; patterns never take them)."""
+    """Refuse test sessions (unless forced; patterns and exemplars never take them)."""
     test_ids = [s.session_id for s in sessions if s.split == "test"]
     if not test_ids:
         return
     shown = ", ".join(test_ids[:5]) + (" ..." if len(test_ids) > 5 else "")
-    if "pattern" in kinds:
+    label_kinds = sorted(LABEL_KINDS & set(kinds))
+    if label_kinds:
+        what = "pattern mining" if "pattern" in label_kinds else "exemplars"
         raise LeakageError(
-            f"{len(test_ids)} test session(s) ({shown}) cannot feed pattern mining, even with "
+            f"{len(test_ids)} test session(s) ({shown}) cannot feed {what}, even with "
             "force: use the train split"
         )
     if not force:
@@ -169,12 +172,12 @@ def distill(
 
     Args:
         sessions: training sessions with ground truth (sample them first: `data.sampling`).
-        kinds: any of "pattern", "rule", "thought".
+        kinds: any of "pattern", "rule", "thought", "exemplar".
         teacher: the teacher backend (needed for rules and thoughts).
         kb_dir: knowledge-base folder; holds the teacher cache, the run trace
             (`distill_trace.jsonl`) and the candidates (`distill_candidates.jsonl`) of the last run.
         kb: where candidates go (`KnowledgeBase.add`); None returns them in the report only.
-        force: allow test sessions for rules and thoughts (never for patterns).
+        force: allow test sessions for rules and thoughts (never patterns or exemplars).
         use_cache: wrap the teacher in `CachingLLM` (resumable, no repeated calls).
         chunk_size: requests per `generate()` call within a stage (None: the whole stage).
         rule_settings: token budgets and limits of the rule stages.
@@ -204,6 +207,10 @@ def distill(
         started = time.perf_counter()
         report.candidates.extend(pattern_items(with_truth, **(pattern_options or {})))
         report.seconds["pattern"] = time.perf_counter() - started
+    if "exemplar" in kinds:
+        started = time.perf_counter()
+        report.candidates.extend(exemplar_items(with_truth))
+        report.seconds["exemplar"] = time.perf_counter() - started
 
     if llm_kinds:
         assert teacher is not None

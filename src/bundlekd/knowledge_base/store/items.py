@@ -16,9 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bundlekd.errors import DataError
 from bundlekd.files import canonical_hash
 
-KnowledgeKind = Literal["pattern", "rule", "thought"]
+KnowledgeKind = Literal["pattern", "rule", "thought", "exemplar"]
 ItemStatus = Literal["active", "superseded", "removed"]
-KINDS: tuple[str, ...] = ("pattern", "rule", "thought")
+KINDS: tuple[str, ...] = ("pattern", "rule", "thought", "exemplar")
+#: Kinds built from the ground truth itself, without a teacher: never from test sessions.
+LABEL_KINDS: frozenset[str] = frozenset({"pattern", "exemplar"})
 STATUSES: tuple[str, ...] = ("active", "superseded", "removed")
 
 #: Current version of one `knowledge.jsonl` row. Bump it only together with a new MIGRATIONS entry.
@@ -46,7 +48,7 @@ class KnowledgeItem(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(description="Content hash of kind + domain + normalised text.")
-    kind: KnowledgeKind = Field(description="Knowledge format: pattern, rule or thought.")
+    kind: KnowledgeKind = Field(description="Knowledge format: pattern, rule, thought or exemplar.")
     text: str = Field(description="The knowledge itself, as it goes into a prompt.")
     domain: str = Field(description="Domain it was distilled from (electronic, clothing, ...).")
     source_session_ids: tuple[str, ...] = Field(

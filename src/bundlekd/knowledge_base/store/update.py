@@ -26,7 +26,8 @@ Progress = Callable[[int, int], None]
 DEFAULT_MERGE_THRESHOLD = 0.92
 # Patterns share one sentence template and differ only in category names, so their texts are
 # near-identical to an embedder while saying different things: dedupe them exactly, never merge.
-EXACT_ONLY_KINDS = frozenset({"pattern"})
+# Exemplars are item-level memory: two bundles with similar titles are still two bundles.
+EXACT_ONLY_KINDS = frozenset({"pattern", "exemplar"})
 
 
 @dataclass

@@ -1,0 +1,139 @@
+"""Result tables as data, rendered for a terminal (rich, fits 80 columns), Markdown, CSV or JSON.
+
+Every table people read (eval, comparisons, the demo, experiments) is built as a `TableData`
+first, so the same numbers reach a terminal, a pipe or a file without re-formatting by hand.
+The terminal form uses a borderless box and short numeric columns that never shrink, so an
+80-column terminal shows whole numbers instead of `0.5…`; long labels wrap instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+TableFormat = Literal["table", "markdown", "csv", "json"]
+FORMATS: tuple[str, ...] = ("table", "markdown", "csv", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    header: str
+    numeric: bool = True
+
+
+@dataclass(slots=True)
+class TableData:
+    """Rows of dicts keyed by column key; `dim` marks reference rows (the pair floor)."""
+
+    title: str
+    columns: list[Column]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    caption: str = ""
+    dim: set[int] = field(default_factory=set)
+    section_ends: set[int] = field(default_factory=set)
+
+    def add(self, row: dict[str, Any], *, dim: bool = False, end_section: bool = False) -> None:
+        if dim:
+            self.dim.add(len(self.rows))
+        if end_section:
+            self.section_ends.add(len(self.rows))
+        self.rows.append(row)
+
+
+def cell(value: Any) -> str:
+    """Numbers with 3 decimals, None as an en dash, everything else as text."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def to_rich(table: TableData):  # type: ignore[no-untyped-def]
+    """A rich Table that stays readable at 80 columns (labels fold, numbers never shrink)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    rendered = Table(
+        title=Text(table.title),
+        caption=Text(table.caption) if table.caption else None,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for column in table.columns:
+        if column.numeric:
+            rendered.add_column(column.header, justify="right", no_wrap=True)
+        else:
+            rendered.add_column(column.header, overflow="fold")
+    for index, row in enumerate(table.rows):
+        # Text, not str: labels may hold "[...]" that rich would read as markup.
+        rendered.add_row(
+            *(Text(cell(row.get(c.key))) for c in table.columns),
+            style="dim" if index in table.dim else None,
+            end_section=index in table.section_ends,
+        )
+    return rendered
+
+
+def to_markdown(table: TableData) -> str:
+    headers = [c.header for c in table.columns]
+    lines = [f"**{table.title}**", "", "| " + " | ".join(headers) + " |"]
+    lines.append("|" + "|".join("---:" if c.numeric else "---" for c in table.columns) + "|")
+    for row in table.rows:
+        values = [cell(row.get(c.key)).replace("|", "\\|") for c in table.columns]
+        lines.append("| " + " | ".join(values) + " |")
+    if table.caption:
+        lines += ["", table.caption]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(table: TableData) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([c.key for c in table.columns])
+    for row in table.rows:
+        writer.writerow(
+            [row.get(c.key, "") if row.get(c.key) is not None else "" for c in table.columns]
+        )
+    return buffer.getvalue()
+
+
+def to_json(table: TableData) -> str:
+    keys = [c.key for c in table.columns]
+    rows = [{k: row.get(k) for k in keys} for row in table.rows]
+    return (
+        json.dumps({"title": table.title, "rows": rows, "caption": table.caption}, indent=2) + "\n"
+    )
+
+
+def render_text(table: TableData, fmt: str) -> str:
+    """Markdown, CSV or JSON text (the terminal form is `to_rich`)."""
+    if fmt == "markdown":
+        return to_markdown(table)
+    if fmt == "csv":
+        return to_csv(table)
+    if fmt == "json":
+        return to_json(table)
+    raise ValueError(f"unknown table format {fmt!r}; choose from {', '.join(FORMATS)}")
+
+
+def columns(*specs: tuple[str, str] | tuple[str, str, bool]) -> list[Column]:
+    """`columns(("method", "method", False), ("precision", "P"))`."""
+    return [Column(*spec) for spec in specs]
+
+
+def select(table: TableData, keys: Sequence[str]) -> TableData:
+    """The same table with only these columns (in this order)."""
+    chosen = [c for key in keys for c in table.columns if c.key == key]
+    return TableData(
+        table.title, chosen, table.rows, table.caption, set(table.dim), set(table.section_ends)
+    )

@@ -1,0 +1,64 @@
+"""Exemplars: every training bundle as one item of knowledge (item-level memory, no teacher).
+
+An exemplar says "these items were bought together for this intent". Its text (what a prompt
+sees) is the intent and the titles; `stats` keeps the structure the item memory indexes: the
+bundle's titles one by one, and the titles of the same session's items outside the bundle (the
+hard negatives: seen together, not bundled). Titles come from `Session.public()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bundlekd.data.schema import Session
+from bundlekd.errors import LeakageError
+from bundlekd.knowledge_base.store.items import KnowledgeItem
+
+EXEMPLAR_TEACHER = "ground-truth"
+EXEMPLAR_VERSION = "exemplar-v1"
+MAX_TEXT_TITLE_CHARS = 80  # per title in the prompt text; stats keep the full titles
+
+
+def _short(title: str) -> str:
+    title = " ".join(title.split())
+    return title if len(title) <= MAX_TEXT_TITLE_CHARS else title[: MAX_TEXT_TITLE_CHARS - 1] + "…"
+
+
+def exemplar_text(intent: str, titles: Sequence[str]) -> str:
+    """`Bought together for "intent": title | title | ...`."""
+    listing = " | ".join(_short(t) for t in titles)
+    return f'Bought together for "{intent.strip() or "one purpose"}": {listing}'
+
+
+def exemplar_items(sessions: Sequence[Session]) -> list[KnowledgeItem]:
+    """One exemplar per ground-truth bundle of the given training sessions.
+
+    Raises:
+        LeakageError: a test session was passed (exemplars are the labels themselves).
+    """
+    leaked = [s.session_id for s in sessions if s.split == "test"]
+    if leaked:
+        raise LeakageError(
+            f"{len(leaked)} test session(s) ({', '.join(leaked[:5])}) cannot become exemplars, "
+            "even with force: they are the test labels"
+        )
+    items: list[KnowledgeItem] = []
+    for session in sessions:
+        public = session.public()
+        titles = {item.item_id: " ".join(item.title.split()) for item in public.items}
+        for bundle in session.bundles or ():
+            members = [titles[i] for i in bundle.items]
+            outside = [t for i, t in titles.items() if i not in set(bundle.items)]
+            items.append(
+                KnowledgeItem.new(
+                    "exemplar",
+                    exemplar_text(bundle.intent, members),
+                    session.domain,
+                    source_session_ids=[session.session_id],
+                    source_splits=[session.split or "unknown"],
+                    teacher=EXEMPLAR_TEACHER,
+                    prompt_version=EXEMPLAR_VERSION,
+                    stats={"intent": bundle.intent.strip(), "titles": members, "others": outside},
+                )
+            )
+    return items

@@ -1,0 +1,182 @@
+"""ItemMemory: exemplars indexed per item title (the item-level memory of DESIGN.md §7).
+
+For each title of a session, `nearest` returns the k most similar training items and, with
+each, the items it was bundled with and that bundle's intent. The title vectors are a
+rebuildable cache beside the KB (`index/item_memory.npz`), keyed by exemplar id and embedder:
+only titles of exemplars the cache lacks are embedded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bundlekd.knowledge_base.store.items import KnowledgeItem
+from bundlekd.llm.embeddings import Embedder
+
+logger = logging.getLogger(__name__)
+
+CACHE_FILE = "item_memory.npz"
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    """A training item near a query title, with the bundle it belonged to."""
+
+    exemplar_id: str
+    domain: str
+    title: str
+    score: float
+    intent: str
+    co_titles: tuple[str, ...]  # the other items of its bundle
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    exemplar_id: str
+    position: int
+
+
+class ItemMemory:
+    """Per-title cosine index over active exemplar items."""
+
+    def __init__(
+        self,
+        items: Sequence[KnowledgeItem],
+        rows: list[_Row],
+        vectors: np.ndarray,
+        embedder: Embedder,
+    ) -> None:
+        self.embedder = embedder
+        self._items = {item.id: item for item in items}
+        self._rows = rows
+        self._vectors = vectors.astype(np.float32, copy=False)
+        self._domains = np.array([self._items[r.exemplar_id].domain for r in rows], dtype=object)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @property
+    def exemplar_ids(self) -> list[str]:
+        return sorted(self._items)
+
+    @classmethod
+    def build(
+        cls,
+        items: Iterable[KnowledgeItem],
+        embedder: Embedder,
+        cache_dir: Path | None = None,
+        *,
+        write_cache: bool = False,
+    ) -> ItemMemory:
+        """Index the titles of every active exemplar; reuse cached vectors where they match."""
+        exemplars = sorted(
+            (i for i in items if i.kind == "exemplar" and i.status == "active"), key=lambda i: i.id
+        )
+        rows = [_Row(item.id, pos) for item in exemplars for pos in range(len(_titles(item)))]
+        cached = _read_cache(cache_dir, embedder.model_id) if cache_dir else {}
+        missing = [r for r in rows if (r.exemplar_id, r.position) not in cached]
+        if missing:
+            by_id = {item.id: item for item in exemplars}
+            texts = [_titles(by_id[r.exemplar_id])[r.position] for r in missing]
+            fresh = embedder.embed_batch(texts)
+            for row, vector in zip(missing, fresh, strict=True):
+                cached[(row.exemplar_id, row.position)] = vector
+        dim = embedder.dim if not rows else len(next(iter(cached.values())))
+        vectors = (
+            np.stack([cached[(r.exemplar_id, r.position)] for r in rows])
+            if rows
+            else np.zeros((0, dim), dtype=np.float32)
+        )
+        memory = cls(exemplars, rows, vectors, embedder)
+        if cache_dir is not None and write_cache and (missing or len(cached) != len(rows)):
+            memory.save(cache_dir, embedder.model_id)
+        return memory
+
+    def save(self, cache_dir: Path, embedder_id: str) -> None:
+        """Write the title vectors (atomically) for the next `build` to reuse."""
+        import io
+
+        from bundlekd.files import atomic_write_bytes
+
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            vectors=self._vectors,
+            ids=np.array([r.exemplar_id for r in self._rows]),
+            positions=np.array([r.position for r in self._rows], dtype=np.int32),
+            meta=np.array(json.dumps({"embedder_id": embedder_id})),
+        )
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(cache_dir / CACHE_FILE, buffer.getvalue())
+
+    def nearest(
+        self, titles: Sequence[str], k: int, *, domain: str | None = None
+    ) -> list[list[Neighbour]]:
+        """For each title, its k nearest training items (most similar first).
+
+        `domain` restricts the memory to one domain when it has exemplars of that domain.
+        """
+        if not titles or k <= 0 or not self._rows:
+            return [[] for _ in titles]
+        return self.nearest_vectors(self.embedder.embed_batch(list(titles)), k, domain=domain)
+
+    def nearest_vectors(
+        self, queries: np.ndarray, k: int, *, domain: str | None = None
+    ) -> list[list[Neighbour]]:
+        """`nearest` for already embedded titles (unit-norm rows)."""
+        if len(queries) == 0 or k <= 0 or not self._rows:
+            return [[] for _ in range(len(queries))]
+        scores = queries @ self._vectors.T
+        if domain is not None:
+            mask = self._domains == domain
+            if mask.any():
+                scores = np.where(mask, scores, -np.inf)
+        k = min(k, len(self._rows))
+        results = []
+        for row in scores:
+            top = np.argsort(-row, kind="stable")[:k]
+            found = [self._neighbour(int(i), float(row[i])) for i in top if np.isfinite(row[i])]
+            results.append(found)
+        return results
+
+    def _neighbour(self, index: int, score: float) -> Neighbour:
+        row = self._rows[index]
+        item = self._items[row.exemplar_id]
+        titles = _titles(item)
+        return Neighbour(
+            exemplar_id=item.id,
+            domain=item.domain,
+            title=titles[row.position],
+            score=score,
+            intent=str(item.stats.get("intent", "")),
+            co_titles=tuple(t for p, t in enumerate(titles) if p != row.position),
+        )
+
+
+def _titles(item: KnowledgeItem) -> list[str]:
+    titles = item.stats.get("titles")
+    return [str(t) for t in titles] if isinstance(titles, list) else []
+
+
+def _read_cache(cache_dir: Path, embedder_id: str) -> dict[tuple[str, int], np.ndarray]:
+    path = cache_dir / CACHE_FILE
+    if not path.is_file():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            if meta.get("embedder_id") != embedder_id:
+                return {}
+            return {
+                (str(i), int(p)): v
+                for i, p, v in zip(data["ids"], data["positions"], data["vectors"], strict=True)
+            }
+    except (OSError, ValueError, KeyError) as exc:  # a corrupt cache is rebuilt, not fatal
+        logger.warning("%s: unreadable item-memory cache (%s); re-embedding", path, exc)
+        return {}
