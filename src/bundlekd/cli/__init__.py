@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from bundlekd import __version__
-from bundlekd.cli import baseline, data, demo, experiment, kb, llm
+from bundlekd.cli import baseline, data, demo, experiment, finetune, kb, llm
 from bundlekd.cli import config as config_cli
 from bundlekd.cli.chat import chat_command
 from bundlekd.cli.common import set_config_file
@@ -33,6 +33,7 @@ app.add_typer(
 app.add_typer(kb.app, name="kb", help="Knowledge base: add, remove, search, stats, history.")
 app.add_typer(experiment.app, name="experiment", help="Reproduce the study's experiments.")
 app.add_typer(config_cli.app, name="config", help="Show the effective configuration.")
+app.add_typer(finetune.app, name="finetune", help="Fine-tune the embedder (and the student).")
 app.add_typer(llm.app, name="llm", help="Model backends: convert the default model, ping.")
 app.command("generate", help="Generate bundles for many sessions (resumable).")(generate_command)
 app.command("chat", help="Chat over one session: bundles, edits, questions.")(chat_command)
