@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bundlekd.agent.config import AgentConfig
-from bundlekd.data.answer import answer_json_schema, format_answer
+from bundlekd.data.answer import MAX_INTENT_CHARS, answer_json_schema, format_answer
 from bundlekd.data.schema import Session
 from bundlekd.files import canonical_hash
 from bundlekd.llm.base import ChatRequest, Message, Sampling
@@ -202,8 +202,108 @@ def build_request(
 def prompt_version(config: AgentConfig, *, with_knowledge: bool | None = None) -> str:
     """The version a run's requests carry (knowledge template included when icl uses it)."""
     templates = ["student_system", "student_task"]
+    if config.mode == "agent":
+        templates = (
+            ["agent_system", "agent_name"]
+            if config.variant == "name"
+            else ["student_system", "agent_edit"]
+        )
     if with_knowledge is None:
         with_knowledge = config.uses_knowledge
     if with_knowledge:
         templates.append("student_knowledge")
     return _prompt_version(templates)
+
+
+# --- the agent mode: the grouping tool proposes, the LLM names (or edits) ---------------------
+
+
+def proposal_numbers(positions: Sequence[int]) -> str:
+    """0-based positions as the prompt's product numbers: "1, 3, 4"."""
+    return ", ".join(str(p + 1) for p in positions)
+
+
+def intents_json_schema(n_bundles: int) -> dict[str, object]:
+    """One intent per proposed bundle, in order (the naming variant's answer)."""
+    return {
+        "type": "object",
+        "properties": {
+            "intents": {
+                "type": "array",
+                "items": {"type": "string", "maxLength": MAX_INTENT_CHARS},
+                "minItems": n_bundles,
+                "maxItems": n_bundles,
+            }
+        },
+        "required": ["intents"],
+        "additionalProperties": False,
+    }
+
+
+def build_agent_prompt(
+    session: Session,
+    proposals: Sequence[tuple[Sequence[int], Sequence[str]]],
+    *,
+    knowledge: Sequence[KnowledgeSnippet] = (),
+    config: AgentConfig,
+) -> PromptParts:
+    """Messages for the agent mode.
+
+    Args:
+        session: the session (titles only are shown).
+        proposals: (0-based positions, intents of similar training bundles) per proposed bundle.
+        knowledge: retrieved snippets, cut to the knowledge budget.
+        config: `variant` "name" asks for one intent per proposal; "edit" asks for final
+            bundles (the student answer format) with the proposals as suggestions.
+    """
+    kept_knowledge = fit_knowledge(knowledge, config)
+    listing = listing_text(session, config.max_title_chars)
+    if config.variant == "name":
+        templates = ["agent_system", "agent_name"]
+        system = render("agent_system").text
+        bundles = [
+            {
+                "numbers": proposal_numbers(positions),
+                "hints": ", ".join(f'"{h}"' for h in hints[:3]) or "none",
+            }
+            for positions, hints in proposals
+        ]
+        user = render("agent_name", listing=listing, bundles=bundles).text
+    else:
+        templates = ["student_system", "agent_edit"]
+        system = render("student_system", max_bundles=config.max_bundles).text
+        bundles = [
+            {"numbers": proposal_numbers(positions), "hint": hints[0] if hints else "one purpose"}
+            for positions, hints in proposals
+        ]
+        user = render("agent_edit", listing=listing, bundles=bundles).text
+    if kept_knowledge:
+        templates.append("student_knowledge")
+        system += "\n\n" + render("student_knowledge", snippets=kept_knowledge).text
+    return PromptParts(
+        messages=(Message("system", system), Message("user", user)),
+        knowledge=kept_knowledge,
+        examples=(),
+        prompt_version=_prompt_version(templates),
+    )
+
+
+def agent_request(
+    session: Session, parts: PromptParts, n_proposals: int, config: AgentConfig
+) -> ChatRequest:
+    """The backend request of the agent mode (schema by variant)."""
+    if config.variant == "name":
+        schema: dict[str, object] | None = intents_json_schema(n_proposals)
+    else:
+        schema = answer_json_schema(len(session.items), max_bundles=config.max_bundles)
+    sampling = Sampling(
+        max_new_tokens=config.max_new_tokens, temperature=config.temperature, seed=config.seed
+    )
+    return ChatRequest(
+        messages=parts.messages,
+        sampling=sampling,
+        json_schema=schema if config.constrained else None,
+        adapter=config.adapter,
+        custom_id=f"{session.domain}/{session.session_id}",
+        prompt_version=parts.prompt_version,
+    )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bundlekd import __version__
 from bundlekd.agent.student import StudentAgent
+from bundlekd.agent.tool_agent import ToolAgent
 from bundlekd.data.predictions_jsonl import drop_partial_tail, finished_keys, prediction_to_json
 from bundlekd.data.schema import Session
 from bundlekd.errors import BundleKDError
@@ -72,7 +73,7 @@ def _file_counts(out_path: Path) -> dict[str, int]:
 
 
 def run_batch(
-    agent: StudentAgent,
+    agent: StudentAgent | ToolAgent,
     sessions: Sequence[Session],
     out_path: str | Path,
     *,
@@ -146,7 +147,12 @@ def run_batch(
 
 
 def _write_manifest(
-    agent: StudentAgent, out_path: Path, summary: RunSummary, *, complete: bool, batch_size: int
+    agent: StudentAgent | ToolAgent,
+    out_path: Path,
+    summary: RunSummary,
+    *,
+    complete: bool,
+    batch_size: int,
 ) -> None:
     write_json(
         manifest_path(out_path),

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from bundlekd.agent.config import AgentConfig
     from bundlekd.agent.kb_source import KBKnowledgeSource
     from bundlekd.agent.student import StudentAgent
+    from bundlekd.agent.tool_agent import ToolAgent
     from bundlekd.config import ProjectConfig
     from bundlekd.data.config import DataConfig
     from bundlekd.data.schema import Session
@@ -88,15 +89,28 @@ def build_agent(
     train_sessions: Sequence[Session],
     kb: KnowledgeBase | None = None,
     embedder: Embedder | None = None,
-) -> StudentAgent:
-    """Wire the student: an example index when the mode uses examples, knowledge for icl.
+) -> StudentAgent | ToolAgent:
+    """Wire the agent: the grouping tool for modes tool/agent, an example index when the mode
+    uses worked examples, retrieved knowledge for icl and agent.
 
     Raises:
-        ConfigError: icl without a KB, examples without labelled training sessions.
+        ConfigError: icl/tool/agent without a KB, examples without labelled training sessions.
+        KnowledgeBaseError: tool/agent with a KB that has no grouping tool.
     """
     from bundlekd.agent import ExampleIndex, StudentAgent
+    from bundlekd.agent.tool_agent import ToolAgent
 
     generation = config.generation
+    if generation.uses_tool:
+        if kb is None:
+            kb = open_kb(config.kb, config.embedder)
+        tool = kb.grouping_tool()
+        source = (
+            knowledge_source(kb, generation, config.retrieval)
+            if generation.uses_knowledge
+            else None
+        )
+        return ToolAgent(tool, generation, llm if generation.uses_llm else None, source)
     knowledge = None  # resolved first: a missing KB should fail before the embedder loads
     if generation.uses_knowledge:
         if kb is None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bundlekd.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bundlekd.config import LoadedConfig
+    from bundlekd.config import LoadedConfig, ProjectConfig
+    from bundlekd.data.schema import Session
     from bundlekd.knowledge_base.distill.runner import DistillReport, ProgressCallback
+    from bundlekd.knowledge_base.kb import KnowledgeBase
 
 TEACHER_KINDS = frozenset({"rule", "thought"})
 
@@ -18,6 +20,7 @@ TEACHER_KINDS = frozenset({"rule", "thought"})
 class DistillRun:
     report: DistillReport
     available: int  # sessions of the split before sampling
+    tool: dict[str, Any] | None = None  # the grouping tool fitted with the exemplars
 
 
 def check_kinds(kinds: tuple[str, ...] | list[str]) -> list[str]:
@@ -75,7 +78,30 @@ def run_distillation(
             chunk_size=config.teacher.batch_size,
             progress=progress,
         )
+        tool = _fit_tool(config, kb, sampled) if "exemplar" in kinds else None
     finally:
         if teacher is not None:
             teacher.close()
-    return DistillRun(report=report, available=len(sessions))
+    return DistillRun(report=report, available=len(sessions), tool=tool)
+
+
+def _fit_tool(config: ProjectConfig, kb: KnowledgeBase, train: list[Session]) -> dict[str, Any]:
+    """Exemplars make the grouping tool: fit it on these training sessions, tune it on val."""
+    from bundlekd.app.components import build_embedder
+    from bundlekd.app.tool_fitting import fit_tool
+    from bundlekd.data.sources import load_sessions
+    from bundlekd.llm.config import EmbedderConfig
+
+    data = config.data
+    val = load_sessions(
+        data.source, domains=list(data.domains) or None, split="val", data_dir=data.dir
+    )
+    if not val:
+        raise ConfigError(
+            f"{data.source} has no val sessions: the grouping tool is tuned on the validation "
+            "split (never on test); add val sessions or distil without exemplars"
+        )
+    name = config.kb.tool_embedder
+    embedder = build_embedder(EmbedderConfig(name=name)) if name else kb.embedder
+    tool = fit_tool(kb, train, val, embedder, scorer=config.kb.tool_scorer)
+    return tool.describe()

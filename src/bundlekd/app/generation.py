@@ -43,6 +43,7 @@ def run_generation(
             f"no sessions to predict (split {config.data.split!r}, domains {domains})"
         )
     llm = build_llm(config.student, batch_size=config.generation.batch_size)
+    # (the tool mode needs no model: build_llm is lazy and loads nothing until the first call)
     try:
         agent = build_agent(config, llm, train_sessions=train)
         out.parent.mkdir(parents=True, exist_ok=True)

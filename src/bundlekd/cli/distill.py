@@ -26,7 +26,9 @@ def distill_command(
     ] = None,
     kinds: Annotated[
         str | None,
-        typer.Option("--kinds", help="Comma-separated: pattern,rule,thought (default all three)."),
+        typer.Option(
+            "--kinds", help="Comma-separated: pattern,rule,thought,exemplar (default the first 3)."
+        ),
     ] = None,
     teacher: Annotated[
         str | None,
@@ -64,6 +66,15 @@ def distill_command(
     index: Annotated[
         str | None, typer.Option("--index", help="KB index: faiss | chroma | numpy.")
     ] = None,
+    tool_embedder: Annotated[
+        str | None,
+        typer.Option(
+            "--tool-embedder", help="Embedder of the grouping tool (exemplar); default the KB's."
+        ),
+    ] = None,
+    tool_scorer: Annotated[
+        str | None, typer.Option("--tool-scorer", help="cosine or learned (exemplar).")
+    ] = None,
 ) -> None:
     """Distil patterns, rules and thoughts from sampled training sessions into a KB."""
     from bundlekd.app.distillation import run_distillation
@@ -85,6 +96,8 @@ def distill_command(
             teacher__batch_size=batch_size,
             kb__dir=kb,
             kb__index=index,
+            kb__tool_embedder=tool_embedder,
+            kb__tool_scorer=tool_scorer,
             embedder__name=embedder,
         )
         with progress_bar() as bar:
@@ -97,6 +110,12 @@ def distill_command(
 
             run = run_distillation(loaded, force=force, progress=progress)
     console.print(_summary(run.report, run.available, time.perf_counter() - started))
+    if run.tool is not None:
+        scores = run.tool.get("val_scores", {})
+        tuned = ", ".join(
+            f"{d} P {v['precision']:.3f} R {v['recall']:.3f}" for d, v in sorted(scores.items())
+        )
+        console.print(f"grouping tool ({run.tool['scorer']}) saved; on val: {tuned}", markup=False)
 
 
 def _summary(report: DistillReport, available: int, seconds: float) -> Table:

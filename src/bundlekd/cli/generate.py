@@ -26,7 +26,7 @@ ModelOpt = Annotated[
     typer.Option("--model", help="Backend: smollm2 (default), hf:PATH, openai:MODEL@URL."),
 ]
 ModeOpt = Annotated[
-    str | None, typer.Option("--mode", help="zero_shot, few_shot (default) or icl.")
+    str | None, typer.Option("--mode", help="zero_shot, few_shot (default), icl, tool or agent.")
 ]
 ExamplesOpt = Annotated[
     int | None, typer.Option("--examples", help="Worked examples (nearest training sessions).")
@@ -93,7 +93,8 @@ def generate_command(
             kb__dir=kb,
             embedder__name=embedder,
         )
-        if kb is not None and not loaded.config.generation.uses_knowledge:
+        generation = loaded.config.generation
+        if kb is not None and not (generation.uses_knowledge or generation.uses_tool):
             mode_name = loaded.config.generation.mode
             raise ConfigError(
                 f"--kb is only used with modes that retrieve knowledge, not {mode_name}"

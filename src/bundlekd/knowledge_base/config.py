@@ -22,6 +22,14 @@ class KBConfig(BaseModel):
     chroma_url: str | None = Field(
         default=None, description="Chroma server (`chroma run`) for index chroma; else embedded."
     )
+    tool_embedder: str | None = Field(
+        default=None,
+        description="Embedder of the grouping tool (e.g. a `bundlekd finetune embedder` "
+        "folder); unset: the KB's embedder.",
+    )
+    tool_scorer: Literal["cosine", "learned"] = Field(
+        default="cosine", description="Pair scorer of the grouping tool."
+    )
     merge_threshold: float = Field(
         default=0.92,
         gt=0.0,

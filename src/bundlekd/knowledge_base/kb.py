@@ -20,6 +20,8 @@ from pydantic import ValidationError
 
 from bundlekd.errors import ConfigError, DataError, KnowledgeBaseError
 from bundlekd.files import iter_jsonl
+from bundlekd.knowledge_base.grouping.scorers import scorer_from_json
+from bundlekd.knowledge_base.grouping.tool import GroupingTool, GroupSettings, read_tool_file
 from bundlekd.knowledge_base.index.base import NumpyIndex, VectorIndex
 from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory
 from bundlekd.knowledge_base.retrieval.retriever import Retriever, Scored
@@ -204,13 +206,37 @@ class KnowledgeBase:
         """`Retriever.retrieve`: text from titles only; options kinds/domain/quotas/mmr_lambda."""
         return self.retriever().retrieve(text, k, **options)
 
-    def item_memory(self, *, write_cache: bool = False) -> ItemMemory:
+    def item_memory(
+        self, embedder: Embedder | None = None, *, write_cache: bool = False
+    ) -> ItemMemory:
         """The exemplars indexed per item title (cached under `index/`; reads never write)."""
         return ItemMemory.build(
             self.store.load().values(),
-            self.embedder,
+            embedder or self.embedder,
             self.kb_dir / "index",
             write_cache=write_cache,
+        )
+
+    def grouping_tool(self, embedder: Embedder | None = None) -> GroupingTool:
+        """The grouping tool saved with this KB (fitted on train, tuned on val).
+
+        Raises:
+            KnowledgeBaseError: the KB has no tool yet, or its embedder cannot be loaded.
+        """
+        saved = read_tool_file(self.kb_dir)
+        chosen = embedder or get_embedder(saved["embedder_id"])
+        if chosen.model_id != saved["embedder_id"]:
+            raise KnowledgeBaseError(
+                f"{self.kb_dir}: the tool was fitted with embedder {saved['embedder_id']!r}, "
+                f"not {chosen.model_id!r}"
+            )
+        return GroupingTool(
+            chosen,
+            self.item_memory(chosen),
+            scorer=scorer_from_json(saved["scorer"]),
+            settings={d: GroupSettings(**s) for d, s in saved["settings"].items()},
+            default=GroupSettings(**saved["default"]),
+            metadata=saved.get("metadata", {}),
         )
 
     def items(self, **filters: Any) -> list[KnowledgeItem]:

@@ -21,7 +21,14 @@ from bundlekd.llm.embeddings import Embedder
 
 logger = logging.getLogger(__name__)
 
-CACHE_FILE = "item_memory.npz"
+CACHE_PREFIX = "item_memory"
+
+
+def cache_file(cache_dir: Path, embedder_id: str) -> Path:
+    """One cache per embedder, so a tool with a tuned embedder and the KB's do not thrash."""
+    from bundlekd.files import canonical_hash
+
+    return cache_dir / f"{CACHE_PREFIX}-{canonical_hash(embedder_id, 10)}.npz"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +120,7 @@ class ItemMemory:
             meta=np.array(json.dumps({"embedder_id": embedder_id})),
         )
         cache_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(cache_dir / CACHE_FILE, buffer.getvalue())
+        atomic_write_bytes(cache_file(cache_dir, embedder_id), buffer.getvalue())
 
     def nearest(
         self, titles: Sequence[str], k: int, *, domain: str | None = None
@@ -165,7 +172,7 @@ def _titles(item: KnowledgeItem) -> list[str]:
 
 
 def _read_cache(cache_dir: Path, embedder_id: str) -> dict[tuple[str, int], np.ndarray]:
-    path = cache_dir / CACHE_FILE
+    path = cache_file(cache_dir, embedder_id)
     if not path.is_file():
         return {}
     try:

@@ -1,0 +1,190 @@
+"""GroupingTool: sessions in, candidate bundles (proposals) with intents out. No LLM.
+
+1. Embed the session's titles with the tool's embedder (tuned or untuned MiniLM).
+2. Score every item pair (`scorers`), cluster the scores into disjoint groups (`cluster`) with
+   the domain's linkage and threshold; the best pair is the fallback when nothing groups.
+3. Name each group after the nearest training bundle: every exemplar gets the summed similarity
+   of its best-matching title to each item of the group (item memory); the top exemplar's
+   intent is the proposal's intent, the next distinct ones are its alternatives.
+
+The tool is fitted on training sessions and its settings chosen on validation sessions
+(`bundlekd.app.tool_fitting`); it is saved under the KB folder (`tool/tool.json`) and the same
+input always gives the same proposals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from bundlekd.data.schema import Session
+from bundlekd.errors import KnowledgeBaseError
+from bundlekd.files import read_json, write_json
+from bundlekd.knowledge_base.grouping.cluster import Linkage, cluster_groups
+from bundlekd.knowledge_base.grouping.scorers import CosineScorer, PairScorer
+from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory, Neighbour
+from bundlekd.llm.embeddings import Embedder
+
+TOOL_DIR = "tool"
+TOOL_FILE = "tool.json"
+TOOL_VERSION = 1
+NEIGHBOURS = 10  # training items looked up per session item when naming a group
+
+
+class GroupSettings(BaseModel):
+    """How one domain's pair scores become groups (chosen on validation sessions)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    linkage: Linkage = "complete"
+    threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
+    fallback_pair: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A candidate bundle: 0-based item positions, its intent and where the intent came from."""
+
+    positions: tuple[int, ...]
+    intent: str
+    alternatives: tuple[str, ...]  # next-best intents of other near training bundles
+    exemplar_ids: tuple[str, ...]  # the training bundles the intents came from
+    score: float  # mean pair score inside the group
+
+    def item_ids(self, session: Session) -> tuple[str, ...]:
+        return tuple(session.items[p].item_id for p in self.positions)
+
+
+class GroupingTool:
+    """Proposes bundles for sessions from pair scores and the item memory."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        memory: ItemMemory,
+        *,
+        scorer: PairScorer | None = None,
+        settings: dict[str, GroupSettings] | None = None,
+        default: GroupSettings | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.memory = memory
+        self.scorer: PairScorer = scorer or CosineScorer()
+        self.settings = dict(settings or {})
+        self.default = default or GroupSettings()
+        self.metadata = dict(metadata or {})
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "scorer": self.scorer.kind,
+            "embedder": self.embedder.model_id,
+            "settings": {d: s.model_dump() for d, s in sorted(self.settings.items())},
+            **self.metadata,
+        }
+
+    # --- proposing ------------------------------------------------------------------------
+    def embed(self, sessions: Sequence[Session]) -> list[np.ndarray]:
+        """Unit-norm title vectors per session (one embedding call for all of them)."""
+        titles = [" ".join(i.title.split()) for s in sessions for i in s.public().items]
+        vectors = self.embedder.embed_batch(titles) if titles else np.zeros((0, 1))
+        blocks, start = [], 0
+        for session in sessions:
+            blocks.append(vectors[start : start + len(session.items)])
+            start += len(session.items)
+        return blocks
+
+    def score(self, sessions: Sequence[Session]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """(title vectors, pair-score matrices) per session."""
+        public = [s.public() for s in sessions]
+        vectors = self.embed(public)
+        return vectors, self.scorer.score(public, vectors)
+
+    def group(self, session: Session, matrix: np.ndarray) -> list[list[int]]:
+        chosen = self.settings.get(session.domain, self.default)
+        return cluster_groups(
+            matrix, chosen.threshold, linkage=chosen.linkage, fallback_pair=chosen.fallback_pair
+        )
+
+    def propose(self, sessions: Sequence[Session]) -> list[list[Proposal]]:
+        """Proposals per session, in order (titles only; deterministic)."""
+        vectors, matrices = self.score(sessions)
+        proposals = []
+        for session, block, matrix in zip(sessions, vectors, matrices, strict=True):
+            groups = self.group(session, matrix)
+            neighbours = self.memory.nearest_vectors(block, NEIGHBOURS, domain=session.domain)
+            proposals.append([self._proposal(group, matrix, neighbours) for group in groups])
+        return proposals
+
+    def _proposal(
+        self, group: list[int], matrix: np.ndarray, neighbours: list[list[Neighbour]]
+    ) -> Proposal:
+        votes: dict[str, float] = {}
+        intents: dict[str, str] = {}
+        for position in group:
+            best: dict[str, float] = {}
+            for neighbour in neighbours[position]:
+                best[neighbour.exemplar_id] = max(
+                    best.get(neighbour.exemplar_id, -1.0), neighbour.score
+                )
+                intents[neighbour.exemplar_id] = neighbour.intent
+            for exemplar_id, score in best.items():
+                votes[exemplar_id] = votes.get(exemplar_id, 0.0) + score
+        ranked = sorted(votes, key=lambda e: (-votes[e], e))
+        names: list[str] = []
+        used: list[str] = []
+        for exemplar_id in ranked:
+            intent = intents[exemplar_id]
+            if intent and intent.lower() not in (n.lower() for n in names):
+                names.append(intent)
+                used.append(exemplar_id)
+            if len(names) == 4:
+                break
+        pairs = [matrix[i, j] for k, i in enumerate(group) for j in group[k + 1 :]]
+        return Proposal(
+            positions=tuple(group),
+            intent=names[0] if names else "",
+            alternatives=tuple(names[1:]),
+            exemplar_ids=tuple(used),
+            score=float(np.mean(pairs)) if pairs else 0.0,
+        )
+
+    # --- persistence ----------------------------------------------------------------------
+    def save(self, kb_dir: str | Path) -> Path:
+        """Write `tool/tool.json` under the KB folder (scorer parameters, settings, provenance)."""
+        path = Path(kb_dir) / TOOL_DIR / TOOL_FILE
+        write_json(
+            path,
+            {
+                "version": TOOL_VERSION,
+                "embedder_id": self.embedder.model_id,
+                "scorer": self.scorer.to_json(),
+                "settings": {d: s.model_dump() for d, s in sorted(self.settings.items())},
+                "default": self.default.model_dump(),
+                "metadata": self.metadata,
+            },
+        )
+        return path
+
+
+def tool_path(kb_dir: str | Path) -> Path:
+    return Path(kb_dir) / TOOL_DIR / TOOL_FILE
+
+
+def read_tool_file(kb_dir: str | Path) -> dict[str, Any]:
+    """The saved tool description; a KB without one has no grouping tool yet."""
+    path = tool_path(kb_dir)
+    if not path.is_file():
+        raise KnowledgeBaseError(
+            f"{kb_dir}: no grouping tool; build one with "
+            "`bundlekd distill --kinds exemplar --kb DIR` (fits on train, tunes on val)"
+        )
+    data = read_json(path)
+    if not isinstance(data, dict) or data.get("version") != TOOL_VERSION:
+        raise KnowledgeBaseError(f"{path}: not a grouping tool of version {TOOL_VERSION}")
+    return data
