@@ -204,7 +204,7 @@ def prompt_version(config: AgentConfig, *, with_knowledge: bool | None = None) -
     templates = ["student_system", "student_task"]
     if config.mode == "agent":
         templates = (
-            ["agent_system", "agent_name"]
+            ["agent_system", "agent_example_user", "agent_example_answer", "agent_name"]
             if config.variant == "name"
             else ["student_system", "agent_edit"]
         )
@@ -259,7 +259,7 @@ def build_agent_prompt(
     kept_knowledge = fit_knowledge(knowledge, config)
     listing = listing_text(session, config.max_title_chars)
     if config.variant == "name":
-        templates = ["agent_system", "agent_name"]
+        templates = ["agent_system", "agent_example_user", "agent_example_answer", "agent_name"]
         system = render("agent_system").text
         bundles = [
             {
@@ -280,8 +280,15 @@ def build_agent_prompt(
     if kept_knowledge:
         templates.append("student_knowledge")
         system += "\n\n" + render("student_knowledge", snippets=kept_knowledge).text
+    messages = [Message("system", system)]
+    if config.variant == "name":  # a one-shot turn: a 135M model copies schema placeholders
+        messages += [
+            Message("user", render("agent_example_user").text),
+            Message("assistant", render("agent_example_answer").text),
+        ]
+    messages.append(Message("user", user))
     return PromptParts(
-        messages=(Message("system", system), Message("user", user)),
+        messages=tuple(messages),
         knowledge=kept_knowledge,
         examples=(),
         prompt_version=_prompt_version(templates),
