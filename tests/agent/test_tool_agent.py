@@ -61,7 +61,8 @@ def test_agent_names_the_proposals_and_falls_back_on_garbage(sample_kb: Knowledg
     assert all(b.intent.startswith("named") for p in predictions for b in p.bundles)
     assert all([b.items for b in p.bundles] == [b.items for b in p.proposals] for p in predictions)
     user_turn = llm.history[0].messages[-1].content
-    assert "Bundle 1: products" in user_turn and "Similar past bundles" in user_turn
+    assert "Bundle 1: products" in user_turn
+    assert "Similar past bundles" in user_turn
 
     garbage = ToolAgent(
         sample_kb.grouping_tool(), AgentConfig(mode="agent"), ScriptedLLM(lambda r: "[/INST] ok")
