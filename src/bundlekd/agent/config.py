@@ -26,6 +26,11 @@ class AgentConfig(BaseModel):
         "tool: the grouping tool's proposals, intents copied from the nearest training bundle "
         "(no LLM). agent: the tool proposes, the LLM names intents (or edits, see variant).",
     )
+    intent_choice: Literal["free", "hints"] = Field(
+        default="free",
+        description="agent mode, variant name: free = the LLM writes each intent; hints = it "
+        "picks each intent among the intents of the most similar training bundles.",
+    )
     variant: AgentVariant = Field(
         default="name",
         description="agent mode: name = the LLM only names the proposed bundles; edit = it may "
@@ -109,7 +114,8 @@ class AgentConfig(BaseModel):
         if self.mode in ("zero_shot", "tool"):
             return self.mode
         if self.mode == "agent":
-            return f"agent-{self.variant}-top{self.top_k}"
+            choice = "-hints" if self.variant == "name" and self.intent_choice == "hints" else ""
+            return f"agent-{self.variant}{choice}-top{self.top_k}"
         label = f"{self.mode}-k{self.n_examples}"
         if self.mode == "icl":
             label += f"-top{self.top_k}"

@@ -217,24 +217,34 @@ def prompt_version(config: AgentConfig, *, with_knowledge: bool | None = None) -
 
 # --- the agent mode: the grouping tool proposes, the LLM names (or edits) ---------------------
 
+HINTS_SHOWN = 3  # intents of similar training bundles shown (and offered) per proposal
+
 
 def proposal_numbers(positions: Sequence[int]) -> str:
     """0-based positions as the prompt's product numbers: "1, 3, 4"."""
     return ", ".join(str(p + 1) for p in positions)
 
 
-def intents_json_schema(n_bundles: int) -> dict[str, object]:
-    """One intent per proposed bundle, in order (the naming variant's answer)."""
+def intents_json_schema(
+    n_bundles: int, choices: Sequence[Sequence[str]] | None = None
+) -> dict[str, object]:
+    """One intent per proposed bundle, in order (the naming variant's answer).
+
+    With `choices`, bundle k's intent must be one of choices[k] (an empty list leaves it free).
+    """
+    free: dict[str, object] = {"type": "string", "maxLength": MAX_INTENT_CHARS}
+    intents: dict[str, object] = {
+        "type": "array",
+        "items": free,
+        "minItems": n_bundles,
+        "maxItems": n_bundles,
+    }
+    if choices is not None:
+        intents["prefixItems"] = [{"enum": list(dict.fromkeys(c))} if c else free for c in choices]
+        intents["items"] = False
     return {
         "type": "object",
-        "properties": {
-            "intents": {
-                "type": "array",
-                "items": {"type": "string", "maxLength": MAX_INTENT_CHARS},
-                "minItems": n_bundles,
-                "maxItems": n_bundles,
-            }
-        },
+        "properties": {"intents": intents},
         "required": ["intents"],
         "additionalProperties": False,
     }
@@ -264,7 +274,7 @@ def build_agent_prompt(
         bundles = [
             {
                 "numbers": proposal_numbers(positions),
-                "hints": ", ".join(f'"{h}"' for h in hints[:3]) or "none",
+                "hints": ", ".join(f'"{h}"' for h in hints[:HINTS_SHOWN]) or "none",
             }
             for positions, hints in proposals
         ]
@@ -296,11 +306,19 @@ def build_agent_prompt(
 
 
 def agent_request(
-    session: Session, parts: PromptParts, n_proposals: int, config: AgentConfig
+    session: Session,
+    parts: PromptParts,
+    hints: Sequence[Sequence[str]],
+    config: AgentConfig,
 ) -> ChatRequest:
-    """The backend request of the agent mode (schema by variant)."""
+    """The backend request of the agent mode (schema by variant and intent choice)."""
     if config.variant == "name":
-        schema: dict[str, object] | None = intents_json_schema(n_proposals)
+        choices = (
+            [[h[:MAX_INTENT_CHARS] for h in group[:HINTS_SHOWN]] for group in hints]
+            if config.intent_choice == "hints"
+            else None
+        )
+        schema: dict[str, object] | None = intents_json_schema(len(hints), choices)
     else:
         schema = answer_json_schema(len(session.items), max_bundles=config.max_bundles)
     sampling = Sampling(

@@ -108,14 +108,15 @@ class ToolAgent:
             if not mine and self.config.variant == "name":
                 continue  # nothing to name: no LLM call
             knowledge = self._knowledge(session)
+            hints = [[h for h in (p.intent, *p.alternatives) if h] for p in mine]
             parts = build_agent_prompt(
                 session,
-                [(p.positions, (p.intent, *p.alternatives)) for p in mine],
+                [(p.positions, h) for p, h in zip(mine, hints, strict=True)],
                 knowledge=knowledge,
                 config=self.config,
             )
             pending.append((index, parts))
-            requests.append(agent_request(session, parts, len(mine), self.config))
+            requests.append(agent_request(session, parts, hints, self.config))
         completions = self.llm.generate(requests) if requests else []
         if len(completions) != len(requests):
             raise LLMError(

@@ -1,4 +1,16 @@
-"""The main job on the embedded sample (`bundlekd demo`): glue only, the logic lives below."""
+"""The main job on the embedded sample (`bundlekd demo`): glue only, the logic lives below.
+
+1. A FAISS knowledge base from the sample's training sessions: exemplars (every training
+   bundle) and frequent patterns, no teacher needed; the grouping tool is fitted on the
+   training sessions and tuned on the validation sessions.
+2. The teacher (the student model unless `--teacher`) distils rules and thoughts from one
+   training session per domain, with bounded token budgets.
+3. Every arm predicts the 12 test sessions, in one model load: the clustering baseline, the
+   tool, the agent (the default mode) and the study's few-shot and ICL students.
+4. One comparison table with the pair floor, intent similarity and sessions/min.
+
+Re-running resumes: the KB, the teacher cache and finished predictions are reused.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +19,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bundlekd.agent.config import AgentConfig
-from bundlekd.agent.kb_source import KBKnowledgeSource
-from bundlekd.data.schema import Prediction, Session
+if TYPE_CHECKING:
+    from bundlekd.config import ProjectConfig
+    from bundlekd.data.schema import Session
 
 logger = logging.getLogger(__name__)
 
 StageCallback = Callable[[str], None]
-DEMO_MODES = ("zero_shot", "few_shot", "icl")
+DEMO_ARMS = ("cluster", "tool", "agent", "few_shot", "icl")
+ALL_ARMS = ("cluster", "tool", "agent", "agent_edit", "zero_shot", "few_shot", "icl")
+# The 135M default teacher loops when given room: short budgets keep the demo in minutes.
+DEMO_RULE_TOKENS = (160, 192)
+DEMO_THOUGHT_TOKENS = 256
 
 
 @dataclass
@@ -39,92 +55,79 @@ def _teacher_subset(train: Sequence[Session], per_domain: int) -> list[Session]:
 
 def run_demo(
     out_dir: str | Path,
+    config: ProjectConfig | None = None,
     *,
-    model: str = "smollm2",
-    teacher: str | None = None,
+    arms: Sequence[str] = DEMO_ARMS,
     teacher_sessions_per_domain: int = 1,
-    modes: Sequence[str] = DEMO_MODES,
     on_stage: StageCallback | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
-    """The main job on the embedded sample: baselines, a distilled KB, the student, scores.
-
-    Steps: Apriori baseline; distil patterns (all training sessions) plus rules and thoughts (a
-    few training sessions; the teacher defaults to the student model) into a FAISS KB; run the
-    student zero-shot, few-shot and with knowledge in context; score all with the pair floor.
-    Re-running reuses the KB, the teacher cache and finished predictions.
-    """
-    from bundlekd.agent.examples import ExampleIndex
-    from bundlekd.agent.runner import run_batch
-    from bundlekd.agent.student import StudentAgent
-    from bundlekd.baselines.apriori import AprioriBaseline
-    from bundlekd.data.predictions_jsonl import read_predictions, write_predictions
+    """Run the demo into `out_dir` and return the comparison rows (pair floor first)."""
+    from bundlekd.app.components import build_embedder, build_llm, build_teacher
+    from bundlekd.app.tool_fitting import fit_tool
+    from bundlekd.config import ProjectConfig
     from bundlekd.data.sources import load_sample
-    from bundlekd.eval.compare import comparison_rows
-    from bundlekd.eval.evaluator import EvalConfig, evaluate
-    from bundlekd.eval.report import write_report
+    from bundlekd.errors import ConfigError
+    from bundlekd.files import write_json
+    from bundlekd.knowledge_base.distill.rules import RuleSettings
     from bundlekd.knowledge_base.distill.runner import distill
     from bundlekd.knowledge_base.kb import KnowledgeBase
-    from bundlekd.llm.embeddings import get_embedder
-    from bundlekd.llm.registry import get_llm
 
+    unknown = [a for a in arms if a not in ALL_ARMS]
+    if unknown:
+        raise ConfigError(f"unknown demo arm(s) {unknown}; choose from {', '.join(ALL_ARMS)}")
+    config = config or ProjectConfig()
     stage = on_stage or (lambda message: logger.info(message))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dataset = load_sample()
-    train, test = dataset.split("train"), dataset.split("test")
+    train, val, test = dataset.split("train"), dataset.split("val"), dataset.split("test")
     seconds: dict[str, float] = {}
-    reports = {}
-
-    def score(name: str, predictions: list[Prediction]) -> None:
-        report = evaluate(predictions, test, EvalConfig(method_name=name))
-        write_report(report, out / "eval" / name)
-        reports[name] = report
 
     started = time.perf_counter()
-    stage("Apriori baseline (patterns mined from training bundles, categories inferred)")
-    embedder = get_embedder("minilm")
-    apriori = AprioriBaseline(embedder=embedder).fit(train).predict(test)
-    write_predictions(out / "predictions" / "apriori.jsonl", apriori)
-    score("apriori", apriori)
-    seconds["apriori"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    stage(f"loading the student model {model!r} (the first run converts it once)")
-    llm = get_llm(model)
-    teacher_llm = llm if teacher in (None, model) else get_llm(teacher)
-    seconds["model_load"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    stage("distilling knowledge into the KB (patterns, rules, thoughts)")
+    stage("knowledge base: exemplars and patterns from the training sessions; tool tuned on val")
+    embedder = build_embedder(config.embedder)
     kb = KnowledgeBase.create(out / "kb", embedder=embedder, index="faiss")
-    patterns = distill(train, kinds=["pattern"], kb_dir=out / "kb", kb=kb)
-    subset = _teacher_subset(train, teacher_sessions_per_domain)
-    taught = distill(
-        subset, kinds=["rule", "thought"], teacher=teacher_llm, kb_dir=out / "kb", kb=kb
-    )
-    seconds["distill"] = time.perf_counter() - started
-    distill_summary = {"patterns": patterns.summary(), "teacher": taught.summary()}
+    labels = distill(train, kinds=["exemplar", "pattern"], kb_dir=out / "kb", kb=kb)
+    tool = fit_tool(kb, train, val, embedder)
+    seconds["kb_and_tool"] = time.perf_counter() - started
 
-    examples = ExampleIndex(train, embedder)
-    for mode in modes:
+    llm = build_llm(config.student, batch_size=config.generation.batch_size)
+    taught: dict[str, Any] = {}
+    if teacher_sessions_per_domain > 0:
         started = time.perf_counter()
-        stage(f"student: {mode} on {len(test)} test sessions")
-        config = AgentConfig(mode=mode)  # type: ignore[arg-type]
-        knowledge = KBKnowledgeSource(kb, kinds=config.knowledge_kinds) if mode == "icl" else None
-        agent = StudentAgent(
-            llm,
-            config,
-            example_index=examples if config.uses_examples else None,
-            knowledge_source=knowledge,
+        teacher = build_teacher(config, llm)
+        stage(f"teacher {teacher.model_id}: rules and thoughts from 1 training session per domain")
+        report = distill(
+            _teacher_subset(train, teacher_sessions_per_domain),
+            kinds=["rule", "thought"],
+            teacher=teacher,
+            kb_dir=out / "kb",
+            kb=kb,
+            rule_settings=RuleSettings(*DEMO_RULE_TOKENS),
+            thought_tokens=DEMO_THOUGHT_TOKENS,
         )
-        path = out / "predictions" / f"student_{mode}.jsonl"
-        run_batch(agent, test, path, on_progress=on_progress)
-        score(f"student {mode}", read_predictions(path))
-        seconds[f"student_{mode}"] = time.perf_counter() - started
+        taught = report.summary()
+        seconds["teacher"] = time.perf_counter() - started
 
-    rows = comparison_rows(reports)
-    from bundlekd.files import write_json
+    from bundlekd.app.arms import run_arms
 
-    write_json(out / "summary.json", {"rows": rows, "seconds": seconds, "distill": distill_summary})
-    return DemoResult(out_dir=out, rows=rows, seconds=seconds, distill_summary=distill_summary)
+    rows, arm_seconds = run_arms(
+        arms,
+        config,
+        out,
+        test=test,
+        train=train,
+        val=val,
+        kb=kb,
+        tool=tool,
+        llm=llm,
+        embedder=embedder,
+        on_stage=stage,
+        on_progress=on_progress,
+    )
+    llm.close()
+    seconds.update(arm_seconds)
+    summary = {"labels": labels.summary(), "teacher": taught}
+    write_json(out / "summary.json", {"rows": rows, "seconds": seconds, "distill": summary})
+    return DemoResult(out_dir=out, rows=rows, seconds=seconds, distill_summary=summary)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from bundlekd.cli import common
 from bundlekd.cli.common import console, errors_to_exit, load_cli_config, progress_bar
 
 
@@ -18,44 +19,55 @@ def demo_command(
         "distils far better rules and thoughts than the 135M default.",
     ),
     teacher_sessions: int = typer.Option(
-        1, help="Training sessions per domain the teacher distils rules and thoughts from."
+        1, help="Training sessions per domain the teacher distils from (0: skip the teacher)."
+    ),
+    arms: str = typer.Option(
+        "cluster,tool,agent,few_shot,icl",
+        help="Arms to compare: cluster, tool, agent, agent_edit, zero_shot, few_shot, icl.",
+    ),
+    wide: bool = typer.Option(False, "--wide", help="All columns."),
+    output_format: str = typer.Option(
+        "table", "--format", help="table (terminal), markdown, csv or json."
     ),
 ) -> None:
-    """Baselines, distillation into a FAISS KB, the student in 3 modes, one score table."""
+    """KB + grouping tool from the sample, a teacher pass, every arm on the test sessions."""
     from bundlekd.app.demo import run_demo
-    from bundlekd.eval.compare import render_comparison
+    from bundlekd.eval.compare import comparison_table
 
     with errors_to_exit():
         config = load_cli_config(student__model=model, teacher__model=teacher).config
     with errors_to_exit(), progress_bar() as bar:
-        task = bar.add_task("student", total=None, visible=False)
+        task = bar.add_task("sessions", total=None, visible=False)
 
         def on_stage(message: str) -> None:
             bar.update(task, visible=False, completed=0)
-            console.print(f"[bold cyan]▶[/] {message}")
+            console.print(f"▶ {message}", markup=False, style="bold cyan")
 
         def on_progress(done: int, total: int) -> None:
             bar.update(task, visible=True, completed=done, total=total)
 
         result = run_demo(
             out,
-            model=config.student.model,
-            teacher=config.teacher.model or None,
+            config,
+            arms=[a.strip() for a in arms.split(",") if a.strip()],
             teacher_sessions_per_domain=teacher_sessions,
             on_stage=on_stage,
             on_progress=on_progress,
         )
-    console.print(
-        render_comparison(result.rows, "bundlekd demo: sample test sessions (3 domains × 4)")
-    )
-    taught = result.distill_summary.get("teacher", {})
-    kinds = taught.get("per_kind", {})
-    console.print(
-        f"teacher {taught.get('teacher', '?')}: {kinds.get('rule', 0)} rules, "
-        f"{taught.get('thoughts_accepted', 0)}/{taught.get('thoughts_total', 0)} thoughts accepted "
-        f"(rejections: {taught.get('thought_rejections', {})}); a 135M teacher mostly fails, "
-        "try --teacher openai:MODEL@URL"
-    )
+    with errors_to_exit():
+        title = "bundlekd demo: 12 sample test sessions (3 domains × 4)"
+        common.print_table(comparison_table(result.rows, title, wide=wide), output_format)
+    taught = result.distill_summary.get("teacher") or {}
+    if taught:
+        kinds = taught.get("per_kind", {})
+        console.print(
+            f"teacher {taught.get('teacher', '?')}: {kinds.get('rule', 0)} rules, "
+            f"{taught.get('thoughts_accepted', 0)}/{taught.get('thoughts_total', 0)} thoughts "
+            "kept; a 135M teacher mostly fails, try --teacher openai:MODEL@URL",
+            markup=False,
+        )
     timings = ", ".join(f"{name} {secs:.0f}s" for name, secs in result.seconds.items())
-    console.print(f"time: {timings}")
-    console.print(f"outputs in {result.out_dir} (summary.json, predictions/, eval/, kb/)")
+    console.print(f"time: {timings}", markup=False)
+    console.print(
+        f"outputs in {result.out_dir} (summary.json, predictions/, eval/, kb/)", markup=False
+    )

@@ -224,7 +224,7 @@ class KnowledgeBase:
             KnowledgeBaseError: the KB has no tool yet, or its embedder cannot be loaded.
         """
         saved = read_tool_file(self.kb_dir)
-        chosen = embedder or get_embedder(saved["embedder_id"])
+        chosen = embedder or embedder_for(saved["embedder_id"])
         if chosen.model_id != saved["embedder_id"]:
             raise KnowledgeBaseError(
                 f"{self.kb_dir}: the tool was fitted with embedder {saved['embedder_id']!r}, "

@@ -1,0 +1,105 @@
+"""Comparison arms on the same sessions: baselines, the tool, the agent, the study's students.
+
+Every arm writes a resumable predictions file under `out/predictions/` and a report under
+`out/eval/`; the rows come back pair floor first, with intent similarity and sessions/min.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bundlekd.config import ProjectConfig
+    from bundlekd.data.schema import Session
+    from bundlekd.knowledge_base.grouping.tool import GroupingTool
+    from bundlekd.knowledge_base.kb import KnowledgeBase
+    from bundlekd.llm.base import LLM
+    from bundlekd.llm.embeddings import Embedder
+
+#: arm -> (generation mode, settings)
+ARM_SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "tool": ("tool", {}),
+    "agent": ("agent", {}),
+    "agent_edit": ("agent", {"variant": "edit"}),
+    "zero_shot": ("zero_shot", {}),
+    "few_shot": ("few_shot", {}),
+    "icl": ("icl", {}),
+}
+
+
+def run_arms(
+    arms: Sequence[str],
+    config: ProjectConfig,
+    out: Path,
+    *,
+    test: Sequence[Session],
+    train: Sequence[Session],
+    val: Sequence[Session],
+    kb: KnowledgeBase,
+    tool: GroupingTool,
+    llm: LLM,
+    embedder: Embedder,
+    on_stage: Callable[[str], None],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Run each arm (resuming finished predictions), score it, return rows and seconds."""
+    from bundlekd.agent.examples import ExampleIndex
+    from bundlekd.agent.runner import run_batch
+    from bundlekd.agent.student import StudentAgent
+    from bundlekd.agent.tool_agent import ToolAgent
+    from bundlekd.app.components import knowledge_source
+    from bundlekd.baselines.cluster import ClusterBaseline
+    from bundlekd.data.predictions_jsonl import read_predictions, write_predictions
+    from bundlekd.eval.compare import comparison_rows
+    from bundlekd.eval.evaluator import evaluate
+    from bundlekd.eval.intents import IntentScorer
+    from bundlekd.eval.report import write_report
+
+    scorer = IntentScorer(embedder)
+    reports = {}
+    speed: dict[str, float | None] = {}
+    seconds: dict[str, float] = {}
+    examples: ExampleIndex | None = None
+    for arm in arms:
+        started = time.perf_counter()
+        path = out / "predictions" / f"{arm}.jsonl"
+        on_stage(f"{arm} on {len(test)} test sessions")
+        if arm == "cluster":
+            baseline = ClusterBaseline(embedder)
+            baseline.tune(val)
+            write_predictions(path, baseline.predict(test))
+            speed[arm] = None
+        else:
+            mode, settings = ARM_SETTINGS[arm]
+            generation = config.generation.model_copy(update={"mode": mode, **settings})
+            agent: StudentAgent | ToolAgent
+            if generation.uses_tool:
+                source = knowledge_source(kb, generation, config.retrieval)
+                agent = ToolAgent(tool, generation, llm if generation.uses_llm else None, source)
+            else:
+                if generation.uses_examples and examples is None:
+                    examples = ExampleIndex(train, embedder)
+                source = (
+                    knowledge_source(kb, generation, config.retrieval)
+                    if generation.uses_knowledge
+                    else None
+                )
+                agent = StudentAgent(
+                    llm,
+                    generation,
+                    example_index=examples if generation.uses_examples else None,
+                    knowledge_source=source,
+                )
+            summary = run_batch(agent, test, path, on_progress=on_progress)
+            speed[arm] = summary.sessions_per_min if summary.n_done else None
+        report = evaluate(read_predictions(path), test, config.eval, intent_scorer=scorer)
+        write_report(report, out / "eval" / arm)
+        reports[arm] = report
+        seconds[arm] = time.perf_counter() - started
+    rows = comparison_rows(reports)
+    for row in rows:
+        row["sessions_per_min"] = speed.get(row["method"])
+    return rows, seconds
