@@ -20,6 +20,7 @@ import numpy as np
 
 from bundlekd.errors import DataError, KnowledgeBaseError
 from bundlekd.files import read_json, write_json
+from bundlekd.vectors import cosine_scores, top_k_indices
 
 logger = logging.getLogger(__name__)
 
@@ -96,16 +97,6 @@ class VectorIndex(ABC):
             )
         self.dim = int(vectors.shape[1])
         return np.ascontiguousarray(vectors)
-
-
-def top_k(scores: np.ndarray, k: int, ids: Sequence[str]) -> list[tuple[str, float]]:
-    """The k best (id, score) of one score row; -inf entries are excluded. Ties break by id."""
-    k = min(k, int(np.isfinite(scores).sum()))
-    if k <= 0:
-        return []
-    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    order = sorted(part.tolist(), key=lambda j: (-float(scores[j]), ids[j]))
-    return [(ids[j], float(scores[j])) for j in order if np.isfinite(scores[j])][:k]
 
 
 class FileIndex(VectorIndex):
@@ -232,12 +223,17 @@ class NumpyIndex(FileIndex):
         queries = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         if not self._ids:
             return [[] for _ in queries]
-        scores = queries @ self._vectors.T
+        scores = cosine_scores(queries, self._vectors)
         if filter_ids is not None:
             mask = np.full(len(self._ids), -np.inf, dtype=np.float32)
             mask[[self._pos[i] for i in filter_ids if i in self._pos]] = 0.0
             scores = scores + mask
-        return [top_k(row, k, self._ids) for row in scores]
+        id_rank = np.empty(len(self._ids), dtype=np.intp)  # equal scores: by id
+        id_rank[np.argsort(np.asarray(self._ids))] = np.arange(len(self._ids))
+        return [
+            [(self._ids[j], float(row[j])) for j in top_k_indices(row, k, tie_rank=id_rank)]
+            for row in scores
+        ]
 
     def ids(self) -> list[str]:
         return list(self._ids)
