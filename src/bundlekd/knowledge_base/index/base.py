@@ -8,8 +8,6 @@ missing or corrupt. Vectors are unit-norm, so inner product = cosine similarity 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -19,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bundlekd.errors import DataError, KnowledgeBaseError
-from bundlekd.files import read_json, write_json
+from bundlekd.files import atomic_path, read_json, write_json
 from bundlekd.vectors import cosine_scores, top_k_indices
 
 logger = logging.getLogger(__name__)
@@ -168,18 +166,6 @@ class FileIndex(VectorIndex):
     def _clear(self) -> None: ...
 
 
-def atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    """np.save through a temp file + rename; never pickles."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class NumpyIndex(FileIndex):
     """Exact brute-force search over an in-memory matrix: fine for a few thousand items."""
 
@@ -245,7 +231,8 @@ class NumpyIndex(FileIndex):
         return self._vectors[[self._pos[i] for i in ids]]
 
     def _save_payload(self) -> None:
-        atomic_save_npy(self.path / "vectors.npy", self._vectors)
+        with atomic_path(self.path / "vectors.npy") as tmp, tmp.open("wb") as handle:
+            np.save(handle, self._vectors, allow_pickle=False)  # a path would gain ".npy"
         write_json(self.path / "ids.json", self._ids)
 
     def _load_payload(self) -> None:
