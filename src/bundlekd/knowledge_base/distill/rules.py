@@ -35,6 +35,7 @@ from bundlekd.knowledge_base.distill.feedback import count_kinds, feedback_for, 
 from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.llm.base import ChatRequest, Completion, Message, Sampling
 from bundlekd.prompts import render, template_version
+from bundlekd.text import is_repetitive
 
 Send = Callable[[str, list[ChatRequest]], list[Completion]]
 
@@ -244,13 +245,6 @@ def clean_rule(raw: str) -> str | None:
         return None
     rule = rule[0].upper() + rule[1:]
     return rule if rule[-1] in ".!?" else rule + "."
-
-
-def is_repetitive(text: str, n: int = 4, min_distinct: float = 0.5) -> bool:
-    """True when under `min_distinct` of the text's word n-grams are distinct: a decoding loop."""
-    words = text.lower().split()
-    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
-    return len(grams) >= n and len(set(grams)) / len(grams) < min_distinct
 
 
 def copied_fraction(text: str, source: str, n: int = 3) -> float:

@@ -16,10 +16,11 @@ from typing import Any
 
 from bundlekd.data.answer import SessionListing, answer_json_schema, format_answer, parse_answer
 from bundlekd.data.schema import Session
-from bundlekd.knowledge_base.distill.rules import Send, is_repetitive, truth_text
+from bundlekd.knowledge_base.distill.rules import Send, truth_text
 from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.llm.base import ChatRequest, Message, Sampling
 from bundlekd.prompts import render, template_version
+from bundlekd.text import is_repetitive
 
 THOUGHT_TEMPLATE = "teacher_thoughts"
 MIN_THOUGHT_WORDS = 5
