@@ -41,22 +41,11 @@ from bundlekd.knowledge_base.store.update import (
     supersede,
     sync_index,
 )
-from bundlekd.llm.embeddings import Embedder, HashingEmbedder, get_embedder
+from bundlekd.llm.embeddings import Embedder, get_embedder
 
 logger = logging.getLogger(__name__)
 
 INDEX_BACKENDS = ("faiss", "chroma", "numpy")
-
-
-def embedder_for(spec: Embedder | str | None) -> Embedder:
-    """An Embedder from an instance, a CLI name (minilm, hashing[-dim]) or a recorded model id."""
-    if isinstance(spec, Embedder):
-        return spec
-    if spec in (None, "minilm", "all-MiniLM-L6-v2"):
-        return get_embedder("minilm")
-    if spec.startswith("hashing"):
-        return get_embedder(spec) if "-" in spec else HashingEmbedder()
-    return get_embedder(spec)
 
 
 def make_index(kb_dir: Path, backend: str, chroma_url: str | None = None) -> VectorIndex:
@@ -130,7 +119,7 @@ class KnowledgeBase:
             raise KnowledgeBaseError(
                 f"{kb_dir}: not a knowledge base (no {KNOWLEDGE_FILE}); create one first"
             )
-        chosen = embedder_for(
+        chosen = get_embedder(
             embedder if embedder is not None else store.settings.get("embedder_id")
         )
         backend = index or store.settings.get("index_backend") or "faiss"
