@@ -139,6 +139,10 @@ class CachingLLM(LLM):
                     )
         return [r for r in results if r is not None]
 
+    def count_tokens(self, text: str) -> int:
+        """The wrapped backend's token count (a cache does not change tokenization)."""
+        return self.inner.count_tokens(text)
+
     def count(self) -> int:
         """Number of stored completions (not __len__: an empty cache must stay truthy)."""
         return self._connect().execute("SELECT COUNT(*) FROM completions").fetchone()[0]
