@@ -138,7 +138,15 @@ class Retriever:
         mmr_lambda: float | None,
         token_budget: int | None,
     ) -> Scored:
-        """Greedy pick: best (MMR) eligible candidate until k, the quotas or the budget stop it."""
+        """Greedy pick: best (MMR) eligible candidate until k, the quotas or the budget stop it.
+
+        MMR scores λ·relevance − (1−λ)·(max cosine to the items already picked), as
+        langchain_core's `maximal_marginal_relevance` does. That function is not used: it
+        ranks a fixed candidate list in one go, while each step here must first drop the
+        candidates whose kind has used up its quota and may stop at the token budget; picks
+        it made among candidates a quota later excludes would steer the redundancy term
+        wrongly. It also recomputes cosines from raw vectors where we have the index scores.
+        """
         candidates = sorted(pool.items(), key=lambda pair: (-pair[1], pair[0]))
         chosen: Scored = []
         chosen_vectors: list[np.ndarray] = []
