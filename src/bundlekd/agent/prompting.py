@@ -1,4 +1,4 @@
-"""The ONLY student prompt builder: inference and SFT data both come from here, so they match.
+"""The ONLY student prompt builder: inference prompts, and SFT data once fine-tuning exists.
 
 Message order puts the static parts first (system instructions, then knowledge, then worked
 examples) so backends can reuse the prefix, and the session last. Worked examples are earlier
@@ -62,7 +62,7 @@ def task_text(session: Session, config: AgentConfig) -> str:
 
 
 def target_text(session: Session, config: AgentConfig) -> str:
-    """The assistant answer for a session with ground truth (worked examples, SFT targets)."""
+    """The assistant answer for a session with ground truth (worked examples; later SFT targets)."""
     if session.bundles is None:
         raise ValueError(f"session {session.session_id!r} has no ground-truth bundles")
     return format_answer(session.bundles[: config.max_bundles], session)

@@ -2,12 +2,12 @@
 baseline, without its label leak.
 
 Fit: per domain, mine frequent patterns over the categories of the training sessions' GT bundles
-(`knowledge_base.patterns`) and index the training item titles for category inference.
+(`knowledge_base.distill.patterns`) and index the training item titles for category inference.
 
 Predict, per session (titles only, `Session.public()`):
 
 1. Give every item the category that its `neighbours` nearest training items by title embedding
-   vote for (`knowledge_base.category_inference`); items below `min_similarity` get none.
+   vote for (`baselines.category_inference`); items below `min_similarity` get none.
 2. A pattern *fires* when all its categories are among the session's inferred categories and
    its confidence is >= `min_confidence` (a same-category pattern "several X" fires when >= 2
    items are X).

@@ -58,7 +58,8 @@ class CategoryInferencer:
 
     Args:
         embedder: Title embedder; default the real all-MiniLM-L6-v2 (`get_embedder("minilm")`).
-        level: Label granularity (`patterns.category_label`): ``leaf`` or ``depth-K``.
+        level: Label granularity (`knowledge_base.distill.patterns.category_label`): ``leaf``
+            or ``depth-K``.
         k: Neighbours that vote (weighted by similarity); 1 = plain nearest neighbour.
         min_similarity: Below this similarity an item gets no label.
     """

@@ -1,8 +1,9 @@
-"""The bundle answer format shared by student, teacher and fine-tuning.
+"""The bundle answer format shared by student and teacher (and, later, fine-tuning).
 
 An answer is JSON: {"bundles": [{"items": [product numbers], "intent": "..."}]} where product
 numbers are 1-based positions in the session (DESIGN.md §2). One schema serves constrained
-decoding, the few-shot examples, SFT targets and parsing, so they cannot drift.
+decoding, the few-shot examples, parsing and (once fine-tuning exists) SFT targets, so they
+cannot drift.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def answer_json_schema(
 def format_answer(
     bundles: tuple[Bundle, ...] | list[Bundle], session: Session, thought: str | None = None
 ) -> str:
-    """Canonical answer text for `bundles` (used for worked examples and SFT targets)."""
+    """Canonical answer text for `bundles` (worked examples, teacher ground truth)."""
     rows = [
         {
             "items": sorted(session.position(i) for i in b.items),

@@ -10,7 +10,7 @@ Per training session:
    parsed too).
 
 Each stage is one batch for all sessions (`send(stage, requests)`), so batching backends work
-at full width. This module renders and parses only (P5); `distill.py` sends. Rules from many
+at full width. This module renders and parses only (P5); `distill/runner.py` sends. Rules from many
 sessions are merged when their normalised text is equal (provenance is the union); near-duplicate
 merging is the knowledge base's job.
 """

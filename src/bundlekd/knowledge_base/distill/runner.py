@@ -179,7 +179,7 @@ def distill(
         chunk_size: requests per `generate()` call within a stage (None: the whole stage).
         rule_settings: token budgets and limits of the rule stages.
         thought_tokens: token budget of a thought answer.
-        pattern_options: keyword arguments for `distill_patterns.pattern_items`.
+        pattern_options: keyword arguments for `distill.pattern_items.pattern_items`.
         progress: progress(stage, done, total) callback.
 
     Raises:

@@ -146,7 +146,7 @@ def thought_item(verdict: ThoughtVerdict, *, teacher: str, prompt_version: str) 
         stats={
             "session_id": session.session_id,
             "n_bundles": len(session.bundles or ()),
-            # The thought alone and the GT answer, so SFT can build (thought + bundles) targets.
+            # The thought alone and the GT answer, for (thought + bundles) SFT targets later.
             "thought": verdict.thought,
             "answer": format_answer(session.bundles or (), session),
         },
