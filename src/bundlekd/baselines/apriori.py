@@ -146,7 +146,9 @@ class AprioriBaseline:
         bundles = []
         for positions in groups:
             positions = positions[: self.config.max_bundle_size]
-            names = list(dict.fromkeys(labels[p] for p in positions if labels[p] is not None))
+            names = list(
+                dict.fromkeys(label for p in positions if (label := labels[p]) is not None)
+            )
             bundles.append(
                 Bundle(
                     items=tuple(session.items[p].item_id for p in positions),

@@ -74,8 +74,10 @@ class LLM(ABC):
     """A chat model. Subclasses implement only `generate`."""
 
     name: ClassVar[str] = "llm"
-    supports_json_schema: ClassVar[bool] = False
-    supports_adapters: ClassVar[bool] = False
+    # Capabilities: class attributes, which a wrapper (CachingLLM) or a backend that finds out
+    # at run time (TransformersLLM without xgrammar) may shadow per instance.
+    supports_json_schema: bool = False
+    supports_adapters: bool = False
 
     @property
     def model_id(self) -> str:

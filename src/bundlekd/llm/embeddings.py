@@ -6,7 +6,7 @@ import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -62,14 +62,14 @@ class SentenceTransformerEmbedder(Embedder):
     def __init__(self, model_path: str | None = None, batch_size: int = 128) -> None:
         self._model_path = model_path
         self._batch_size = batch_size
-        self._model = None
+        self._model: Any = None
         self.dim = 384
 
     @property
     def model_id(self) -> str:
         return self._model_path or "all-MiniLM-L6-v2"
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _load(self) -> Any:
         if self._model is None:
             try:
                 from sentence_transformers import SentenceTransformer

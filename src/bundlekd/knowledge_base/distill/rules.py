@@ -136,12 +136,12 @@ def distill_rule_outcomes(
     for o, _ in live:
         revised = feedback_for(parse_answer(o.trace["revised"], o.session), o.session)
         o.trace["revised_feedback"] = count_kinds(revised)
-        first = feedback_for(parse_answer(o.trace["first"], o.session), o.session)
+        first_lines = feedback_for(parse_answer(o.trace["first"], o.session), o.session)
         prompt = render(
             "teacher_rules",
             listing=SessionListing.of(o.session.public()).text(),
             first=o.trace["first"].strip(),
-            first_feedback=render_feedback(first),
+            first_feedback=render_feedback(first_lines),
             revised=o.trace["revised"].strip(),
             revised_feedback=render_feedback(revised),
             truth=truth_text(o.session),
@@ -156,8 +156,8 @@ def distill_rule_outcomes(
     ):
         parsed = parse_rules(o.trace["rules_raw"], max_rules=10 * settings.max_rules)
         # A "rule" that mostly repeats the prompt (its instructions, feedback) is no rule.
-        prompt = " ".join(m.content for m in request.messages if m.role == "user")
-        kept = [r for r in parsed if copied_fraction(r, prompt) < COPY_THRESHOLD]
+        asked = " ".join(m.content for m in request.messages if m.role == "user")
+        kept = [r for r in parsed if copied_fraction(r, asked) < COPY_THRESHOLD]
         if len(kept) < len(parsed):
             o.trace["rules_copied_from_prompt"] = len(parsed) - len(kept)
         o.rules = kept[: settings.max_rules]

@@ -82,7 +82,7 @@ class DistillReport:
 
     @property
     def per_kind(self) -> dict[str, int]:
-        counts = Counter(item.kind for item in self.candidates)
+        counts: Counter[str] = Counter(item.kind for item in self.candidates)
         return {kind: counts.get(kind, 0) for kind in KINDS}
 
     @property
