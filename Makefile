@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 VLLM_PORT ?= 8011
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test test-fast lint fix vllm-up vllm-down bench clean
+.PHONY: install demo test test-fast lint fix docs vllm-up vllm-down bench clean
 
 install: $(VENV)/.installed
 
@@ -45,10 +45,14 @@ lint: install
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/ruff format --check src tests scripts benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy src/bundlekd
 
 fix: install
 	$(BIN)/ruff check --fix src tests scripts benchmarks
 	$(BIN)/ruff format src tests scripts benchmarks
+
+docs: install
+	$(BIN)/python scripts/gen_cli_docs.py
 
 bench: install
 	$(BIN)/python benchmarks/bench_batching.py

@@ -1,5 +1,6 @@
 """Exception hierarchy. Exceptions are for our bugs and infrastructure failures;
-bad model output is a result (see agent.parsing), not an exception."""
+bad model output is a result (`bundlekd.data.answer.parse_answer` returns a ParseResult), not an
+exception."""
 
 
 class BundleKDError(Exception):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from bundlekd.agent.config import AgentConfig
 from bundlekd.agent.prompting import (
     KnowledgeSnippet,
-    approx_tokens,
     build_messages,
     build_prompt,
     build_request,
@@ -13,6 +12,7 @@ from bundlekd.agent.prompting import (
     prompt_version,
 )
 from bundlekd.data.answer import format_answer, parse_answer
+from bundlekd.llm.tokens import approx_tokens
 
 
 def test_prompt_never_shows_categories_even_when_the_session_has_them(session_factory):
@@ -110,3 +110,16 @@ def test_long_titles_are_cut(session_factory):
     line = messages[-1].content.splitlines()[1]
     assert line.startswith("1. AAAA")
     assert len(line) == len("1. ") + 50
+
+
+def test_budgets_can_count_with_a_real_tokenizer(session_factory):
+    words = lambda text: len(text.split())  # noqa: E731  # a "tokenizer": one token per word
+    config = AgentConfig(knowledge_token_budget=22, knowledge_kinds=("rule",))
+    long_rule = KnowledgeSnippet("r1", "rule", "Never bundle a cable with food. " * 10)
+    (kept,) = fit_knowledge([long_rule], config, count_tokens=words)
+    assert kept.text.endswith("…")
+    assert words(kept.text) == 20  # budget minus 2 tokens of framing
+    session = session_factory("q", ["Camera bag", "UV filter"])
+    default = build_request(session, knowledge=[long_rule], config=config)
+    counted = build_request(session, knowledge=[long_rule], config=config, count_tokens=words)
+    assert default.messages[0].content != counted.messages[0].content  # the cut moved

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from bundlekd.data.overlap import jaccard
 from bundlekd.eval.metrics import (
     SessionScores,
     aggregate,
     aggregate_all,
     false_positive_rate,
-    jaccard,
     multi_item_bundles,
     score_session,
 )

@@ -12,7 +12,6 @@ from bundlekd.knowledge_base.distill.feedback import (
     count_kinds,
     feedback_for,
     is_perfect,
-    jaccard,
     render_feedback,
 )
 
@@ -34,11 +33,6 @@ def _answer(*bundles: list) -> str:
 
 SESSION = _session([[1, 2, 3], [5, 6]])
 TRUTH = [b.items for b in SESSION.bundles or ()]
-
-
-def test_jaccard_of_sets() -> None:
-    assert jaccard(["a", "b"], ["b", "c"]) == 1 / 3
-    assert jaccard([], []) == 0.0
 
 
 def test_exact_bundle_is_correct() -> None:

@@ -98,3 +98,16 @@ def test_persists_across_instances_and_threads(tmp_path: Path) -> None:
     assert results == {i: f"re: {i}" for i in range(20)}
     assert reopened.hits == 20
     reopened.close()
+
+
+def test_keys_are_stable_across_versions(tmp_path: Path) -> None:
+    # Recorded before the key moved to files.canonical_hash: old cache files must still hit.
+    cached = CachingLLM(ScriptedLLM(_echo), tmp_path / "c.sqlite")
+    request = ChatRequest(
+        (Message("user", "héllo"),),
+        sampling=Sampling(max_new_tokens=7),
+        json_schema={"b": 1, "a": [1]},
+    )
+    assert cached.key(request) == (
+        "a2ff49d12bbbbc138da39c0533cd924867fbae4cd09b3dddf02a2404ac4ddbe2"
+    )

@@ -35,3 +35,13 @@ def test_cycle_and_callable_and_truncation() -> None:
         "length",
         2,
     )
+
+
+def test_backends_without_a_tokenizer_count_with_the_shared_estimate() -> None:
+    from bundlekd.llm.tokens import approx_tokens, truncate_to_tokens
+
+    assert ScriptedLLM(["x"]).count_tokens("x" * 9) == approx_tokens("x" * 9) == 4
+    assert approx_tokens("") == 0
+    cut = truncate_to_tokens("word " * 40, 10)
+    assert cut.endswith("…")
+    assert approx_tokens(cut) <= 10

@@ -24,6 +24,7 @@ class FakeServer:
     def __init__(self) -> None:
         self.bodies: list[dict] = []
         self.failures: list[int] = []  # HTTP status codes to answer before succeeding
+        self.delay_s = 0.0  # answer this late (timeouts)
         self.lock = threading.Lock()
         server = self
 
@@ -47,6 +48,7 @@ class FakeServer:
                 with server.lock:
                     server.bodies.append(body)
                     status = server.failures.pop(0) if server.failures else 200
+                time.sleep(server.delay_s)
                 if status != 200:
                     self._send(status, {"error": {"message": f"scripted {status}"}})
                     return
@@ -88,7 +90,7 @@ def _request(text: str, **kw: object) -> ChatRequest:
 
 
 def test_batch_success_in_order_with_usage(server: FakeServer) -> None:
-    llm = OpenAICompatLLM("smollm2", server.url, concurrency=4, backoff_s=0.01)
+    llm = OpenAICompatLLM("smollm2", server.url, concurrency=4)
     texts = [f"question {i}" for i in range(10)]
     completions = llm.generate([_request(t) for t in texts])
 
@@ -125,9 +127,9 @@ def test_request_fields_schema_adapter_seed(server: FakeServer) -> None:
     assert completion.model == "rules-lora"
 
 
-def test_500_then_success_is_retried(server: FakeServer) -> None:
+def test_500_then_success_is_retried_by_the_sdk(server: FakeServer) -> None:
     server.failures = [500, 503]
-    llm = OpenAICompatLLM("smollm2", server.url, max_retries=3, backoff_s=0.01)
+    llm = OpenAICompatLLM("smollm2", server.url, max_retries=3)
     completion = llm.generate([_request("again")])[0]
     assert completion.error is None
     assert completion.text == "echo: again"
@@ -136,7 +138,7 @@ def test_500_then_success_is_retried(server: FakeServer) -> None:
 
 def test_persistent_5xx_and_4xx_become_per_request_errors(server: FakeServer) -> None:
     server.failures = [500, 500, 500]
-    llm = OpenAICompatLLM("smollm2", server.url, max_retries=2, backoff_s=0.01, concurrency=1)
+    llm = OpenAICompatLLM("smollm2", server.url, max_retries=2, concurrency=1)
     completions = llm.generate([_request("a"), _request("b")])
     assert completions[0].finish_reason == "error"
     assert "HTTP 500" in completions[0].error
@@ -148,11 +150,20 @@ def test_persistent_5xx_and_4xx_become_per_request_errors(server: FakeServer) ->
     assert len(server.bodies) == 5  # a 4xx is not retried
 
 
+def test_timeouts_are_retried_then_become_per_request_errors(server: FakeServer) -> None:
+    server.delay_s = 0.5
+    llm = OpenAICompatLLM("smollm2", server.url, timeout_s=0.1, max_retries=1)
+    completion = llm.generate([_request("slow")])[0]
+    assert completion.finish_reason == "error"
+    assert completion.error.startswith("timed out after 0.1 s (2 tries)")
+    assert len(server.bodies) == 2  # the SDK retried once
+
+
 def test_dead_port_fails_fast_and_clearly() -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    llm = OpenAICompatLLM("m", f"http://127.0.0.1:{port}/v1", max_retries=2, backoff_s=0.05)
+    llm = OpenAICompatLLM("m", f"http://127.0.0.1:{port}/v1", max_retries=2)
     started = time.perf_counter()
     with pytest.raises(BackendUnavailableError, match=f"cannot reach http://127.0.0.1:{port}/v1"):
         llm.generate([_request("x"), _request("y"), _request("z")])

@@ -129,3 +129,13 @@ def test_lora_adapter_switches_per_request(tiny_model_dir: Path, tmp_path: Path)
     assert with_default.model_id.endswith(f"+{adapter_dir}")
     with pytest.raises(ConfigError, match="not a folder"):
         llm.generate([ChatRequest(plain.messages, plain.sampling, adapter="/no/such/adapter")])
+
+
+def test_count_tokens_uses_the_tokenizer_without_loading_weights(tiny_model_dir: Path) -> None:
+    llm = TransformersLLM(tiny_model_dir, dtype="float32", num_threads=1)
+    text = "Group these products into bundles: 1. phone case 2. charger"
+    count = llm.count_tokens(text)
+    assert llm._model is None  # the tokenizer alone was loaded
+    assert count == len(llm._tokenizer(text, add_special_tokens=False)["input_ids"])
+    assert 0 < count < len(text)
+    assert llm.count_tokens("") == 0

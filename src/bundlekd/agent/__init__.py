@@ -1,7 +1,7 @@
 """The student agent: prompt building, example retrieval, generation, batch runs, chat.
 
-`prompting` is the only student prompt builder; fine-tuning imports it so SFT data and
-inference prompts are identical.
+`prompting` is the only student prompt builder; fine-tuning (planned, `bundlekd.finetune`) is
+to build its SFT data with it, so training and inference prompts are identical.
 """
 
 from bundlekd.agent.chat import ChatSession, ChatTurn, session_from_titles

@@ -14,10 +14,12 @@ from typing import Literal
 
 from bundlekd.agent.prompting import KnowledgeSnippet, listing_text
 from bundlekd.agent.student import StudentAgent
+from bundlekd.agent.tool_agent import ToolAgent
 from bundlekd.data.schema import Bundle, Item, Prediction, Session
 from bundlekd.files import canonical_hash
 from bundlekd.llm.base import ChatRequest, Message, Sampling
 from bundlekd.prompts import render, template_version
+from bundlekd.text import trim_repetition
 
 TurnKind = Literal["bundles", "edit", "answer", "show", "help", "error"]
 
@@ -33,8 +35,6 @@ HELP_TEXT = """Commands (bundle numbers as shown; product numbers as in the prod
 Anything else is a question for the model ("why is 3 in bundle 1?")."""
 
 _NUMBERS = re.compile(r"\d+")
-# A phrase of 12+ characters repeated 3+ times in a row: small models loop under greedy decoding.
-_LOOP = re.compile(r"(.{12,}?)\1{2,}", re.S)
 _RENAME = re.compile(r"^rename\s+(?:bundle\s+)?(\d+)\s*(?:to\s+|as\s+|:\s*)?(.*)$", re.I | re.S)
 
 
@@ -58,15 +58,6 @@ def session_from_titles(titles: list[str], domain: str = "custom") -> Session:
     return Session(session_id=f"chat-{canonical_hash(cleaned, 8)}", domain=domain, items=items)
 
 
-def trim_repetition(text: str) -> str:
-    """Cut a reply at the start of a loop ("a product that is a product that is ..." ), keeping
-    one copy of the repeated phrase."""
-    match = _LOOP.search(text)
-    if match is None:
-        return text
-    return text[: match.start()] + match.group(1).rstrip() + " …"
-
-
 def bundle_line(session: Session, number: int, bundle: Bundle) -> str:
     """`1. Camera gear: products 1, 3, 5` (numbers are session positions)."""
     positions = ", ".join(str(session.position(i)) for i in bundle.items)
@@ -85,7 +76,7 @@ class ChatSession:
 
     def __init__(
         self,
-        agent: StudentAgent,
+        agent: StudentAgent | ToolAgent,
         session: Session,
         *,
         history_turns: int = 3,
@@ -104,11 +95,15 @@ class ChatSession:
 
     def start(self) -> ChatTurn:
         """Generate the first bundles (raises LLMError only when the backend is down)."""
-        prepared = self.agent.prepare([self.session])[0]
-        completion = self.agent.llm.generate([prepared.request])[0]
-        prediction = self.agent.to_prediction(prepared, completion)
+        if isinstance(self.agent, StudentAgent):
+            prepared = self.agent.prepare([self.session])[0]
+            completion = self.agent.llm.generate([prepared.request])[0]
+            prediction = self.agent.to_prediction(prepared, completion)
+            self.knowledge = prepared.parts.knowledge
+        else:  # tool and agent modes: the grouping tool proposes, the LLM (if any) names
+            prediction = self.agent.generate([self.session])[0]
+            self.knowledge = ()
         self.bundles = list(prediction.bundles)
-        self.knowledge = prepared.parts.knowledge
         self.started = True
         if prediction.valid:
             message = f"{len(self.bundles)} bundle(s) proposed."
@@ -239,6 +234,8 @@ class ChatSession:
         if not question:
             return self._turn("help", HELP_TEXT)
         config = self.agent.config
+        if self.agent.llm is None:
+            return self._turn("error", "mode tool has no language model to ask: use --mode agent")
         request = ChatRequest(
             messages=self.context_messages(question),
             sampling=Sampling(

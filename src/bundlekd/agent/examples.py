@@ -14,6 +14,7 @@ import numpy as np
 
 from bundlekd.data.schema import Session
 from bundlekd.llm.embeddings import Embedder
+from bundlekd.vectors import cosine_scores, top_k_indices
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,9 @@ class ExampleIndex:
         else:
             self._vectors = np.zeros((0, 1), dtype=np.float32)
         self._domains = np.array([s.domain for s in self.sessions], dtype=object)
-        self._keys = [s.key for s in self.sessions]
+        self._rows_by_key: dict[tuple[str, str], list[int]] = {}
+        for row, s in enumerate(self.sessions):
+            self._rows_by_key.setdefault(s.key, []).append(row)
 
     def __len__(self) -> int:
         return len(self.sessions)
@@ -61,22 +64,13 @@ class ExampleIndex:
         if k <= 0 or not self.sessions or not sessions:
             return [[] for _ in sessions]
         queries = self.embedder.embed_batch([session_text(s) for s in sessions])
-        scores = queries @ self._vectors.T  # unit-norm rows: dot product = cosine
+        scores = cosine_scores(queries, self._vectors).astype(np.float64)
         results: list[list[Session]] = []
         for row, session in enumerate(sessions):
-            row_scores = scores[row].astype(np.float64)
+            row_scores = scores[row].copy()
             same_domain = self._domains == session.domain
             if same_domain.any():
-                row_scores = np.where(same_domain, row_scores, -np.inf)
-            order = np.argsort(-row_scores, kind="stable")
-            chosen: list[Session] = []
-            for index in order:
-                if not np.isfinite(row_scores[index]):
-                    break
-                if self._keys[index] == session.key:
-                    continue  # a session is never its own example
-                chosen.append(self.sessions[index])
-                if len(chosen) == k:
-                    break
-            results.append(chosen)
+                row_scores[~same_domain] = -np.inf
+            row_scores[self._rows_by_key.get(session.key, [])] = -np.inf  # never its own example
+            results.append([self.sessions[i] for i in top_k_indices(row_scores, k)])
         return results

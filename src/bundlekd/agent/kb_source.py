@@ -39,7 +39,7 @@ class KBKnowledgeSource:
         # Only kinds the KB holds share the quota: a weak teacher may leave rules or thoughts
         # empty, and their share should go to the kinds that exist.
         present = {item.kind for item in kb.items(status="active")}
-        self.kinds = tuple(kind for kind in kinds if kind in present) or tuple(kinds)
+        self.kinds: tuple[str, ...] = tuple(k for k in kinds if k in present) or tuple(kinds)
         self.same_domain = same_domain
         self.mmr_lambda = mmr_lambda
         self.token_budget = token_budget

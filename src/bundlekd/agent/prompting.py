@@ -1,4 +1,4 @@
-"""The ONLY student prompt builder: inference and SFT data both come from here, so they match.
+"""The ONLY student prompt builder: inference prompts, and SFT data once fine-tuning exists.
 
 Message order puts the static parts first (system instructions, then knowledge, then worked
 examples) so backends can reuse the prefix, and the session last. Worked examples are earlier
@@ -9,7 +9,6 @@ LIBS.md §1.4). Every session is shown through `Session.public()`: titles only, 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,12 +17,8 @@ from bundlekd.data.answer import MAX_INTENT_CHARS, answer_json_schema, format_an
 from bundlekd.data.schema import Session
 from bundlekd.files import canonical_hash
 from bundlekd.llm.base import ChatRequest, Message, Sampling
+from bundlekd.llm.tokens import TokenCounter, approx_tokens, truncate_to_tokens
 from bundlekd.prompts import render, template_version
-
-# SmolLM2's tokenizer averages 2.58 characters per token on AICL Electronic product listings
-# (model numbers and sizes split finely); erring low keeps the estimate an over-estimate, the
-# safe side for a 2048-token context.
-CHARS_PER_TOKEN = 2.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +38,6 @@ class PromptParts:
     knowledge: tuple[KnowledgeSnippet, ...]
     examples: tuple[Session, ...]
     prompt_version: str
-
-
-def approx_tokens(text: str) -> int:
-    """Cheap, tokenizer-free over-estimate of a text's token count."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
 def listing_text(session: Session, max_title_chars: int) -> str:
@@ -72,30 +62,34 @@ def task_text(session: Session, config: AgentConfig) -> str:
 
 
 def target_text(session: Session, config: AgentConfig) -> str:
-    """The assistant answer for a session with ground truth (worked examples, SFT targets)."""
+    """The assistant answer for a session with ground truth (worked examples; later SFT targets)."""
     if session.bundles is None:
         raise ValueError(f"session {session.session_id!r} has no ground-truth bundles")
     return format_answer(session.bundles[: config.max_bundles], session)
 
 
 def fit_knowledge(
-    snippets: Sequence[KnowledgeSnippet], config: AgentConfig
+    snippets: Sequence[KnowledgeSnippet],
+    config: AgentConfig,
+    count_tokens: TokenCounter | None = None,
 ) -> tuple[KnowledgeSnippet, ...]:
     """Keep snippets of allowed kinds, in order, within the knowledge token budget.
 
     A single snippet longer than the whole budget (a long thought) is cut rather than lost.
+    `count_tokens` counts tokens (default: the `approx_tokens` estimate).
     """
+    count = count_tokens or approx_tokens
     kept: list[KnowledgeSnippet] = []
     budget = config.knowledge_token_budget
     for snippet in snippets:
         if snippet.kind not in config.knowledge_kinds:
             continue
         text = " ".join(snippet.text.split())
-        cost = approx_tokens(text) + 2
+        cost = count(text) + 2
         if cost > budget:
             if kept or budget < 20:
                 break
-            text = text[: int((budget - 2) * CHARS_PER_TOKEN) - 1].rstrip() + "…"
+            text = truncate_to_tokens(text, budget - 2, count_tokens)
             cost = budget
         kept.append(KnowledgeSnippet(id=snippet.id, kind=snippet.kind, text=text))
         budget -= cost
@@ -112,6 +106,7 @@ def build_prompt(
     examples: Sequence[Session] = (),
     knowledge: Sequence[KnowledgeSnippet] = (),
     config: AgentConfig,
+    count_tokens: TokenCounter | None = None,
 ) -> PromptParts:
     """Messages for one session plus what they used (knowledge kept, examples kept, version).
 
@@ -120,24 +115,27 @@ def build_prompt(
         examples: Training sessions with ground truth, most relevant first.
         knowledge: Retrieved snippets, most relevant first; cut to the token budget.
         config: The agent settings.
+        count_tokens: Counts tokens for the budgets, e.g. the backend's `LLM.count_tokens`;
+            default the `approx_tokens` estimate.
 
     Raises:
         ValueError: When an example has no ground-truth bundles.
     """
     templates = ["student_system", "student_task"]
     system = render("student_system", max_bundles=config.max_bundles).text
-    kept_knowledge = fit_knowledge(knowledge, config)
+    count = count_tokens or approx_tokens
+    kept_knowledge = fit_knowledge(knowledge, config, count_tokens)
     if kept_knowledge:
         templates.append("student_knowledge")
         system += "\n\n" + render("student_knowledge", snippets=kept_knowledge).text
     question = task_text(session, config)
 
     turns = [(task_text(ex, config), target_text(ex, config)) for ex in examples]
-    used = approx_tokens(system) + approx_tokens(question) + 10
+    used = count(system) + count(question) + 10
     kept_turns: list[tuple[str, str]] = []
     kept_examples: list[Session] = []
     for example, (user, assistant) in zip(examples, turns, strict=True):
-        cost = approx_tokens(user) + approx_tokens(assistant) + 10
+        cost = count(user) + count(assistant) + 10
         if used + cost > config.max_prompt_tokens:
             break  # examples arrive most relevant first: drop the tail
         used += cost
@@ -162,9 +160,13 @@ def build_messages(
     examples: Sequence[Session] = (),
     knowledge: Sequence[KnowledgeSnippet] = (),
     config: AgentConfig,
+    count_tokens: TokenCounter | None = None,
 ) -> tuple[Message, ...]:
     """The chat messages for one session (see `build_prompt`)."""
-    return build_prompt(session, examples=examples, knowledge=knowledge, config=config).messages
+    parts = build_prompt(
+        session, examples=examples, knowledge=knowledge, config=config, count_tokens=count_tokens
+    )
+    return parts.messages
 
 
 def request_from_prompt(session: Session, parts: PromptParts, config: AgentConfig) -> ChatRequest:
@@ -193,9 +195,12 @@ def build_request(
     examples: Sequence[Session] = (),
     knowledge: Sequence[KnowledgeSnippet] = (),
     config: AgentConfig,
+    count_tokens: TokenCounter | None = None,
 ) -> ChatRequest:
-    """The full backend request for one session."""
-    parts = build_prompt(session, examples=examples, knowledge=knowledge, config=config)
+    """The full backend request for one session (see `build_prompt`)."""
+    parts = build_prompt(
+        session, examples=examples, knowledge=knowledge, config=config, count_tokens=count_tokens
+    )
     return request_from_prompt(session, parts, config)
 
 

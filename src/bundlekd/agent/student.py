@@ -149,7 +149,7 @@ class StudentAgent:
             return Prediction(valid=False, errors=(f"backend: {completion.error}",), **common)
         result = parse_answer(completion.text or "", session)
         errors = list(result.errors)
-        if completion.finish_reason == "length" and not result.valid:
+        if completion.finish_reason == "length":
             errors.append(f"output cut off at max_new_tokens={self.config.max_new_tokens}")
         return Prediction(
             bundles=result.bundles, valid=result.valid, errors=tuple(errors), **common

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bundlekd.agent.kb_source import KBKnowledgeSource
     from bundlekd.config import ProjectConfig
     from bundlekd.data.schema import Session
     from bundlekd.knowledge_base.grouping.tool import GroupingTool
@@ -76,6 +77,7 @@ def run_arms(
             mode, settings = ARM_SETTINGS[arm]
             generation = config.generation.model_copy(update={"mode": mode, **settings})
             agent: StudentAgent | ToolAgent
+            source: KBKnowledgeSource | None
             if generation.uses_tool:
                 source = knowledge_source(kb, generation, config.retrieval)
                 agent = ToolAgent(tool, generation, llm if generation.uses_llm else None, source)

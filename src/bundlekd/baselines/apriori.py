@@ -2,17 +2,17 @@
 baseline, without its label leak.
 
 Fit: per domain, mine frequent patterns over the categories of the training sessions' GT bundles
-(`knowledge_base.patterns`) and index the training item titles for category inference.
+(`knowledge_base.distill.patterns`) and index the training item titles for category inference.
 
 Predict, per session (titles only, `Session.public()`):
 
 1. Give every item the category that its `neighbours` nearest training items by title embedding
-   vote for (`knowledge_base.category_inference`); items below `min_similarity` get none.
+   vote for (`baselines.category_inference`); items below `min_similarity` get none.
 2. A pattern *fires* when all its categories are among the session's inferred categories and
    its confidence is >= `min_confidence` (a same-category pattern "several X" fires when >= 2
    items are X).
-3. Link all items whose categories belong to a fired pattern (union-find), so every connected
-   component is a union of fired patterns.
+3. Link all items whose categories belong to a fired pattern (scipy's connected_components), so
+   every connected component is a union of fired patterns.
 4. Each component of >= 2 items is one bundle, in session order, cut to the first
    `max_bundle_size` items; its intent is its items' category names joined by " + ".
 
@@ -25,6 +25,7 @@ import logging
 import time
 from collections.abc import Sequence
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bundlekd.baselines.category_inference import CategoryGuess, CategoryInferencer
@@ -145,7 +146,9 @@ class AprioriBaseline:
         bundles = []
         for positions in groups:
             positions = positions[: self.config.max_bundle_size]
-            names = list(dict.fromkeys(labels[p] for p in positions if labels[p] is not None))
+            names = list(
+                dict.fromkeys(label for p in positions if (label := labels[p]) is not None)
+            )
             bundles.append(
                 Bundle(
                     items=tuple(session.items[p].item_id for p in positions),
@@ -187,20 +190,23 @@ def group_items(labels: Sequence[str | None], fired: Sequence[FrequentPattern]) 
     Returns:
         Lists of 0-based item positions in session order, ordered by their first item.
     """
-    parent = list(range(len(labels)))
+    if not labels:
+        return []
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    # A star per fired pattern (its first item to each other one) links all its items.
+    first: list[int] = []
+    other: list[int] = []
     for pattern in fired:
         members = [p for p, label in enumerate(labels) if label in pattern.categories]
-        for other in members[1:]:
-            parent[find(other)] = find(members[0])
+        first += members[:1] * (len(members) - 1)
+        other += members[1:]
+    n = len(labels)
+    graph = coo_matrix((np.ones(len(first)), (first, other)), shape=(n, n))
+    _, component_of = connected_components(graph, directed=False)
     components: dict[int, list[int]] = {}
-    for position in range(len(labels)):
-        components.setdefault(find(position), []).append(position)
+    for position, component in enumerate(component_of.tolist()):
+        components.setdefault(component, []).append(position)
     groups = [members for members in components.values() if len(members) >= 2]
     return sorted(groups, key=lambda members: members[0])

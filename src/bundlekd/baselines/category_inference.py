@@ -20,6 +20,7 @@ from bundlekd.data.schema import Session
 from bundlekd.errors import ConfigError, KnowledgeBaseError, LeakageError
 from bundlekd.knowledge_base.distill.patterns import DEFAULT_LEVEL, category_label, check_level
 from bundlekd.llm.embeddings import Embedder, get_embedder
+from bundlekd.vectors import cosine_scores, top_k_indices
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ class CategoryInferencer:
 
     Args:
         embedder: Title embedder; default the real all-MiniLM-L6-v2 (`get_embedder("minilm")`).
-        level: Label granularity (`patterns.category_label`): ``leaf`` or ``depth-K``.
+        level: Label granularity (`knowledge_base.distill.patterns.category_label`): ``leaf``
+            or ``depth-K``.
         k: Neighbours that vote (weighted by similarity); 1 = plain nearest neighbour.
         min_similarity: Below this similarity an item gets no label.
     """
@@ -138,7 +140,7 @@ class CategoryInferencer:
         flat: dict[int, CategoryGuess] = {}
         for domain, rows in rows_by_domain.items():
             # One matrix product per domain: (queries x references) cosine similarities.
-            sims = vectors[rows] @ self._vectors[domain].T
+            sims = cosine_scores(vectors[rows], self._vectors[domain])
             for row, row_sims in zip(rows, sims, strict=True):
                 flat[row] = self._guess(owners[row], domain, row_sims)
         out: list[list[CategoryGuess]] = []
@@ -154,13 +156,7 @@ class CategoryInferencer:
 
     def _guess(self, item_id: str, domain: str, sims: np.ndarray) -> CategoryGuess:
         refs = self._refs[domain]
-        k = min(self.k, len(refs))
-        if k == 1:
-            top = np.array([int(np.argmax(sims))])  # argmax: the first of tied maxima
-        else:
-            candidates = np.argpartition(-sims, k - 1)[:k]
-            # Highest similarity first, ties by reference order (deterministic).
-            top = candidates[np.lexsort((candidates, -sims[candidates]))]
+        top = top_k_indices(sims, self.k)  # highest first, ties by reference order
         votes: dict[str, float] = defaultdict(float)
         for index in top:
             votes[refs[index].label] += max(float(sims[index]), 0.0)

@@ -35,9 +35,9 @@ def icl_kinds(
     with errors_to_exit():
         config = load_cli_config(student__model=model, data__dir=data_dir).config
         model = config.student.model
-        data_dir = config.data.dir
-        sessions = load_sessions(source, domains=[domain], split=split, data_dir=data_dir)
-        train = load_sessions(source, domains=[domain], split="train", data_dir=data_dir)
+        chosen_dir = config.data.dir
+        sessions = load_sessions(source, domains=[domain], split=split, data_dir=chosen_dir)
+        train = load_sessions(source, domains=[domain], split="train", data_dir=chosen_dir)
         if limit:
             sessions = sessions[:limit]
         with progress_bar() as bar:

@@ -1,8 +1,9 @@
-"""The bundle answer format shared by student, teacher and fine-tuning.
+"""The bundle answer format shared by student and teacher (and, later, fine-tuning).
 
 An answer is JSON: {"bundles": [{"items": [product numbers], "intent": "..."}]} where product
 numbers are 1-based positions in the session (DESIGN.md §2). One schema serves constrained
-decoding, the few-shot examples, SFT targets and parsing, so they cannot drift.
+decoding, the few-shot examples, parsing and (once fine-tuning exists) SFT targets, so they
+cannot drift.
 """
 
 from __future__ import annotations
@@ -16,8 +17,18 @@ from typing import Any
 from bundlekd.data.schema import Bundle, Session
 
 MAX_BUNDLES = 5
-MAX_INTENT_CHARS = 60
+MAX_INTENT_CHARS = 60  # what the schema allows and worked examples show
+# Parsing is more lenient than the schema (unconstrained answers run longer); a longer intent
+# is cut to this and the cut is reported in ParseResult.errors.
+MAX_PARSED_INTENT_CHARS = 200
 _PRODUCT_REF = re.compile(r"(?:product|item|p)?\s*#?\s*(\d+)", re.IGNORECASE)
+_OPENER = re.compile(r"[{\[]")
+# A cut-off or mis-quoted answer is repaired at its first broken bracket; a few more tries
+# cover chatter with brackets before it.
+_MAX_REPAIRS = 3
+REPAIRED_NOTE = "answer JSON repaired: it did not decode as written (cut off or malformed)"
+
+JsonContainer = dict[str, Any] | list[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +84,7 @@ def answer_json_schema(
 def format_answer(
     bundles: tuple[Bundle, ...] | list[Bundle], session: Session, thought: str | None = None
 ) -> str:
-    """Canonical answer text for `bundles` (used for worked examples and SFT targets)."""
+    """Canonical answer text for `bundles` (worked examples, teacher ground truth)."""
     rows = [
         {
             "items": sorted(session.position(i) for i in b.items),
@@ -87,23 +98,69 @@ def format_answer(
     return json.dumps(payload, ensure_ascii=False)
 
 
-def iter_json_values(text: str) -> Iterator[Any]:
-    """Every JSON object or array decodable from `text`, in order (tolerates fences, chatter)."""
+def iter_json_values(text: str) -> Iterator[JsonContainer]:
+    """Every top-level JSON object or array in `text` that decodes as written, in order.
+
+    Fences and chatter around the JSON are skipped; a value's nested values are not yielded
+    apart from it. JSON that does not decode as written is `repaired_json_value`'s job.
+    """
     decoder = json.JSONDecoder()
-    for match in re.finditer(r"[{\[]", text):
+    end = 0
+    for match in _OPENER.finditer(text):
+        if match.start() < end:
+            continue  # inside the value just decoded
         try:
-            obj, _ = decoder.raw_decode(text[match.start() :])
-        except json.JSONDecodeError:
+            obj, end = decoder.raw_decode(text, match.start())
+        except (json.JSONDecodeError, RecursionError):  # recursion: absurdly deep nesting
             continue
         if isinstance(obj, dict | list):
             yield obj
 
 
-def _extract_json_object(text: str) -> Any:
-    """The first decodable JSON object or array in `text`."""
-    for obj in iter_json_values(text):
-        return obj
-    raise ValueError("no JSON object found")
+def repaired_json_value(text: str) -> JsonContainer | None:
+    """The object or array json_repair recovers at the first bracket whose JSON does not decode
+    as written (cut off at the token limit, single quotes, unquoted keys, trailing commas).
+
+    That bracket is repaired up to the end of the text, or else up to the last closing bracket
+    (trailing chatter). json_repair is not asked to scan the whole text: it merges several
+    top-level values into one list (``[1, 2] [3, 4]`` reads like ``[[1, 2], [3, 4]]``) and
+    keeps only the newest of values that look alike. So exact values come from the stdlib
+    decoder (`iter_json_values`), and json_repair gets one broken value at a time (its strict
+    mode refuses a second top-level value).
+    """
+    from json_repair import loads
+
+    decoder = json.JSONDecoder()
+    last_close = max(text.rfind("}"), text.rfind("]"))
+    attempts = 0
+    for match in _OPENER.finditer(text):
+        start = match.start()
+        try:
+            decoder.raw_decode(text, start)
+            continue  # decodes as written: not broken
+        except (json.JSONDecodeError, RecursionError):
+            pass
+        attempts += 1
+        if attempts > _MAX_REPAIRS:
+            return None  # bracket soup, not an answer: each attempt costs a pass over the text
+        for end in dict.fromkeys((len(text), last_close + 1)):
+            if end <= start:
+                continue
+            try:
+                repaired = loads(text[start:end], strict=True)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(repaired, dict | list):
+                return repaired
+    return None
+
+
+def is_answer_shape(value: JsonContainer) -> bool:
+    """An answer: an object with a ``bundles`` list, or a list of bundles (objects or lists of
+    product numbers; an empty list is a valid "no bundles" answer). ``[1, 2]`` is not one."""
+    if isinstance(value, dict):
+        return isinstance(value.get("bundles"), list)
+    return not value or any(isinstance(bundle, dict | list) for bundle in value)
 
 
 def _to_position(ref: Any) -> int | None:
@@ -123,23 +180,41 @@ def _to_position(ref: Any) -> int | None:
 def parse_answer(text: str, session: Session) -> ParseResult:
     """Turn a completion into validated bundles; never raises on bad model output.
 
+    The answer is the first JSON value of the answer shape (`is_answer_shape`), so chatter
+    such as ``products [1, 2]`` before it is skipped; JSON that does not decode as written
+    (cut off, single quotes, ...) is repaired by json_repair when no exact value fits, and
+    `REPAIRED_NOTE` in `errors` says so.
+
     Item references are checked against the session: out-of-range or unreadable references
     are dropped (and counted as hallucinations), duplicates inside a bundle are removed,
     bundles left with fewer than 2 items are dropped, and repeated bundles are kept once.
+    Intents longer than `MAX_PARSED_INTENT_CHARS` are cut, and the cut is reported in
+    `errors`.
     """
     errors: list[str] = []
-    try:
-        obj = _extract_json_object(text)
-    except ValueError:
-        return ParseResult(valid=False, errors=("unparsable: no JSON object in the output",))
+    exact = list(iter_json_values(text))
+    obj = next((value for value in exact if is_answer_shape(value)), None)
+    if obj is None:
+        repaired = repaired_json_value(text)
+        if repaired is not None and is_answer_shape(repaired):
+            obj = repaired
+            errors.append(REPAIRED_NOTE)
+        else:
+            first = exact[0] if exact else repaired
+            if first is None:
+                return ParseResult(
+                    valid=False, errors=("unparsable: no JSON object in the output",)
+                )
+            thought = str(first.get("thought", "") or "") if isinstance(first, dict) else ""
+            return ParseResult(
+                valid=False, errors=("unparsable: no 'bundles' list",), thought=thought
+            )
     thought = ""
     if isinstance(obj, dict):
         thought = str(obj.get("thought", "") or "")
-        raw_bundles = obj.get("bundles")
+        raw_bundles = obj["bundles"]
     else:
         raw_bundles = obj
-    if not isinstance(raw_bundles, list):
-        return ParseResult(valid=False, errors=("unparsable: no 'bundles' list",), thought=thought)
 
     n_items = len(session.items)
     bundles: list[Bundle] = []
@@ -173,7 +248,14 @@ def parse_answer(text: str, session: Session) -> ParseResult:
             errors.append(f"bundle {index}: repeats an earlier bundle, dropped")
             continue
         seen.add(frozenset(item_ids))
-        bundles.append(Bundle(items=item_ids, intent=intent.strip()[:200]))
+        intent = intent.strip()
+        if len(intent) > MAX_PARSED_INTENT_CHARS:
+            errors.append(
+                f"bundle {index}: intent cut to {MAX_PARSED_INTENT_CHARS} of {len(intent)} "
+                "characters"
+            )
+            intent = intent[:MAX_PARSED_INTENT_CHARS]
+        bundles.append(Bundle(items=item_ids, intent=intent))
     return ParseResult(
         bundles=tuple(bundles),
         valid=True,

@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from bundlekd.data.schema import Prediction
 from bundlekd.data.sessions_jsonl import parse_record
@@ -21,7 +22,7 @@ from bundlekd.files import append_jsonl, write_jsonl
 logger = logging.getLogger(__name__)
 
 
-def prediction_to_json(prediction: Prediction) -> dict:
+def prediction_to_json(prediction: Prediction) -> dict[str, Any]:
     return prediction.model_dump(mode="json")
 
 

@@ -6,6 +6,7 @@ Example:
     >>> write_report(report, "runs/x.eval")  # doctest: +SKIP
 """
 
+from bundlekd.data.overlap import jaccard
 from bundlekd.eval.evaluator import (
     OVERALL,
     EvalConfig,
@@ -24,7 +25,6 @@ from bundlekd.eval.metrics import (
     aggregate,
     aggregate_all,
     false_positive_rate,
-    jaccard,
     score_session,
 )
 from bundlekd.eval.report import render_table, results_dict, sample_row, write_report

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -59,7 +60,7 @@ class IntentScorer:
     def __init__(self, embedder: Embedder | None = None, judge: Judge | None = None) -> None:
         self.embedder = embedder
         self.judge = judge
-        self._rouge = None
+        self._rouge: Any = None
 
     def _rouge_l(self, a: str, b: str) -> float:
         if self._rouge is None:

@@ -27,6 +27,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from bundlekd.data.overlap import jaccard
+
 Mode = Literal["strict", "aicl"]
 Version = Literal["2024", "2025"]
 
@@ -120,13 +122,6 @@ class Aggregate:
     n_hits: int
     n_no_gold: int
     fp_rate: float | None
-
-
-def jaccard(a: Collection[str], b: Collection[str]) -> float:
-    """|a ∩ b| / |a ∪ b| of two item sets (0.0 when both are empty)."""
-    sa, sb = set(a), set(b)
-    union = len(sa | sb)
-    return len(sa & sb) / union if union else 0.0
 
 
 def multi_item_bundles(bundles: Sequence[Collection[str]]) -> list[frozenset[str]]:

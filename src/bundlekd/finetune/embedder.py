@@ -187,7 +187,8 @@ def tune_embedder(
         ConfigError: no training pairs.
     """
     import torch
-    from sentence_transformers import SentenceTransformer, losses
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.losses import MultipleNegativesRankingLoss
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # the CLI draws its own bar
@@ -222,7 +223,8 @@ def tune_embedder(
         history.append({"epoch": 0, "val_pair_ap": pair_average_precision(embed, val)})
         _write_history(out, history)
     if cfg.freeze_word_embeddings:
-        model[0].auto_model.embeddings.word_embeddings.weight.requires_grad_(False)
+        transformer: Any = model[0]
+        transformer.auto_model.embeddings.word_embeddings.weight.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=cfg.learning_rate, weight_decay=0.01)
     steps = (len(triples) + cfg.batch_size - 1) // cfg.batch_size
@@ -234,7 +236,7 @@ def tune_embedder(
             (s + 1) / warmup if s < warmup else max(0.0, (total - s) / max(1, total - warmup))
         ),
     )
-    loss_fn = losses.MultipleNegativesRankingLoss(model, scale=cfg.scale)
+    loss_fn = MultipleNegativesRankingLoss(model, scale=cfg.scale)
     for epoch in range(start_epoch + 1, cfg.epochs + 1):
         model.train()
         order = list(range(len(triples)))

@@ -44,22 +44,11 @@ from bundlekd.knowledge_base.store.update import (
     supersede,
     sync_index,
 )
-from bundlekd.llm.embeddings import Embedder, HashingEmbedder, get_embedder
+from bundlekd.llm.embeddings import Embedder, get_embedder
 
 logger = logging.getLogger(__name__)
 
 INDEX_BACKENDS = ("faiss", "chroma", "numpy")
-
-
-def embedder_for(spec: Embedder | str | None) -> Embedder:
-    """An Embedder from an instance, a CLI name (minilm, hashing[-dim]) or a recorded model id."""
-    if isinstance(spec, Embedder):
-        return spec
-    if spec in (None, "minilm", "all-MiniLM-L6-v2"):
-        return get_embedder("minilm")
-    if spec.startswith("hashing"):
-        return get_embedder(spec) if "-" in spec else HashingEmbedder()
-    return get_embedder(spec)
 
 
 def make_index(kb_dir: Path, backend: str, chroma_url: str | None = None) -> VectorIndex:
@@ -133,7 +122,7 @@ class KnowledgeBase:
             raise KnowledgeBaseError(
                 f"{kb_dir}: not a knowledge base (no {KNOWLEDGE_FILE}); create one first"
             )
-        chosen = embedder_for(
+        chosen = get_embedder(
             embedder if embedder is not None else store.settings.get("embedder_id")
         )
         backend = index or store.settings.get("index_backend") or "faiss"
@@ -224,7 +213,7 @@ class KnowledgeBase:
             KnowledgeBaseError: the KB has no tool yet, or its embedder cannot be loaded.
         """
         saved = read_tool_file(self.kb_dir)
-        chosen = embedder or embedder_for(saved["embedder_id"])
+        chosen = embedder or get_embedder(saved["embedder_id"])
         if chosen.model_id != saved["embedder_id"]:
             raise KnowledgeBaseError(
                 f"{self.kb_dir}: the tool was fitted with embedder {saved['embedder_id']!r}, "

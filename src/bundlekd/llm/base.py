@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from bundlekd.llm.tokens import approx_tokens
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -72,8 +74,10 @@ class LLM(ABC):
     """A chat model. Subclasses implement only `generate`."""
 
     name: ClassVar[str] = "llm"
-    supports_json_schema: ClassVar[bool] = False
-    supports_adapters: ClassVar[bool] = False
+    # Capabilities: class attributes, which a wrapper (CachingLLM) or a backend that finds out
+    # at run time (TransformersLLM without xgrammar) may shadow per instance.
+    supports_json_schema: bool = False
+    supports_adapters: bool = False
 
     @property
     def model_id(self) -> str:
@@ -86,6 +90,14 @@ class LLM(ABC):
     def complete(self, messages: Sequence[Message], **kwargs: Any) -> Completion:
         """Single-request convenience built on `generate`."""
         return self.generate([ChatRequest(messages=tuple(messages), **kwargs)])[0]
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens `text` takes for this model, for prompt budgets.
+
+        The default is the tokenizer-free estimate `llm.tokens.approx_tokens`; backends that
+        hold a tokenizer count exactly.
+        """
+        return approx_tokens(text)
 
     def close(self) -> None:  # noqa: B027  # optional hook, most backends hold nothing
         """Release resources (servers, threads)."""

@@ -7,7 +7,6 @@ calls are cached: greedy ones, or sampled ones with a fixed seed. Failed request
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
@@ -16,7 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bundlekd.files import canonical_hash
 from bundlekd.llm.base import LLM, ChatRequest, Completion
+
+# The whole sha256 hex digest, as keys had before they were computed by files.canonical_hash.
+KEY_LENGTH = 64
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS completions (
@@ -85,8 +88,7 @@ class CachingLLM(LLM):
             # Canonical JSON sorts keys; the schema's own key order changes the output.
             "schema_text": json.dumps(request.json_schema, ensure_ascii=False),
         }
-        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        return canonical_hash(payload, length=KEY_LENGTH)
 
     def generate(self, requests: Sequence[ChatRequest]) -> list[Completion]:
         """Answer from the cache where possible; send the misses to `inner` in one batch."""
@@ -138,6 +140,10 @@ class CachingLLM(LLM):
                         "INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?, ?, ?, ?)", rows
                     )
         return [r for r in results if r is not None]
+
+    def count_tokens(self, text: str) -> int:
+        """The wrapped backend's token count (a cache does not change tokenization)."""
+        return self.inner.count_tokens(text)
 
     def count(self) -> int:
         """Number of stored completions (not __len__: an empty cache must stay truthy)."""

@@ -6,11 +6,11 @@ import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from bundlekd.errors import BackendUnavailableError
+from bundlekd.errors import BackendUnavailableError, ConfigError
 
 
 class Embedder(ABC):
@@ -62,14 +62,14 @@ class SentenceTransformerEmbedder(Embedder):
     def __init__(self, model_path: str | None = None, batch_size: int = 128) -> None:
         self._model_path = model_path
         self._batch_size = batch_size
-        self._model = None
+        self._model: Any = None
         self.dim = 384
 
     @property
     def model_id(self) -> str:
         return self._model_path or "all-MiniLM-L6-v2"
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _load(self) -> Any:
         if self._model is None:
             try:
                 from sentence_transformers import SentenceTransformer
@@ -112,11 +112,30 @@ class SentenceTransformerEmbedder(Embedder):
         return np.asarray(vectors, dtype=np.float32)
 
 
-def get_embedder(name: str = "minilm") -> Embedder:
-    """`minilm` (default, real model), `hashing` (deterministic, no model), or a folder path."""
-    if name == "minilm":
+DEFAULT_EMBEDDER = "minilm"
+# The names the default model answers to: the CLI name and the model id a KB manifest records.
+_DEFAULT_NAMES = (DEFAULT_EMBEDDER, "all-MiniLM-L6-v2")
+
+
+def get_embedder(spec: Embedder | str | None = DEFAULT_EMBEDDER) -> Embedder:
+    """The one embedder resolver: an instance, a name, a recorded model id, or a folder path.
+
+    Args:
+        spec: an `Embedder` (returned as is); None, ``minilm`` or ``all-MiniLM-L6-v2`` (the real
+            default model; the last is the id a KB records); ``hashing`` or ``hashing-DIM``
+            (deterministic, no model; 256 dimensions by default); anything else is a
+            sentence-transformers model folder.
+
+    Raises:
+        ConfigError: ``hashing-DIM`` with a DIM that is not a positive integer.
+    """
+    if isinstance(spec, Embedder):
+        return spec
+    if spec is None or spec in _DEFAULT_NAMES:
         return SentenceTransformerEmbedder()
-    if name.startswith("hashing"):
-        _, _, dim = name.partition("-")
+    if spec.startswith("hashing"):
+        _, _, dim = spec.partition("-")
+        if dim and not (dim.isdigit() and int(dim) > 0):
+            raise ConfigError(f"embedder {spec!r}: expected hashing or hashing-DIM, DIM > 0")
         return HashingEmbedder(int(dim) if dim else 256)
-    return SentenceTransformerEmbedder(model_path=name)
+    return SentenceTransformerEmbedder(model_path=spec)

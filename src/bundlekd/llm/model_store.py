@@ -117,6 +117,10 @@ def _convert(gguf_path: Path, target: Path, progress: Progress) -> None:
     message = f"converting {gguf_path.name} to a bf16 HF folder (once, ~30 s)"
     logger.info(message)
     progress(message)
+    # A whole folder appears at once by a directory rename. This is not `files.atomic_path`
+    # (one file, fsynced, replaced over the old one): os.replace cannot swap a non-empty
+    # directory, so a leftover is removed first, which the FileLock of the caller makes safe.
+    # The manifest inside is still written by `write_json`, i.e. atomically.
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
     try:
         tmp.chmod(0o755)  # mkdtemp makes it private; the cache may be shared

@@ -1,16 +1,16 @@
 """Any OpenAI-compatible chat server (vLLM, llama.cpp server, OpenAI itself) as a backend.
 
-A batch is fanned out over a thread pool. Connection errors, timeouts, 429 and 5xx are retried
-with exponential backoff. A server that cannot be reached at all raises BackendUnavailableError;
-a request the server rejects (4xx, or 5xx after all retries) becomes a Completion with `error`
-set, and the rest of the batch goes on.
+A batch is fanned out over a thread pool. Retries are the OpenAI SDK's own (`max_retries`):
+connection errors, timeouts, 408, 409, 429 and 5xx, with exponential backoff from 0.5 s that
+honours `Retry-After`. A server that cannot be reached at all raises BackendUnavailableError; a
+request the server rejects (4xx, or 5xx after all retries) or that keeps timing out becomes a
+Completion with `error` set, and the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 import threading
 import time
 from collections.abc import Sequence
@@ -42,8 +42,8 @@ class OpenAICompatLLM(LLM):
             is sent (vLLM accepts any key).
         concurrency: requests in flight at once.
         timeout_s: per-request timeout.
-        max_retries: retries after the first attempt (connection errors, timeouts, 429, 5xx).
-        backoff_s: the first retry delay; it doubles each retry.
+        max_retries: retries after the first attempt, done by the OpenAI SDK (connection
+            errors, timeouts, 408, 409, 429, 5xx; exponential backoff from 0.5 s).
 
     `ChatRequest.adapter` selects the served model name (vLLM serves each LoRA adapter under
     its own name, `--lora-modules NAME=PATH`). `json_schema` is sent as a strict
@@ -62,7 +62,6 @@ class OpenAICompatLLM(LLM):
         concurrency: int = 8,
         timeout_s: float = 60.0,
         max_retries: int = 3,
-        backoff_s: float = 0.25,
     ) -> None:
         if not model:
             raise ConfigError("OpenAICompatLLM needs a model name")
@@ -81,7 +80,6 @@ class OpenAICompatLLM(LLM):
         self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.max_retries = max_retries
-        self.backoff_s = backoff_s
         self._client: Any = None
         self._client_lock = threading.Lock()
 
@@ -98,12 +96,11 @@ class OpenAICompatLLM(LLM):
                     raise BackendUnavailableError(
                         f"the OpenAI-compatible backend needs openai ({exc}): pip install openai"
                     ) from exc
-                # Retries are ours (so a dead server fails the same way every time).
                 self._client = openai.OpenAI(
                     api_key=self._api_key,
                     base_url=self.base_url,
                     timeout=self.timeout_s,
-                    max_retries=0,
+                    max_retries=self.max_retries,
                 )
             return self._client
 
@@ -113,9 +110,9 @@ class OpenAICompatLLM(LLM):
         import openai
 
         try:
-            return [
-                m.id for m in client.with_options(timeout=min(self.timeout_s, 10.0)).models.list()
-            ]
+            # One quick try: a health check should not wait out the retry backoff.
+            quick = client.with_options(timeout=min(self.timeout_s, 10.0), max_retries=0)
+            return [m.id for m in quick.models.list()]
         except openai.APIConnectionError as exc:
             raise BackendUnavailableError(f"cannot reach {self.base_url} : {exc}") from exc
         except openai.APIStatusError as exc:
@@ -163,28 +160,17 @@ class OpenAICompatLLM(LLM):
 
         kwargs = self._request_kwargs(request)
         started = time.perf_counter()
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
-            try:
-                response = client.chat.completions.create(**kwargs)
-                break
-            except openai.APITimeoutError as exc:
-                if last:
-                    return _error(
-                        f"timed out after {self.timeout_s:g} s ({attempt + 1} tries)", exc, kwargs
-                    )
-            except openai.APIConnectionError as exc:
-                if last:
-                    raise BackendUnavailableError(
-                        f"cannot reach {self.base_url} : {exc.__cause__ or exc}"
-                    ) from exc
-            except openai.APIStatusError as exc:
-                retryable = exc.status_code == 429 or exc.status_code >= 500
-                if last or not retryable:
-                    return _error(f"HTTP {exc.status_code} from {self.base_url}", exc, kwargs)
-            delay = self.backoff_s * 2**attempt * (1 + 0.1 * random.random())
-            logger.info("retrying %s in %.2f s (attempt %d)", self.base_url, delay, attempt + 1)
-            time.sleep(delay)
+        try:
+            response = client.chat.completions.create(**kwargs)
+        except openai.APITimeoutError as exc:  # before APIConnectionError, its base class
+            tries = self.max_retries + 1
+            return _error(f"timed out after {self.timeout_s:g} s ({tries} tries)", exc, kwargs)
+        except openai.APIConnectionError as exc:
+            raise BackendUnavailableError(
+                f"cannot reach {self.base_url} : {exc.__cause__ or exc}"
+            ) from exc
+        except openai.APIStatusError as exc:
+            return _error(f"HTTP {exc.status_code} from {self.base_url}", exc, kwargs)
         latency = time.perf_counter() - started
         choice = response.choices[0]
         usage = response.usage

@@ -106,7 +106,9 @@ class JsonSchemaConstrainer:
         Returns None (unconstrained) when there is no schema or xgrammar cannot be imported.
         Per-row schemas must be all present or all None (callers group by that).
         """
-        schemas = list(schema) if isinstance(schema, list | tuple) else [schema]
+        schemas: list[dict[str, Any] | None] = (
+            [schema] if schema is None or isinstance(schema, dict) else list(schema)
+        )
         if any(s is None for s in schemas):
             if not all(s is None for s in schemas):
                 raise ValueError("a batch mixes constrained and unconstrained rows")

@@ -84,13 +84,44 @@ class TransformersLLM(LLM):
         return f"{base}+{self._default_adapter}" if self._default_adapter else base
 
     # ------------------------------------------------------------------ loading
+    def _model_dir(self) -> Path:
+        path = self._path or ensure_default_model()
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"{path}: not an HF model folder (no config.json)")
+        return path
+
+    def _load_tokenizer(self) -> Any:
+        """The tokenizer alone (no weights, no torch threads): enough to count tokens."""
+        if self._tokenizer is not None:  # no lock: counting must not wait for a generate call
+            return self._tokenizer
+        with self._lock:
+            if self._tokenizer is not None:
+                return self._tokenizer
+            try:
+                from transformers import AutoTokenizer
+            except ImportError as exc:
+                raise BackendUnavailableError(
+                    f"the local backend needs transformers ({exc}): pip install 'bundlekd[local]'"
+                ) from exc
+            path = self._model_dir()
+            tokenizer = AutoTokenizer.from_pretrained(str(path))
+            if not getattr(tokenizer, "chat_template", None):
+                raise ConfigError(f"{path}: the tokenizer has no chat template")
+            tokenizer.padding_side = "left"  # decoder-only batches must be left padded
+            self._tokenizer = tokenizer
+            return tokenizer
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` by the model's own tokenizer (loads the tokenizer only)."""
+        return len(self._load_tokenizer().encode(text, add_special_tokens=False))
+
     def load(self) -> None:
         """Load tokenizer and weights now (otherwise done on the first `generate`)."""
         if self._model is not None:
             return
         try:
             import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers import AutoModelForCausalLM
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()  # our CLI draws its own bars; theirs is noise
@@ -101,20 +132,15 @@ class TransformersLLM(LLM):
             ) from exc
         if self._num_threads:
             torch.set_num_threads(self._num_threads)
-        path = self._path or ensure_default_model()
-        if not (path / "config.json").is_file():
-            raise ConfigError(f"{path}: not an HF model folder (no config.json)")
+        path = self._model_dir()
         started = time.perf_counter()
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
-        if not getattr(tokenizer, "chat_template", None):
-            raise ConfigError(f"{path}: the tokenizer has no chat template")
-        tokenizer.padding_side = "left"  # decoder-only batches must be left padded
+        tokenizer = self._load_tokenizer()
         model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, self._dtype))
         model.eval()
         self._eos_ids = _eos_token_ids(model, tokenizer)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.convert_ids_to_tokens(self._eos_ids[0])
-        self._tokenizer, self._model = tokenizer, model
+        self._model = model
         self._constrainer = JsonSchemaConstrainer(
             tokenizer, model.config.vocab_size, self._eos_ids, max_threads=self._num_threads or 2
         )

@@ -1,7 +1,8 @@
 """Versioned prompt templates (package data), rendered strictly.
 
 `render(name, **vars)` returns the text and a version (first 12 hex chars of the template's
-sha256). The version goes into cache keys, knowledge provenance and adapter cards.
+sha256). The version goes into cache keys and knowledge provenance (and adapter cards, once
+fine-tuning exists).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bundlekd.data.answer import ParseResult
+from bundlekd.data.overlap import jaccard
 from bundlekd.data.schema import Session
 
 # answer.parse_answer reports bundles it dropped for having < 2 valid products with this message.
@@ -81,12 +82,6 @@ class FeedbackLine:
         if self.kind is ErrorKind.UNPARSABLE:
             return "Your answer could not be read as the required JSON; follow the format exactly."
         return f"{self.count} bundle(s) in this session were not found by any of your bundles."
-
-
-def jaccard(a: Iterable[str], b: Iterable[str]) -> float:
-    sa, sb = set(a), set(b)
-    union = len(sa | sb)
-    return 0.0 if union == 0 else len(sa & sb) / union
 
 
 def classify_bundle(

@@ -1,4 +1,4 @@
-"""Frequent patterns as knowledge candidates: a thin adapter over `knowledge_base.patterns`.
+"""Frequent patterns as knowledge candidates: a thin adapter over `distill.patterns`.
 
 Patterns are mined per domain (category names of different domains do not mix) from the GT
 bundles of the given training sessions; each becomes a `KnowledgeItem(kind="pattern",

@@ -139,10 +139,13 @@ def bundle_transactions(
             raise LeakageError(f"session {session.key}: test sessions must not feed pattern mining")
         by_id = {item.item_id: item for item in session.items}
         for bundle in session.bundles or ():
-            labels = {category_label(by_id[i].categories, level) for i in bundle.items}
-            labels.discard(None)
+            labels = {
+                label
+                for i in bundle.items
+                if (label := category_label(by_id[i].categories, level)) is not None
+            }
             if labels:
-                transactions.append(frozenset(labels))  # type: ignore[arg-type]
+                transactions.append(frozenset(labels))
     return transactions
 
 

@@ -10,7 +10,7 @@ Per training session:
    parsed too).
 
 Each stage is one batch for all sessions (`send(stage, requests)`), so batching backends work
-at full width. This module renders and parses only (P5); `distill.py` sends. Rules from many
+at full width. This module renders and parses only (P5); `distill/runner.py` sends. Rules from many
 sessions are merged when their normalised text is equal (provenance is the union); near-duplicate
 merging is the knowledge base's job.
 """
@@ -35,6 +35,7 @@ from bundlekd.knowledge_base.distill.feedback import count_kinds, feedback_for, 
 from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.llm.base import ChatRequest, Completion, Message, Sampling
 from bundlekd.prompts import render, template_version
+from bundlekd.text import is_repetitive
 
 Send = Callable[[str, list[ChatRequest]], list[Completion]]
 
@@ -135,12 +136,12 @@ def distill_rule_outcomes(
     for o, _ in live:
         revised = feedback_for(parse_answer(o.trace["revised"], o.session), o.session)
         o.trace["revised_feedback"] = count_kinds(revised)
-        first = feedback_for(parse_answer(o.trace["first"], o.session), o.session)
+        first_lines = feedback_for(parse_answer(o.trace["first"], o.session), o.session)
         prompt = render(
             "teacher_rules",
             listing=SessionListing.of(o.session.public()).text(),
             first=o.trace["first"].strip(),
-            first_feedback=render_feedback(first),
+            first_feedback=render_feedback(first_lines),
             revised=o.trace["revised"].strip(),
             revised_feedback=render_feedback(revised),
             truth=truth_text(o.session),
@@ -155,8 +156,8 @@ def distill_rule_outcomes(
     ):
         parsed = parse_rules(o.trace["rules_raw"], max_rules=10 * settings.max_rules)
         # A "rule" that mostly repeats the prompt (its instructions, feedback) is no rule.
-        prompt = " ".join(m.content for m in request.messages if m.role == "user")
-        kept = [r for r in parsed if copied_fraction(r, prompt) < COPY_THRESHOLD]
+        asked = " ".join(m.content for m in request.messages if m.role == "user")
+        kept = [r for r in parsed if copied_fraction(r, asked) < COPY_THRESHOLD]
         if len(kept) < len(parsed):
             o.trace["rules_copied_from_prompt"] = len(parsed) - len(kept)
         o.rules = kept[: settings.max_rules]
@@ -244,13 +245,6 @@ def clean_rule(raw: str) -> str | None:
         return None
     rule = rule[0].upper() + rule[1:]
     return rule if rule[-1] in ".!?" else rule + "."
-
-
-def is_repetitive(text: str, n: int = 4, min_distinct: float = 0.5) -> bool:
-    """True when under `min_distinct` of the text's word n-grams are distinct: a decoding loop."""
-    words = text.lower().split()
-    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
-    return len(grams) >= n and len(set(grams)) / len(grams) < min_distinct
 
 
 def copied_fraction(text: str, source: str, n: int = 3) -> float:

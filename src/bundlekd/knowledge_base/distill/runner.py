@@ -83,7 +83,7 @@ class DistillReport:
 
     @property
     def per_kind(self) -> dict[str, int]:
-        counts = Counter(item.kind for item in self.candidates)
+        counts: Counter[str] = Counter(item.kind for item in self.candidates)
         return {kind: counts.get(kind, 0) for kind in KINDS}
 
     @property
@@ -182,7 +182,7 @@ def distill(
         chunk_size: requests per `generate()` call within a stage (None: the whole stage).
         rule_settings: token budgets and limits of the rule stages.
         thought_tokens: token budget of a thought answer.
-        pattern_options: keyword arguments for `distill_patterns.pattern_items`.
+        pattern_options: keyword arguments for `distill.pattern_items.pattern_items`.
         progress: progress(stage, done, total) callback.
 
     Raises:

@@ -16,10 +16,11 @@ from typing import Any
 
 from bundlekd.data.answer import SessionListing, answer_json_schema, format_answer, parse_answer
 from bundlekd.data.schema import Session
-from bundlekd.knowledge_base.distill.rules import Send, is_repetitive, truth_text
+from bundlekd.knowledge_base.distill.rules import Send, truth_text
 from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.llm.base import ChatRequest, Message, Sampling
 from bundlekd.prompts import render, template_version
+from bundlekd.text import is_repetitive
 
 THOUGHT_TEMPLATE = "teacher_thoughts"
 MIN_THOUGHT_WORDS = 5
@@ -145,7 +146,7 @@ def thought_item(verdict: ThoughtVerdict, *, teacher: str, prompt_version: str) 
         stats={
             "session_id": session.session_id,
             "n_bundles": len(session.bundles or ()),
-            # The thought alone and the GT answer, so SFT can build (thought + bundles) targets.
+            # The thought alone and the GT answer, for (thought + bundles) SFT targets later.
             "thought": verdict.thought,
             "answer": format_answer(session.bundles or (), session),
         },

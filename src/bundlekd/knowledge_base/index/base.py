@@ -8,8 +8,6 @@ missing or corrupt. Vectors are unit-norm, so inner product = cosine similarity 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -19,7 +17,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bundlekd.errors import DataError, KnowledgeBaseError
-from bundlekd.files import read_json, write_json
+from bundlekd.files import atomic_path, read_json, write_json
+from bundlekd.vectors import cosine_scores, top_k_indices
 
 logger = logging.getLogger(__name__)
 
@@ -98,16 +97,6 @@ class VectorIndex(ABC):
         return np.ascontiguousarray(vectors)
 
 
-def top_k(scores: np.ndarray, k: int, ids: Sequence[str]) -> list[tuple[str, float]]:
-    """The k best (id, score) of one score row; -inf entries are excluded. Ties break by id."""
-    k = min(k, int(np.isfinite(scores).sum()))
-    if k <= 0:
-        return []
-    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    order = sorted(part.tolist(), key=lambda j: (-float(scores[j]), ids[j]))
-    return [(ids[j], float(scores[j])) for j in order if np.isfinite(scores[j])][:k]
-
-
 class FileIndex(VectorIndex):
     """Indexes stored as files in one directory, with a meta.json written last (P9)."""
 
@@ -177,18 +166,6 @@ class FileIndex(VectorIndex):
     def _clear(self) -> None: ...
 
 
-def atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    """np.save through a temp file + rename; never pickles."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class NumpyIndex(FileIndex):
     """Exact brute-force search over an in-memory matrix: fine for a few thousand items."""
 
@@ -232,12 +209,17 @@ class NumpyIndex(FileIndex):
         queries = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         if not self._ids:
             return [[] for _ in queries]
-        scores = queries @ self._vectors.T
+        scores = cosine_scores(queries, self._vectors)
         if filter_ids is not None:
             mask = np.full(len(self._ids), -np.inf, dtype=np.float32)
             mask[[self._pos[i] for i in filter_ids if i in self._pos]] = 0.0
             scores = scores + mask
-        return [top_k(row, k, self._ids) for row in scores]
+        id_rank = np.empty(len(self._ids), dtype=np.intp)  # equal scores: by id
+        id_rank[np.argsort(np.asarray(self._ids))] = np.arange(len(self._ids))
+        return [
+            [(self._ids[j], float(row[j])) for j in top_k_indices(row, k, tie_rank=id_rank)]
+            for row in scores
+        ]
 
     def ids(self) -> list[str]:
         return list(self._ids)
@@ -249,7 +231,8 @@ class NumpyIndex(FileIndex):
         return self._vectors[[self._pos[i] for i in ids]]
 
     def _save_payload(self) -> None:
-        atomic_save_npy(self.path / "vectors.npy", self._vectors)
+        with atomic_path(self.path / "vectors.npy") as tmp, tmp.open("wb") as handle:
+            np.save(handle, self._vectors, allow_pickle=False)  # a path would gain ".npy"
         write_json(self.path / "ids.json", self._ids)
 
     def _load_payload(self) -> None:

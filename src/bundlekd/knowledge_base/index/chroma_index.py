@@ -100,7 +100,7 @@ class ChromaIndex(VectorIndex):
         self._collection = self._get_client().create_collection(
             self.collection_name,
             embedding_function=None,
-            configuration={"hnsw": self.hnsw},  # type: ignore[typeddict-item]
+            configuration={"hnsw": self.hnsw},
             metadata={"embedder_id": str(self.embedder_id), "dim": int(self.dim or 0)},
         )
 

@@ -8,8 +8,6 @@ hashing; a JSON sidecar keeps the string ids, since faiss only knows integers. F
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from bundlekd.errors import KnowledgeBaseError
-from bundlekd.files import read_json, write_json
+from bundlekd.files import atomic_path, read_json, write_json
 from bundlekd.knowledge_base.index.base import FileIndex, SearchHits
 
 
@@ -121,14 +119,8 @@ class FaissIndex(FileIndex):
     def _save_payload(self) -> None:
         faiss = _faiss()
         index = self._index if self._index is not None else self._ensure(self.dim or 1)
-        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".index.faiss.", suffix=".tmp")
-        os.close(fd)
-        try:
-            faiss.write_index(index, tmp)
-            os.replace(tmp, self.path / "index.faiss")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(self.path / "index.faiss") as tmp:
+            faiss.write_index(index, str(tmp))
         write_json(self.path / "ids.json", list(self._by_int.values()))
 
     def _load_payload(self) -> None:

@@ -8,7 +8,6 @@ raw categories exist only for items in a GT bundle, so using them leaks the labe
 from __future__ import annotations
 
 import logging
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -19,15 +18,11 @@ from bundlekd.knowledge_base.index.base import VectorIndex
 from bundlekd.knowledge_base.store.items import KINDS, KnowledgeItem
 from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
 from bundlekd.llm.embeddings import Embedder
+from bundlekd.llm.tokens import approx_tokens
 
 logger = logging.getLogger(__name__)
 
 Scored = list[tuple[KnowledgeItem, float]]
-
-
-def approx_tokens(text: str) -> int:
-    """Rough token count (about 4 characters per token), good enough for a prompt budget."""
-    return max(1, math.ceil(len(text) / 4))
 
 
 def query_from_titles(titles: Iterable[str]) -> str:
@@ -68,8 +63,10 @@ class Retriever:
             quotas: at most quotas[kind] items of that kind; kinds not named are uncapped.
             mmr_lambda: if set, maximal-marginal-relevance re-ranking: 1.0 = pure relevance,
                 lower values trade relevance for diversity among the picked items.
-            token_budget: stop adding items once the next one would exceed this many
-                approximate tokens (len(text) / 4) in total.
+            token_budget: stop adding items once the next one would exceed this many tokens
+                in total (`llm.tokens.approx_tokens`, the estimate the prompt builder uses).
+                The first item is kept even when it alone exceeds a non-zero budget: the prompt
+                builder cuts such a snippet (a long thought) rather than losing all knowledge.
         """
         return self.retrieve_for_sessions(
             [query_text],
@@ -141,7 +138,15 @@ class Retriever:
         mmr_lambda: float | None,
         token_budget: int | None,
     ) -> Scored:
-        """Greedy pick: best (MMR) eligible candidate until k, the quotas or the budget stop it."""
+        """Greedy pick: best (MMR) eligible candidate until k, the quotas or the budget stop it.
+
+        MMR scores λ·relevance − (1−λ)·(max cosine to the items already picked), as
+        langchain_core's `maximal_marginal_relevance` does. That function is not used: it
+        ranks a fixed candidate list in one go, while each step here must first drop the
+        candidates whose kind has used up its quota and may stop at the token budget; picks
+        it made among candidates a quota later excludes would steer the redundancy term
+        wrongly. It also recomputes cosines from raw vectors where we have the index scores.
+        """
         candidates = sorted(pool.items(), key=lambda pair: (-pair[1], pair[0]))
         chosen: Scored = []
         chosen_vectors: list[np.ndarray] = []
@@ -165,7 +170,8 @@ class Retriever:
                 pos, (item_id, score) = eligible[int(np.argmax(values))]
             item = active[item_id]
             cost = approx_tokens(item.text)
-            if token_budget is not None and tokens + cost > token_budget:
+            over = token_budget is not None and tokens + cost > token_budget
+            if over and (chosen or token_budget == 0):
                 break
             tokens += cost
             per_kind[item.kind] += 1

@@ -106,7 +106,7 @@ class KnowledgeItem(BaseModel):
         """Build an active item and compute its id from kind, domain and text."""
         return cls(
             id=content_id(kind, domain, text),
-            kind=kind,  # type: ignore[arg-type]  # validated by pydantic
+            kind=kind,  # validated by pydantic
             text=text,
             domain=domain,
             source_session_ids=tuple(source_session_ids),

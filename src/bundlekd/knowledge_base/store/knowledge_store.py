@@ -304,7 +304,8 @@ class KnowledgeStore:
         write_json(self.manifest_path, manifest)
 
     def manifest(self) -> dict[str, Any]:
-        return read_json(self.manifest_path)
+        manifest: dict[str, Any] = read_json(self.manifest_path)
+        return manifest
 
     # --- maintenance ---------------------------------------------------------------------
     def migrate(self) -> int:
