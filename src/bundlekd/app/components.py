@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from bundlekd.data.config import DataConfig
     from bundlekd.data.schema import Session
     from bundlekd.knowledge_base.config import KBConfig, RetrievalConfig
+    from bundlekd.knowledge_base.grouping.tool import GroupingTool
     from bundlekd.knowledge_base.kb import KnowledgeBase
     from bundlekd.llm.base import LLM
     from bundlekd.llm.config import EmbedderConfig, LLMConfig
@@ -48,10 +49,18 @@ def build_teacher(config: ProjectConfig, student: LLM | None = None) -> LLM:
     return build_llm(teacher_cfg, batch_size=8)
 
 
-def build_embedder(cfg: EmbedderConfig) -> Embedder:
+def build_embedder(cfg: EmbedderConfig, *, cache: bool = True) -> Embedder:
+    """The configured embedder, behind the on-disk embedding cache (one file per embedder)."""
+    from bundlekd.files import canonical_hash
+    from bundlekd.llm.embedding_cache import CachingEmbedder
     from bundlekd.llm.embeddings import get_embedder
+    from bundlekd.llm.model_store import cache_root
 
-    return get_embedder(cfg.resolved)
+    embedder = get_embedder(cfg.resolved)
+    if not cache or embedder.name == "hashing":  # hashing is cheaper than a lookup
+        return embedder
+    path = cache_root() / "embeddings" / f"{canonical_hash(embedder.model_id, 12)}.sqlite"
+    return CachingEmbedder(embedder, path)
 
 
 def open_kb(
@@ -59,12 +68,26 @@ def open_kb(
 ) -> KnowledgeBase:  # type: ignore[no-untyped-def]
     """Open (or create) the KB folder `kb.dir` with the configured index and embedder."""
     from bundlekd.knowledge_base.kb import KnowledgeBase
+    from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
+    from bundlekd.llm.config import EmbedderConfig
 
     if kb.dir is None:
         raise ConfigError("no knowledge base: pass --kb DIR (or set kb.dir in the config)")
+    store = KnowledgeStore(kb.dir)
+    recorded = store.settings.get("embedder_id") if store.manifest_path.exists() else None
+    chosen = build_embedder(EmbedderConfig(name=embedder.name or recorded or "minilm"))
     return KnowledgeBase.open(
-        kb.dir, embedder.name, kb.index, kb.chroma_url, create=create, progress=progress
+        kb.dir, chosen, kb.index, kb.chroma_url, create=create, progress=progress
     )
+
+
+def grouping_tool(kb: KnowledgeBase) -> GroupingTool:
+    """The KB's grouping tool with its recorded embedder behind the embedding cache."""
+    from bundlekd.knowledge_base.grouping.tool import read_tool_file
+    from bundlekd.llm.config import EmbedderConfig
+
+    recorded = read_tool_file(kb.kb_dir)["embedder_id"]
+    return kb.grouping_tool(build_embedder(EmbedderConfig(name=recorded)))
 
 
 def knowledge_source(
@@ -104,7 +127,7 @@ def build_agent(
     if generation.uses_tool:
         if kb is None:
             kb = open_kb(config.kb, config.embedder)
-        tool = kb.grouping_tool()
+        tool = grouping_tool(kb)
         source = (
             knowledge_source(kb, generation, config.retrieval)
             if generation.uses_knowledge
