@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 ARM_SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
     "tool": ("tool", {}),
     "agent": ("agent", {}),
+    "agent_name": ("agent", {"variant": "name", "intent_choice": "free"}),
+    "agent_hints": ("agent", {"variant": "name", "intent_choice": "hints"}),
     "agent_edit": ("agent", {"variant": "edit"}),
     "zero_shot": ("zero_shot", {}),
     "few_shot": ("few_shot", {}),
@@ -45,8 +47,13 @@ def run_arms(
     embedder: Embedder,
     on_stage: Callable[[str], None],
     on_progress: Callable[[int, int], None] | None = None,
+    tag: str = "",
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    """Run each arm (resuming finished predictions), score it, return rows and seconds."""
+    """Run each arm (resuming finished predictions), score it, return rows and seconds.
+
+    `tag` names a variant of the setup (e.g. "tuned" for a KB whose tool has the tuned
+    embedder): its arms are saved and reported as "ARM@TAG".
+    """
     from bundlekd.agent.examples import ExampleIndex
     from bundlekd.agent.runner import run_batch
     from bundlekd.agent.student import StudentAgent
@@ -66,13 +73,14 @@ def run_arms(
     examples: ExampleIndex | None = None
     for arm in arms:
         started = time.perf_counter()
-        path = out / "predictions" / f"{arm}.jsonl"
-        on_stage(f"{arm} on {len(test)} test sessions")
-        if arm == "cluster":
-            baseline = ClusterBaseline(embedder)
+        label = f"{arm}@{tag}" if tag else arm
+        path = out / "predictions" / f"{label}.jsonl"
+        on_stage(f"{label} on {len(test)} sessions")
+        if arm in ("cluster", "cluster_nofallback"):
+            baseline = ClusterBaseline(embedder, fallback_pair=arm == "cluster")
             baseline.tune(val)
             write_predictions(path, baseline.predict(test))
-            speed[arm] = None
+            speed[label] = None
         else:
             mode, settings = ARM_SETTINGS[arm]
             generation = config.generation.model_copy(update={"mode": mode, **settings})
@@ -96,12 +104,15 @@ def run_arms(
                     knowledge_source=source,
                 )
             summary = run_batch(agent, test, path, on_progress=on_progress)
-            speed[arm] = summary.sessions_per_min if summary.n_done else None
+            speed[label] = summary.sessions_per_min if summary.n_done else None
         report = evaluate(read_predictions(path), test, config.eval, intent_scorer=scorer)
-        write_report(report, out / "eval" / arm)
-        reports[arm] = report
-        seconds[arm] = time.perf_counter() - started
+        write_report(report, out / "eval" / label)
+        reports[label] = report
+        seconds[label] = time.perf_counter() - started
     rows = comparison_rows(reports)
     for row in rows:
         row["sessions_per_min"] = speed.get(row["method"])
     return rows, seconds
+
+
+ARMS: tuple[str, ...] = ("cluster", "cluster_nofallback", *ARM_SETTINGS)

@@ -29,7 +29,18 @@ logger = logging.getLogger(__name__)
 
 StageCallback = Callable[[str], None]
 DEMO_ARMS = ("cluster", "tool", "agent", "few_shot", "icl")
-ALL_ARMS = ("cluster", "tool", "agent", "agent_edit", "zero_shot", "few_shot", "icl")
+ALL_ARMS = (
+    "cluster",
+    "cluster_nofallback",
+    "tool",
+    "agent",
+    "agent_name",
+    "agent_hints",
+    "agent_edit",
+    "zero_shot",
+    "few_shot",
+    "icl",
+)
 # The 135M default teacher loops when given room: short budgets keep the demo in minutes.
 DEMO_RULE_TOKENS = (160, 192)
 DEMO_THOUGHT_TOKENS = 256

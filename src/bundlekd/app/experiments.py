@@ -94,3 +94,98 @@ def run_icl_kinds_experiment(
     rows = comparison_rows(reports)
     write_json(out / "summary.json", {"rows": rows, "model": model, "kb": str(kb_dir)})
     return rows
+
+
+def run_arms_experiment(
+    config: Any,
+    out_dir: str | Path,
+    arms: Sequence[str],
+    *,
+    tag: str = "",
+    on_stage: StageCallback | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Every arm on the configured sessions (`config.data`), resumable; the rows cover every
+    arm in `out_dir` so far (runs with other KBs/tags add their arms to one table).
+
+    The KB (`config.kb.dir`) must hold exemplars and a grouping tool for tool/agent arms and
+    knowledge for icl; training sessions give worked examples, validation sessions tune the
+    clustering baseline. The test split is only predicted and scored.
+    """
+    from bundlekd.app.arms import ARMS, run_arms
+    from bundlekd.app.components import (
+        build_embedder,
+        build_llm,
+        grouping_tool,
+        load_targets,
+        open_kb,
+    )
+    from bundlekd.data.sources import load_sessions
+    from bundlekd.errors import ConfigError
+    from bundlekd.files import write_json
+
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown:
+        raise ConfigError(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
+    stage = on_stage or (lambda message: logger.info(message))
+    out = Path(out_dir)
+    data = config.data
+    targets, train = load_targets(data)
+    if not targets:
+        raise ConfigError(f"no {data.split} sessions to run the arms on")
+    val = load_sessions(
+        data.source, domains=list(data.domains) or None, split="val", data_dir=data.dir
+    )
+    kb = open_kb(config.kb, config.embedder)
+    tool = grouping_tool(kb)
+    embedder = build_embedder(config.embedder)
+    llm = build_llm(config.student, batch_size=config.generation.batch_size)
+    try:
+        run_arms(
+            arms,
+            config,
+            out,
+            test=targets,
+            train=train,
+            val=val,
+            kb=kb,
+            tool=tool,
+            llm=llm,
+            embedder=embedder,
+            on_stage=stage,
+            on_progress=on_progress,
+            tag=tag,
+        )
+    finally:
+        llm.close()
+    tables = collect_rows(out, targets, config, embedder)
+    write_json(out / "summary.json", {"tables": tables, "sessions": len(targets)})
+    return tables
+
+
+def collect_rows(
+    out: Path, gold: Sequence[Session], config: Any, embedder: Any
+) -> list[dict[str, Any]]:
+    """Comparison rows for every predictions file in `out/predictions` (pair floor first)."""
+    from bundlekd.data.predictions_jsonl import read_predictions
+    from bundlekd.eval.compare import comparison_rows
+    from bundlekd.eval.evaluator import evaluate
+    from bundlekd.eval.intents import IntentScorer
+    from bundlekd.files import read_json
+
+    scorer = IntentScorer(embedder)
+    reports = {}
+    speeds: dict[str, Any] = {}
+    for path in sorted((out / "predictions").glob("*.jsonl")):
+        name = path.name.removesuffix(".jsonl")
+        reports[name] = evaluate(read_predictions(path), gold, config.eval, intent_scorer=scorer)
+        manifest = path.with_name(path.name + ".manifest.json")
+        if manifest.is_file():
+            speeds[name] = read_json(manifest).get("last_run", {}).get("sessions_per_min")
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for domain in [*sorted({s.domain for s in gold}), "overall"]:
+        rows = comparison_rows(reports, domain)
+        for row in rows:
+            row["sessions_per_min"] = speeds.get(row["method"]) or None
+        tables[domain] = rows
+    return tables

@@ -64,3 +64,60 @@ def icl_kinds(
             )
     title = f"knowledge formats: {source}/{domain}/{split} ({len(sessions)} sessions, {model})"
     console.print(render_comparison(rows, title))
+
+
+@app.command("arms")
+def arms_command(
+    kb: Path = typer.Option(..., help="KB with exemplars + grouping tool (and knowledge for icl)."),
+    out: Path = typer.Option(..., help="Output folder (predictions/, eval/, summary.json)."),
+    arms: str = typer.Option(
+        "cluster,cluster_nofallback,tool,agent,few_shot,icl",
+        help="cluster, cluster_nofallback, tool, agent, agent_name, agent_hints, agent_edit, "
+        "zero_shot, few_shot, icl.",
+    ),
+    tag: str = typer.Option("", help="Suffix for these arms (e.g. 'tuned' for another KB)."),
+    source: str = typer.Option("aicl", help='"aicl" (real split) or "sample".'),
+    domain: list[str] = typer.Option(None, help="Domain (repeatable; default all)."),
+    split: str = typer.Option("test", help="Split to predict and score."),
+    limit: int = typer.Option(None, help="First N sessions only."),
+    model: str = typer.Option(None, help="Student model spec (default smollm2)."),
+    data_dir: Path = typer.Option(None, help="Data folder (default $BUNDLEKD_DATA_DIR)."),
+    wide: bool = typer.Option(False, "--wide", help="All columns."),
+    output_format: str = typer.Option("table", "--format", help="table, markdown, csv, json."),
+) -> None:
+    """Baselines, the tool, the agent and the study's students on the same sessions."""
+    from bundlekd.app.experiments import run_arms_experiment
+    from bundlekd.cli.common import print_table
+    from bundlekd.eval.compare import comparison_table
+
+    with errors_to_exit():
+        config = load_cli_config(
+            data__source=source,
+            data__domains=domain or None,
+            data__split=split,
+            data__limit=limit,
+            data__dir=data_dir,
+            student__model=model,
+            kb__dir=kb,
+        ).config
+        with progress_bar() as bar:
+            task = bar.add_task("sessions", total=None)
+
+            def on_progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            def on_stage(message: str) -> None:
+                bar.update(task, description=message.split(" on ")[0], completed=0)
+                console.print(f"▶ {message}", markup=False, style="bold cyan")
+
+            tables = run_arms_experiment(
+                config,
+                out,
+                [a.strip() for a in arms.split(",") if a.strip()],
+                tag=tag,
+                on_stage=on_stage,
+                on_progress=on_progress,
+            )
+        for domain_name, rows in tables.items():
+            title = f"{source}/{split}: {domain_name} ({rows[0]['sessions']} sessions)"
+            print_table(comparison_table(rows, title, wide=wide), output_format)

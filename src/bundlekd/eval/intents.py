@@ -88,6 +88,9 @@ class IntentScorer:
             verdicts = dict(zip(pairs, self.judge(pairs), strict=True))
         rows = []
         for h in hits:
+            if not h.predicted.strip():  # an unnamed bundle names nothing
+                rows.append({"rouge_l": 0.0, "cosine": 0.0} if cosines else {"rouge_l": 0.0})
+                continue
             row = {"rouge_l": max(self._rouge_l(h.predicted, g) for g in h.gold)}
             if cosines:
                 row["cosine"] = max(cosines[(h.predicted, g)] for g in h.gold)
