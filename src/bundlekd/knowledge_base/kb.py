@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from bundlekd.errors import ConfigError, DataError, KnowledgeBaseError
 from bundlekd.files import iter_jsonl
+from bundlekd.knowledge_base.grouping.memory import DomainMemory, memory_sessions
 from bundlekd.knowledge_base.grouping.scorers import scorer_from_json
 from bundlekd.knowledge_base.grouping.tool import GroupingTool, GroupSettings, read_tool_file
 from bundlekd.knowledge_base.index.base import NumpyIndex, VectorIndex
@@ -206,6 +207,13 @@ class KnowledgeBase:
             write_cache=write_cache,
         )
 
+    def scorer_memories(self, embedder: Embedder) -> dict[str, DomainMemory]:
+        """Per domain, the training sessions the exemplars describe, embedded (learned scorer)."""
+        return {
+            domain: DomainMemory(sessions, embedder)
+            for domain, sessions in memory_sessions(self.store.load().values()).items()
+        }
+
     def grouping_tool(self, embedder: Embedder | None = None) -> GroupingTool:
         """The grouping tool saved with this KB (fitted on train, tuned on val).
 
@@ -219,10 +227,12 @@ class KnowledgeBase:
                 f"{self.kb_dir}: the tool was fitted with embedder {saved['embedder_id']!r}, "
                 f"not {chosen.model_id!r}"
             )
+        scorer = saved["scorer"]
+        memories = self.scorer_memories(chosen) if scorer.get("kind") == "learned" else {}
         return GroupingTool(
             chosen,
             self.item_memory(chosen),
-            scorer=scorer_from_json(saved["scorer"]),
+            scorer=scorer_from_json(scorer, memories),
             settings={d: GroupSettings(**s) for d, s in saved["settings"].items()},
             default=GroupSettings(**saved["default"]),
             metadata=saved.get("metadata", {}),

@@ -2,8 +2,9 @@
 
 An exemplar says "these items were bought together for this intent". Its text (what a prompt
 sees) is the intent and the titles; `stats` keeps the structure the item memory indexes: the
-bundle's titles one by one, and the titles of the same session's items outside the bundle (the
-hard negatives: seen together, not bundled). Titles come from `Session.public()`.
+bundle's titles one by one, the titles of the same session's items outside the bundle (the
+hard negatives: seen together, not bundled), and the training items' category paths. Titles
+come from `Session.public()`; categories come only from training sessions (DESIGN.md §2).
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ def exemplar_items(sessions: Sequence[Session]) -> list[KnowledgeItem]:
     for session in sessions:
         public = session.public()
         titles = {item.item_id: " ".join(item.title.split()) for item in public.items}
+        # Training items' first category path (allowed: train only), for category evidence.
+        paths = {
+            titles[item.item_id]: list(item.categories[0])
+            for item in session.items
+            if item.categories
+        }
         for bundle in session.bundles or ():
             members = [titles[i] for i in bundle.items]
             outside = [t for i, t in titles.items() if i not in set(bundle.items)]
@@ -58,7 +65,12 @@ def exemplar_items(sessions: Sequence[Session]) -> list[KnowledgeItem]:
                     source_splits=[session.split or "unknown"],
                     teacher=EXEMPLAR_TEACHER,
                     prompt_version=EXEMPLAR_VERSION,
-                    stats={"intent": bundle.intent.strip(), "titles": members, "others": outside},
+                    stats={
+                        "intent": bundle.intent.strip(),
+                        "titles": members,
+                        "others": outside,
+                        "categories": {t: paths[t] for t in (*members, *outside) if t in paths},
+                    },
                 )
             )
     return items

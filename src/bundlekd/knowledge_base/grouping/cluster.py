@@ -14,6 +14,9 @@ import numpy as np
 
 Linkage = Literal["average", "complete", "single"]
 LINKAGES: tuple[Linkage, ...] = ("average", "complete", "single")
+#: How scores become groups: an agglomerative linkage, or "pairs" (disjoint best pairs).
+Policy = Literal["average", "complete", "single", "pairs"]
+POLICIES: tuple[Policy, ...] = ("average", "complete", "single", "pairs")
 
 
 def best_pair(scores: np.ndarray) -> tuple[int, int] | None:
@@ -65,3 +68,32 @@ def cluster_groups(
         if pair is not None:
             groups = [list(pair)]
     return groups
+
+
+def greedy_pairs(scores: np.ndarray, threshold: float) -> list[list[int]]:
+    """The best pair, then every further pair of two unused items scoring >= threshold.
+
+    Pairs are visited best first (ties in session order). Precision rewards a sure pair over
+    a larger, less sure group; the cost shows in coverage (DESIGN.md §3).
+    """
+    n = scores.shape[0]
+    ranked = sorted((-float(scores[i, j]), i, j) for i in range(n) for j in range(i + 1, n))
+    used: set[int] = set()
+    groups: list[list[int]] = []
+    for negative, i, j in ranked:
+        if groups and -negative < threshold:
+            break
+        if i in used or j in used:
+            continue
+        groups.append([i, j])
+        used |= {i, j}
+    return groups
+
+
+def group_items(
+    scores: np.ndarray, policy: Policy, threshold: float, *, fallback_pair: bool = True
+) -> list[list[int]]:
+    """Groups by `policy` (an agglomerative linkage, or "pairs")."""
+    if policy == "pairs":
+        return greedy_pairs(scores, threshold) if scores.shape[0] >= 2 else []
+    return cluster_groups(scores, threshold, linkage=policy, fallback_pair=fallback_pair)

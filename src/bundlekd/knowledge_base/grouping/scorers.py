@@ -40,11 +40,21 @@ class CosineScorer:
         return {"kind": self.kind}
 
 
-def scorer_from_json(data: dict[str, Any]) -> PairScorer:
-    """Rebuild a saved scorer."""
+def scorer_from_json(data: dict[str, Any], memories: dict[str, Any] | None = None) -> PairScorer:
+    """Rebuild a saved scorer (`memories`: the learned scorer's per-domain training memory)."""
     from bundlekd.errors import KnowledgeBaseError
+    from bundlekd.knowledge_base.grouping.features import FEATURE_NAMES
+    from bundlekd.knowledge_base.grouping.learned import LearnedScorer, LinearModel
 
     kind = data.get("kind")
     if kind == CosineScorer.kind:
         return CosineScorer()
+    if kind == LearnedScorer.kind:
+        if tuple(data.get("features", ())) != FEATURE_NAMES:
+            raise KnowledgeBaseError("the saved scorer was fitted on other features: refit it")
+        models = {
+            domain: LinearModel(m["mean"], m["scale"], m["coef"], m["intercept"])
+            for domain, m in data["models"].items()
+        }
+        return LearnedScorer(memories or {}, models)
     raise KnowledgeBaseError(f"unknown pair scorer {kind!r} in the saved tool")

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bundlekd.data.schema import Session
 from bundlekd.errors import KnowledgeBaseError
 from bundlekd.files import read_json, write_json
-from bundlekd.knowledge_base.grouping.cluster import Linkage, cluster_groups
+from bundlekd.knowledge_base.grouping.cluster import Policy, group_items
 from bundlekd.knowledge_base.grouping.scorers import CosineScorer, PairScorer
 from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory, Neighbour
 from bundlekd.llm.embeddings import Embedder
@@ -41,7 +41,7 @@ class GroupSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    linkage: Linkage = "complete"
+    policy: Policy = "complete"
     threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
     fallback_pair: bool = True
 
@@ -107,8 +107,8 @@ class GroupingTool:
 
     def group(self, session: Session, matrix: np.ndarray) -> list[list[int]]:
         chosen = self.settings.get(session.domain, self.default)
-        return cluster_groups(
-            matrix, chosen.threshold, linkage=chosen.linkage, fallback_pair=chosen.fallback_pair
+        return group_items(
+            matrix, chosen.policy, chosen.threshold, fallback_pair=chosen.fallback_pair
         )
 
     def propose(self, sessions: Sequence[Session]) -> list[list[Proposal]]:

@@ -1,0 +1,143 @@
+"""The learned pair scorer: logistic regression on title-only pair features (per domain).
+
+Fitted on every item pair of the training sessions (label: bundled together in some GT
+bundle), each session featurised with itself left out of the memory. The model is saved as
+plain JSON (scaler mean/scale, coefficients, intercept per domain) and scored with numpy, so
+loading a KB never unpickles anything; sklearn is needed only to fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bundlekd.data.schema import Session
+from bundlekd.errors import KnowledgeBaseError
+from bundlekd.knowledge_base.grouping.features import FEATURE_NAMES, pair_features
+from bundlekd.knowledge_base.grouping.memory import DomainMemory
+
+Progress = Callable[[int, int], None]
+
+
+class LinearModel:
+    """sigmoid(((x - mean) / scale) · coef + intercept): a fitted StandardScaler + LR."""
+
+    def __init__(self, mean: list[float], scale: list[float], coef: list[float], b: float):
+        self.mean = np.array(mean, dtype=np.float64)
+        self.scale = np.array(scale, dtype=np.float64)
+        self.coef = np.array(coef, dtype=np.float64)
+        self.intercept = float(b)
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+        }
+
+    @classmethod
+    def fit(cls, features: np.ndarray, labels: np.ndarray, c: float = 1.0) -> LinearModel:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        scaler = StandardScaler().fit(features)
+        scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+        model = LogisticRegression(C=c, max_iter=5000).fit(
+            (features - scaler.mean_) / scale, labels
+        )
+        return cls(
+            scaler.mean_.tolist(), scale.tolist(), model.coef_[0].tolist(), model.intercept_[0]
+        )
+
+
+class LearnedScorer:
+    """Pair probabilities from one logistic regression per domain (others: the pooled one)."""
+
+    kind: ClassVar[str] = "learned"
+
+    def __init__(
+        self,
+        memories: dict[str, DomainMemory],
+        models: dict[str, LinearModel],
+    ) -> None:
+        self.memories = memories
+        self.models = models
+
+    def score(self, sessions: Sequence[Session], vectors: Sequence[np.ndarray]) -> list[np.ndarray]:
+        matrices = []
+        for session, block in zip(sessions, vectors, strict=True):
+            matrices.append(self.session_matrix(session, block))
+        return matrices
+
+    def session_matrix(
+        self, session: Session, block: np.ndarray, exclude: int | None = None
+    ) -> np.ndarray:
+        n = block.shape[0]
+        matrix = np.eye(n, dtype=np.float64)
+        memory = self.memories.get(session.domain)
+        model = self.models.get(session.domain) or self.models.get("*")
+        if memory is None or model is None:
+            raise KnowledgeBaseError(
+                f"the learned scorer has no memory of domain {session.domain!r}; "
+                f"it knows {sorted(self.memories)}"
+            )
+        titles = [" ".join(i.title.split()) for i in session.public().items]
+        features, pairs = pair_features(block, titles, memory, exclude)
+        if pairs:
+            probability = model.probability(features)
+            for (i, j), p in zip(pairs, probability, strict=True):
+                matrix[i, j] = matrix[j, i] = p
+        return matrix
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "features": list(FEATURE_NAMES),
+            "models": {d: m.to_json() for d, m in sorted(self.models.items())},
+        }
+
+
+def fit_learned_scorer(
+    train: Sequence[Session],
+    memories: dict[str, DomainMemory],
+    vectors: Sequence[np.ndarray],
+    *,
+    c: float = 1.0,
+    progress: Progress | None = None,
+) -> LearnedScorer:
+    """One model per domain on the training sessions' pairs, each session left out of the
+    memory it is featurised with."""
+    rows: dict[str, list[np.ndarray]] = {}
+    labels: dict[str, list[np.ndarray]] = {}
+    for done, (session, block) in enumerate(zip(train, vectors, strict=True), start=1):
+        memory = memories.get(session.domain)
+        if memory is None or not session.bundles:
+            continue
+        titles = [" ".join(i.title.split()) for i in session.public().items]
+        features, pairs = pair_features(block, titles, memory, memory.index.get(session.session_id))
+        together = {
+            (a, b)
+            for bundle in session.bundles
+            for a in (session.position(x) - 1 for x in bundle.items)
+            for b in (session.position(x) - 1 for x in bundle.items)
+        }
+        rows.setdefault(session.domain, []).append(features)
+        labels.setdefault(session.domain, []).append(
+            np.array([float((i, j) in together) for i, j in pairs], dtype=np.float64)
+        )
+        if progress is not None:
+            progress(done, len(train))
+    if not rows:
+        raise KnowledgeBaseError("no labelled training sessions to fit the pair scorer on")
+    models = {
+        domain: LinearModel.fit(np.concatenate(rows[domain]), np.concatenate(labels[domain]), c)
+        for domain in sorted(rows)
+    }
+    return LearnedScorer(memories, models)
