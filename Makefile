@@ -55,6 +55,7 @@ docs: install
 	$(BIN)/python scripts/gen_cli_docs.py
 
 bench: install
+	$(BIN)/python benchmarks/bench_generate.py --modes zero_shot,few_shot --threads 1,2
 	$(BIN)/python benchmarks/bench_batching.py
 	$(BIN)/python benchmarks/bench_kb_update.py
 	$(BIN)/python benchmarks/bench_kb_index.py
