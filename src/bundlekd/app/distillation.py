@@ -78,14 +78,19 @@ def run_distillation(
             chunk_size=config.teacher.batch_size,
             progress=progress,
         )
-        tool = _fit_tool(config, kb, sampled) if "exemplar" in kinds else None
+        tool = _fit_tool(config, kb, sampled, progress) if "exemplar" in kinds else None
     finally:
         if teacher is not None:
             teacher.close()
     return DistillRun(report=report, available=len(sessions), tool=tool)
 
 
-def _fit_tool(config: ProjectConfig, kb: KnowledgeBase, train: list[Session]) -> dict[str, Any]:
+def _fit_tool(
+    config: ProjectConfig,
+    kb: KnowledgeBase,
+    train: list[Session],
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
     """Exemplars make the grouping tool: fit it on these training sessions, tune it on val."""
     from bundlekd.app.components import build_embedder
     from bundlekd.app.tool_fitting import fit_tool
@@ -103,5 +108,5 @@ def _fit_tool(config: ProjectConfig, kb: KnowledgeBase, train: list[Session]) ->
         )
     name = config.kb.tool_embedder
     embedder = build_embedder(EmbedderConfig(name=name)) if name else kb.embedder
-    tool = fit_tool(kb, train, val, embedder, scorer=config.kb.tool_scorer)
+    tool = fit_tool(kb, train, val, embedder, scorer=config.kb.tool_scorer, progress=progress)
     return tool.describe()

@@ -165,8 +165,9 @@ def run_arms_experiment(
 
 def collect_rows(
     out: Path, gold: Sequence[Session], config: Any, embedder: Any
-) -> list[dict[str, Any]]:
-    """Comparison rows for every predictions file in `out/predictions` (pair floor first)."""
+) -> dict[str, list[dict[str, Any]]]:
+    """Per domain and overall: comparison rows for every predictions file in
+    `out/predictions` (pair floor first)."""
     from bundlekd.data.predictions_jsonl import read_predictions
     from bundlekd.eval.compare import comparison_rows
     from bundlekd.eval.evaluator import evaluate

@@ -14,7 +14,7 @@ How settings are chosen on val:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,13 +23,14 @@ from bundlekd.errors import ConfigError, LeakageError
 
 if TYPE_CHECKING:
     from bundlekd.data.schema import Session
+    from bundlekd.knowledge_base.grouping.cluster import Policy
     from bundlekd.knowledge_base.grouping.tool import GroupingTool
     from bundlekd.knowledge_base.kb import KnowledgeBase
     from bundlekd.llm.embeddings import Embedder
 
 logger = logging.getLogger(__name__)
 
-LEARNED_POLICIES = ("complete", "average", "pairs")
+LEARNED_POLICIES: tuple[Policy, ...] = ("complete", "average", "pairs")
 LEARNED_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.30, 0.91, 0.05))
 
 
@@ -41,6 +42,7 @@ def fit_tool(
     *,
     scorer: str = "cosine",
     fallback_pair: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> GroupingTool:
     """Build the tool from the KB's exemplars, fit its scorer on `train`, tune on `val`, save.
 
@@ -76,7 +78,12 @@ def fit_tool(
         from bundlekd.knowledge_base.grouping.learned import fit_learned_scorer
 
         memories = kb.scorer_memories(embedder)
-        tool.scorer = fit_learned_scorer(train, memories, tool.embed(train))
+
+        def step(done: int, total: int) -> None:
+            if progress is not None:
+                progress("fitting the pair scorer", done, total)
+
+        tool.scorer = fit_learned_scorer(train, memories, tool.embed(train), progress=step)
         matrices = tool.scorer.score(labelled, val_vectors)
         settings, val_scores = _choose_shared(labelled, matrices, bar)
         tool.settings = {d: settings for d in sorted({s.domain for s in labelled})}

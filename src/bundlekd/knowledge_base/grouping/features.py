@@ -36,6 +36,7 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 _STOP = {"for", "and", "with", "the", "of", "in", "a", "to", "by", "on", "pack", "inch", "x", "s"}
 NEIGHBOURS = 10
 KERNEL_SIZES = (5, 20)
+KERNEL_WINDOW = 50
 SMOOTHING = 5.0  # pseudo-counts of the prior in the category-pair rate
 
 
@@ -140,15 +141,16 @@ def _kernel(
     if labels.size == 0:
         return [0.0] * 5
     scores = np.maximum(sim_a[i] + sim_b[j], sim_a[j] + sim_b[i])
+    # One partial sort for the widest window; the narrower top-k are its best entries.
+    size = min(KERNEL_WINDOW, scores.size)
+    window = np.argpartition(-scores, size - 1)[:size]
+    window = window[np.argsort(-scores[window], kind="stable")]
     out: list[float] = []
-    for size in KERNEL_SIZES:
-        size = min(size, scores.size)
-        best = np.argpartition(-scores, size - 1)[:size]
+    for k in KERNEL_SIZES:
+        best = window[: min(k, size)]
         out += [float(labels[best].mean()), float(scores[best].mean()) / 2]
-    size = min(50, scores.size)
-    best = np.argpartition(-scores, size - 1)[:size]
-    weights = np.exp((scores[best] - scores[best].max()) / 0.1)
-    out.append(float((weights * labels[best]).sum() / weights.sum()))
+    weights = np.exp((scores[window] - scores[window[0]]) / 0.1)
+    out.append(float((weights * labels[window]).sum() / weights.sum()))
     return out
 
 
