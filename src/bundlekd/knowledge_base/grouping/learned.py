@@ -57,8 +57,12 @@ class LinearModel:
         )
 
 
+POOLED = "*"
+
+
 class LearnedScorer:
-    """Pair probabilities from one logistic regression per domain (others: the pooled one)."""
+    """Pair probabilities from logistic regression: one model pooled over domains (with a
+    domain one-hot; the default, as measured on val) or one model per domain."""
 
     kind: ClassVar[str] = "learned"
 
@@ -66,9 +70,11 @@ class LearnedScorer:
         self,
         memories: dict[str, DomainMemory],
         models: dict[str, LinearModel],
+        domains: list[str] | None = None,
     ) -> None:
         self.memories = memories
         self.models = models
+        self.domains = domains  # the one-hot columns of a pooled model
 
     def score(self, sessions: Sequence[Session], vectors: Sequence[np.ndarray]) -> list[np.ndarray]:
         matrices = []
@@ -82,7 +88,7 @@ class LearnedScorer:
         n = block.shape[0]
         matrix = np.eye(n, dtype=np.float64)
         memory = self.memories.get(session.domain)
-        model = self.models.get(session.domain) or self.models.get("*")
+        model = self.models.get(session.domain) or self.models.get(POOLED)
         if memory is None or model is None:
             raise KnowledgeBaseError(
                 f"the learned scorer has no memory of domain {session.domain!r}; "
@@ -91,6 +97,8 @@ class LearnedScorer:
         titles = [" ".join(i.title.split()) for i in session.public().items]
         features, pairs = pair_features(block, titles, memory, exclude)
         if pairs:
+            if self.domains is not None and session.domain not in self.models:
+                features = with_domain(features, session.domain, self.domains)
             probability = model.probability(features)
             for (i, j), p in zip(pairs, probability, strict=True):
                 matrix[i, j] = matrix[j, i] = p
@@ -100,8 +108,15 @@ class LearnedScorer:
         return {
             "kind": self.kind,
             "features": list(FEATURE_NAMES),
+            "domains": self.domains,
             "models": {d: m.to_json() for d, m in sorted(self.models.items())},
         }
+
+
+def with_domain(features: np.ndarray, domain: str, domains: list[str]) -> np.ndarray:
+    """Append the domain one-hot columns of a pooled model."""
+    onehot = np.array([float(domain == d) for d in domains], dtype=features.dtype)
+    return np.hstack([features, np.tile(onehot, (len(features), 1))])
 
 
 def fit_learned_scorer(
@@ -110,10 +125,12 @@ def fit_learned_scorer(
     vectors: Sequence[np.ndarray],
     *,
     c: float = 1.0,
+    pooled: bool = True,
     progress: Progress | None = None,
 ) -> LearnedScorer:
-    """One model per domain on the training sessions' pairs, each session left out of the
-    memory it is featurised with."""
+    """Fit on the training sessions' pairs, each session left out of the memory it is
+    featurised with: one model over all domains (`pooled`, with a domain one-hot) or one per
+    domain."""
     rows: dict[str, list[np.ndarray]] = {}
     labels: dict[str, list[np.ndarray]] = {}
     for done, (session, block) in enumerate(zip(train, vectors, strict=True), start=1):
@@ -136,6 +153,13 @@ def fit_learned_scorer(
             progress(done, len(train))
     if not rows:
         raise KnowledgeBaseError("no labelled training sessions to fit the pair scorer on")
+    if pooled:
+        domains = sorted(rows)
+        features = np.concatenate(
+            [with_domain(np.concatenate(rows[d]), d, domains) for d in domains]
+        )
+        targets = np.concatenate([np.concatenate(labels[d]) for d in domains])
+        return LearnedScorer(memories, {POOLED: LinearModel.fit(features, targets, c)}, domains)
     models = {
         domain: LinearModel.fit(np.concatenate(rows[domain]), np.concatenate(labels[domain]), c)
         for domain in sorted(rows)

@@ -56,5 +56,5 @@ def scorer_from_json(data: dict[str, Any], memories: dict[str, Any] | None = Non
             domain: LinearModel(m["mean"], m["scale"], m["coef"], m["intercept"])
             for domain, m in data["models"].items()
         }
-        return LearnedScorer(memories or {}, models)
+        return LearnedScorer(memories or {}, models, data.get("domains"))
     raise KnowledgeBaseError(f"unknown pair scorer {kind!r} in the saved tool")
