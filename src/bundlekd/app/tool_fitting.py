@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bundlekd.errors import LeakageError
+from bundlekd.data.leakage import check_sessions
 
 if TYPE_CHECKING:
     from bundlekd.data.schema import Session
@@ -33,7 +33,8 @@ def fit_tool(
     """Build the tool from the KB's exemplars, fit its scorer on `train`, tune on `val`, save.
 
     Raises:
-        LeakageError: test sessions in `train` or `val`, or non-training sessions in `train`.
+        LeakageError: test sessions or sessions without a split in `train` or `val`, or
+            non-training sessions in `train` (the guard is `bundlekd.data.leakage`).
         DataError: no labelled validation sessions.
     """
     from bundlekd.baselines.cluster import labelled_val, tune_grouping
@@ -41,8 +42,9 @@ def fit_tool(
     from bundlekd.knowledge_base.grouping.scorers import CosineScorer
     from bundlekd.knowledge_base.grouping.tool import GroupingTool, GroupSettings
 
-    if any(s.split != "train" for s in train):
-        raise LeakageError("the tool's scorer is fitted on training sessions only")
+    check_sessions(
+        train, use="fitting the grouping tool's scorer", allowed=("train",), can_force=False
+    )
     labelled = labelled_val(val)
     if scorer != "cosine":
         raise NotImplementedError(scorer)
