@@ -57,13 +57,24 @@ def build_embedder(cfg: EmbedderConfig) -> Embedder:
 def open_kb(
     kb: KBConfig, embedder: EmbedderConfig, *, create: bool = False, progress=None
 ) -> KnowledgeBase:  # type: ignore[no-untyped-def]
-    """Open (or create) the KB folder `kb.dir` with the configured index and embedder."""
+    """Open the KB folder `kb.dir` with the configured index and embedder.
+
+    Without `create` this is a read (generate, chat, eval): nothing is written, and an
+    embedder or index other than the recorded ones is an error. With `create` (distill) the KB
+    is created if needed and its index brought up to date.
+    """
     from bundlekd.knowledge_base.kb import KnowledgeBase
 
     if kb.dir is None:
         raise ConfigError("no knowledge base: pass --kb DIR (or set kb.dir in the config)")
     return KnowledgeBase.open(
-        kb.dir, embedder.name, kb.index, kb.chroma_url, create=create, progress=progress
+        kb.dir,
+        embedder.name,
+        kb.index,
+        kb.chroma_url,
+        create=create,
+        progress=progress,
+        read_only=not create,
     )
 
 
