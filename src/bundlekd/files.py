@@ -35,7 +35,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise WriteError(f"{path}: cannot write: {_os_reason(exc)}") from exc
+        raise WriteError(f"{path}: cannot write: {_os_reason(exc, path)}") from exc
     os.close(fd)
     tmp = Path(name)
     try:
@@ -54,8 +54,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
 
 
-def _os_reason(exc: OSError) -> str:
-    """`Read-only file system`, `Not a directory`, ... (the OS's words, without the path)."""
+def _os_reason(exc: OSError, path: Path | None = None) -> str:
+    """`Read-only file system`, ... (the OS's words, without the path), or which ancestor of
+    `path` is a file (mkdir only says "File exists" or "Not a directory")."""
+    if path is not None:
+        for parent in path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    return f"Not a directory: {parent} is a file"
+                break
     return exc.strerror or str(exc)
 
 
@@ -82,7 +89,7 @@ def check_writable(path: str | Path) -> None:
             os.close(fd)
             os.unlink(name)
     except OSError as exc:
-        raise WriteError(f"{path}: cannot write: {_os_reason(exc)}") from exc
+        raise WriteError(f"{path}: cannot write: {_os_reason(exc, path)}") from exc
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -182,7 +189,7 @@ def append_jsonl(path: str | Path, row: dict[str, Any]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:
-        raise WriteError(f"{path}: cannot append: {_os_reason(exc)}") from exc
+        raise WriteError(f"{path}: cannot append: {_os_reason(exc, path)}") from exc
 
 
 def canonical_hash(obj: Any, length: int = 16) -> str:

@@ -32,6 +32,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    """A loud one-line warning on stderr (plain text: it may quote ids, paths or model output)."""
+    from rich.text import Text
+
+    err_console.print(Text.assemble(("warning:", "bold yellow"), " ", message), soft_wrap=True)
+
+
 @contextlib.contextmanager
 def errors_to_exit() -> Iterator[None]:
     """Turn BundleKDError (our expected failures) into a clean message and exit code 1."""
