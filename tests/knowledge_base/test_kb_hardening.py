@@ -58,9 +58,22 @@ def test_reads_never_write_and_a_different_embedder_is_an_error(
     kb_dir = _made_kb(tmp_path)
     before = _kb_files(kb_dir)
     runner = CliRunner()
-    for args in (["search", str(kb_dir), "phone case"], ["stats", str(kb_dir)]):
+    reads = (
+        ["search", str(kb_dir), "phone case"],
+        ["stats", str(kb_dir)],
+        ["diff", str(kb_dir), str(kb_dir / "knowledge.jsonl")],
+        ["history", str(kb_dir)],
+    )
+    for args in reads:
         result = runner.invoke(cli, ["kb", *args])
         assert result.exit_code == 0, result.output
+    from bundlekd.app.components import open_kb  # what generate and chat open a KB with
+    from bundlekd.knowledge_base.config import KBConfig
+    from bundlekd.llm.config import EmbedderConfig
+
+    assert len(open_kb(KBConfig(dir=kb_dir), EmbedderConfig()).search("laptop", k=1)) == 1
+    with pytest.raises(KnowledgeBaseError, match="a read does not re-embed"):
+        open_kb(KBConfig(dir=kb_dir), EmbedderConfig(name="hashing"))
     result = runner.invoke(cli, ["kb", "search", str(kb_dir), "phone", "--embedder", "hashing"])
     assert result.exit_code == 1
     flat = " ".join(result.output.split())
