@@ -326,3 +326,13 @@ def test_sessions_without_a_split_are_refused_unless_forced_and_recorded_unknown
         [unlabelled], kinds=["thought"], teacher=ScriptedLLM(reply), kb_dir=tmp_path, force=True
     )
     assert report.candidates[0].source_splits == ("unknown",)
+
+
+def test_the_refusal_says_when_force_would_help(tmp_path: Path) -> None:
+    unlabelled = _session("U", 4, [[1, 2]], split=None)
+    with pytest.raises(LeakageError, match=r"or force it \(--force\)"):
+        distill([unlabelled], kinds=["pattern"], kb_dir=tmp_path)  # forcing unknown is allowed
+    leaked = _session("T", 4, [[1, 2]], split="test")
+    with pytest.raises(LeakageError) as caught:
+        distill([leaked], kinds=["pattern"], kb_dir=tmp_path, force=True)
+    assert "--force" not in str(caught.value)  # test labels never become patterns

@@ -68,6 +68,7 @@ def check_sources(
     force_test: bool = False,
     force_unknown: bool = False,
     can_force: bool = True,
+    can_force_unknown: bool | None = None,
     noun: str = "source",
 ) -> SourceCheck:
     """The leakage guard: refuse sources whose splits may not feed `use`.
@@ -78,7 +79,8 @@ def check_sources(
         allowed: splits that may feed it.
         force_test: let test-split sources through (the caller records them).
         force_unknown: let sources without a known split through.
-        can_force: whether the caller offers forcing (only changes the message).
+        can_force: whether the caller can force test sources in (only changes the message).
+        can_force_unknown: the same for sources without a known split (default `can_force`).
         noun: what a source is, for messages ("session", "row").
 
     Returns:
@@ -101,8 +103,17 @@ def check_sources(
     if found["unknown"] and not force_unknown:
         problems.append(f"{_count(found['unknown'], noun)} without a known split")
     if problems:
+        if can_force_unknown is None:
+            can_force_unknown = can_force
+        refused_test = found["test"] and not force_test
+        refused_unknown = found["unknown"] and not force_unknown
+        forceable = (
+            not found["misplaced"]
+            and (can_force or not refused_test)
+            and (can_force_unknown or not refused_unknown)
+        )
         hint = f"only {'/'.join(allowed)} data may feed it"
-        if can_force and not found["misplaced"]:
+        if forceable:
             hint += "; or force it (--force), and the forced sources are recorded"
         raise LeakageError(f"refusing to let {'; '.join(problems)} feed {use}: {hint}")
     check = SourceCheck(test=tuple(found["test"]), unknown=tuple(found["unknown"]))
@@ -123,6 +134,7 @@ def check_sessions(
     force_test: bool = False,
     force_unknown: bool = False,
     can_force: bool = True,
+    can_force_unknown: bool | None = None,
 ) -> SourceCheck:
     """`check_sources` over sessions (a session's provenance is its `split`)."""
     return check_sources(
@@ -132,6 +144,7 @@ def check_sessions(
         force_test=force_test,
         force_unknown=force_unknown,
         can_force=can_force,
+        can_force_unknown=can_force_unknown,
         noun="session",
     )
 

@@ -125,6 +125,7 @@ def check_leakage(sessions: Sequence[Session], kinds: Sequence[str], force: bool
         force_test=force and not label_kinds,
         force_unknown=force,
         can_force=not label_kinds,
+        can_force_unknown=True,
     )
 
 

@@ -134,6 +134,8 @@ def _check_candidates(candidates: Sequence[KnowledgeItem], force: bool = False) 
         ((_label(i), i.source_splits) for i in label_rows),
         use="the knowledge base as patterns/exemplars",
         force_unknown=force,
+        can_force=False,
+        can_force_unknown=True,
         noun="row",
     )
     check_sources(
