@@ -85,10 +85,10 @@ def main() -> None:
         (f"batch {args.batch_size}", batched_s, batched, tokens_b),
         ("batch 1", single_s, single, tokens_s),
     ):
-        valid = sum(p.valid for p in preds)
+        parsed = sum(p.parsed for p in preds)
         print(
             f"{label:>9}: {seconds:7.1f} s  {60 * n / seconds:6.2f} sessions/min  "
-            f"{tokens / seconds:6.1f} gen tok/s  valid {valid}/{n}"
+            f"{tokens / seconds:6.1f} gen tok/s  parsed {parsed}/{n}"
         )
     print(
         f"speed-up batched/one-at-a-time: {single_s / batched_s:.2f}x "

@@ -102,7 +102,10 @@ class CountingEmbedder(Embedder):
 def run(sizes: list[int], new: int, embedder: CountingEmbedder, index: str) -> list[dict]:
     """One KB grown to each size in turn; at each: a timed update, then a timed full rebuild."""
     needed = int(max(sizes) * 1.5) + new * len(sizes)  # slack: near-duplicates get merged
-    pool = [KnowledgeItem.new("rule", text, domain) for domain, text in rule_sentences(needed)]
+    pool = [
+        KnowledgeItem.new("rule", text, domain, source_splits=["train"])
+        for domain, text in rule_sentences(needed)
+    ]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         kb = KnowledgeBase.create(tmp, embedder=embedder, index=index)

@@ -27,5 +27,15 @@ class LLMError(BundleKDError):
     """A language-model backend failed (not: the model answered badly)."""
 
 
-class BackendUnavailableError(LLMError):
+class TransportError(LLMError):
+    """A request did not get an answer (timeout, HTTP 5xx/429 after the retries, a dropped
+    connection). Never a prediction: the batch stops, and a re-run retries those sessions."""
+
+
+class BackendUnavailableError(TransportError):
     """A backend or its dependency is missing or unreachable."""
+
+
+class WriteError(BundleKDError):
+    """An output could not be written (read-only filesystem, a path under a file, a folder
+    where a file should be, no space); the message names the path."""

@@ -32,7 +32,7 @@ def test_first_turn_generates_bundles_with_intents(chat):
     chat, llm = chat
     turn = chat.start()
     assert turn.kind == "bundles"
-    assert turn.prediction.valid
+    assert turn.prediction.parsed
     assert [b.intent for b in turn.bundles] == ["Camera gear", "Phone kit"]
     assert chat.lines() == ["1. Camera gear: products 1, 2, 3, 4", "2. Phone kit: products 5, 6"]
     assert llm.history[0].json_schema is not None

@@ -50,8 +50,8 @@ def test_generate_writes_predictions_and_resumes(app, scripted, tmp_path):
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted(r["session_id"] for r in rows) == ["e017", "e018", "e019", "e020"]
-    assert all(r["valid"] and r["method"] == "few_shot-k1" for r in rows)
-    assert "valid output" in result.output
+    assert all(r["parsed"] and r["method"] == "few_shot-k1" for r in rows)
+    assert "parsed output" in result.output
     assert "4/4" in result.output
     spec, options, llm = scripted[0]
     assert spec == "smollm2"

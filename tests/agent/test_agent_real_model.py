@@ -42,8 +42,8 @@ def test_few_shot_generate_writes_one_valid_line_per_session(real_agent, tmp_pat
     assert sorted(r["session_id"] for r in rows) == sorted(s.session_id for s in sessions)
     by_id = {s.session_id: s for s in sessions}
     for row in rows:
-        assert set(row) >= {"session_id", "domain", "bundles", "valid", "raw", "tokens"}
-        assert row["valid"] is True, row  # constrained decoding: always the answer shape
+        assert set(row) >= {"session_id", "domain", "bundles", "parsed", "raw", "tokens"}
+        assert row["parsed"] is True, row  # constrained decoding: always the answer shape
         assert json.loads(row["raw"])["bundles"] is not None
         assert parse_answer(row["raw"], by_id[row["session_id"]]).valid
         assert row["tokens"] > 0
@@ -61,6 +61,6 @@ def test_chat_first_turn_on_a_sample_session(real_agent):
     turn = chat.start()
     assert turn.kind == "bundles"
     assert turn.prediction is not None
-    assert turn.prediction.valid
+    assert turn.prediction.parsed
     assert len(chat.lines()) == len(turn.bundles)
     assert chat.send("show").bundles == turn.bundles

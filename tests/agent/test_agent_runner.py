@@ -37,7 +37,7 @@ def test_interrupt_keeps_finished_batches_and_rerun_completes(
         batch_size=2,
         on_progress=lambda d, t: progress.append((d, t)),
     )
-    assert (summary.n_done, summary.n_skipped, summary.n_valid) == (3, 2, 3)
+    assert (summary.n_done, summary.n_skipped, summary.n_parsed) == (3, 2, 3)
     assert [r.custom_id for r in llm.requests] == [
         "electronic/s3",
         "electronic/s4",
@@ -49,7 +49,7 @@ def test_interrupt_keeps_finished_batches_and_rerun_completes(
     manifest = json.loads(manifest_path(out).read_text())
     assert manifest["complete"] is True
     assert manifest["model"] == "recording-fake"
-    assert manifest["file"] == {"lines": 5, "valid": 5}
+    assert manifest["file"] == {"lines": 5, "parsed": 5}
     assert manifest["config"]["mode"] == "zero_shot"
     assert len(manifest["prompt_version"]) == 12
 
@@ -73,8 +73,8 @@ def test_summary_counts_invalid_outputs_and_rates(recording_llm, test_sessions, 
         return "garbage" if request.custom_id.endswith(("s2", "s4")) else REPLY
 
     summary = run_batch(_agent(recording_llm(reply)), test_sessions, tmp_path / "p.jsonl")
-    assert (summary.n_done, summary.n_valid) == (5, 3)
-    assert summary.valid_rate == pytest.approx(0.6)
+    assert (summary.n_done, summary.n_parsed) == (5, 3)
+    assert summary.parsed_rate == pytest.approx(0.6)
     assert summary.sessions_per_min > 0
     assert summary.tokens > 0
 

@@ -20,7 +20,7 @@ def test_valid_reply_becomes_bundles_with_item_ids(test_sessions):
     llm = ScriptedLLM(['{"bundles": [{"items": [1, 2], "intent": "Camera gear"}]}'])
     predictions = StudentAgent(llm, ZERO).generate(test_sessions[:1])
     (prediction,) = predictions
-    assert prediction.valid
+    assert prediction.parsed
     assert prediction.session_id == "s1"
     assert prediction.domain == "electronic"
     assert [b.items for b in prediction.bundles] == [("s1-i1", "s1-i2")]
@@ -32,7 +32,7 @@ def test_valid_reply_becomes_bundles_with_item_ids(test_sessions):
 def test_garbage_output_is_an_invalid_record_not_an_exception(test_sessions):
     llm = ScriptedLLM(["I think the camera bag is nice. {not json", '{"bundles": "none"}', "[]"])
     predictions = StudentAgent(llm, ZERO).generate(test_sessions[:3])
-    assert [p.valid for p in predictions] == [False, False, True]
+    assert [p.parsed for p in predictions] == [False, False, True]
     assert predictions[0].bundles == ()
     assert predictions[0].raw.startswith("I think")
     assert any("unparsable" in e for e in predictions[0].errors)
@@ -43,7 +43,7 @@ def test_garbage_output_is_an_invalid_record_not_an_exception(test_sessions):
 def test_out_of_range_references_are_dropped(test_sessions):
     reply = '{"bundles": [{"items": [1, 9, 2], "intent": "a"}, {"items": [3, 17], "intent": "b"}]}'
     (prediction,) = StudentAgent(ScriptedLLM([reply]), ZERO).generate(test_sessions[:1])
-    assert prediction.valid
+    assert prediction.parsed
     assert [b.items for b in prediction.bundles] == [("s1-i1", "s1-i2")]
     assert any("17" in e for e in prediction.errors)
 
@@ -52,12 +52,12 @@ def test_cut_off_output_says_so(recording_llm, test_sessions):
     cut = Completion(text='{"bundles": [{"items": [1, 2', finish_reason="length")
     (prediction,) = StudentAgent(recording_llm(cut), ZERO).generate(test_sessions[:1])
     # The parser repairs cut-off JSON (json_repair) and says so.
-    assert prediction.valid
+    assert prediction.parsed
     assert [b.items for b in prediction.bundles] == [("s1-i1", "s1-i2")]
     assert any("repaired" in e for e in prediction.errors)
     garbled = Completion(text="[1, 2, {", finish_reason="length")
     (unreadable,) = StudentAgent(recording_llm(garbled), ZERO).generate(test_sessions[:1])
-    assert not unreadable.valid
+    assert not unreadable.parsed
     assert any("max_new_tokens=320" in e for e in unreadable.errors)
 
 
@@ -68,7 +68,7 @@ def test_one_failed_completion_does_not_sink_the_batch(recording_llm, test_sessi
         return '{"bundles": [{"items": [1, 2], "intent": "x"}]}'
 
     predictions = StudentAgent(recording_llm(reply), ZERO).generate(test_sessions[:3])
-    assert [p.valid for p in predictions] == [True, False, True]
+    assert [p.parsed for p in predictions] == [True, False, True]
     assert predictions[1].errors == ("backend: CUDA out of memory",)
 
 

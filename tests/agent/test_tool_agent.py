@@ -32,7 +32,7 @@ def test_tool_mode_proposes_and_names_from_exemplars(sample_kb: KnowledgeBase) -
     agent = ToolAgent(sample_kb.grouping_tool(), AgentConfig(mode="tool"))
     predictions = agent.generate(test)
     assert [p.session_id for p in predictions] == [s.session_id for s in test]
-    assert all(p.valid and p.bundles for p in predictions)
+    assert all(p.parsed and p.bundles for p in predictions)
     assert all(p.proposals == p.bundles for p in predictions)
     assert all(b.intent for p in predictions for b in p.bundles)
     exemplar_ids = {i.id for i in sample_kb.items() if i.kind == "exemplar"}

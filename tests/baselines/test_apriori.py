@@ -63,7 +63,7 @@ def test_sample_predictions_are_valid(sample_baseline: AprioriBaseline) -> None:
     assert [p.key for p in predictions] == [s.key for s in test]
     assert set(sample_baseline.patterns) == {"clothing", "electronic", "food"}
     for prediction, session in zip(predictions, test, strict=True):
-        assert prediction.valid
+        assert prediction.parsed
         assert prediction.method == "apriori"
         ids = {item.item_id for item in session.items}
         seen: set[str] = set()
@@ -105,7 +105,7 @@ def test_apriori_reads_titles_only(sample_baseline: AprioriBaseline) -> None:
 
 
 def test_fit_refuses_test_sessions() -> None:
-    with pytest.raises(LeakageError, match="test sessions"):
+    with pytest.raises(LeakageError, match="from the test split feed the Apriori baseline"):
         AprioriBaseline(AprioriConfig(), HashingEmbedder()).fit(_sample("all"))
 
 
@@ -116,7 +116,7 @@ def test_nothing_fires_gives_an_empty_valid_prediction(sample_baseline: AprioriB
         items=(Item(item_id="z1", title="qqq"), Item(item_id="z2", title="www")),
     )
     (prediction,) = sample_baseline.predict([odd])
-    assert prediction.valid
+    assert prediction.parsed
     assert prediction.bundles == ()
 
 
@@ -127,7 +127,7 @@ def test_real_test_split_with_minilm(data_dir: Path) -> None:
     assert all(item.categories is None for s in test for item in s.items)
     predictions = AprioriBaseline().fit(train).predict(test)
     assert len(predictions) == 180
-    assert all(p.valid and p.method == "apriori" for p in predictions)
+    assert all(p.parsed and p.method == "apriori" for p in predictions)
     report = evaluate(predictions, test, EvalConfig(with_floor=True))
     group = report.group("food")
     # Measured: strict precision ~0.3-0.4 and about half the sessions with a bundle.

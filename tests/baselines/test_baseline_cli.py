@@ -34,7 +34,7 @@ def test_apriori_writes_predictions_and_patterns(tmp_path: Path) -> None:
     predictions = read_predictions(out)
     assert len(predictions) == 12
     assert {p.method for p in predictions} == {"apriori"}
-    assert all(p.valid for p in predictions)
+    assert all(p.parsed for p in predictions)
 
 
 def test_bad_options_exit_1() -> None:

@@ -81,7 +81,7 @@ def test_test_categories_are_never_read() -> None:
 
 
 def test_fit_refuses_test_sessions_and_skips_uncategorised_items() -> None:
-    with pytest.raises(LeakageError, match="test items"):
+    with pytest.raises(LeakageError, match="test split feed category inference"):
         CategoryInferencer(HashingEmbedder()).fit([TRAIN, _test_session()])
     inferencer = _inferencer()
     assert inferencer.domains == ["electronic"]

@@ -12,7 +12,7 @@ def test_products_one_and_two() -> None:
     predictions = predict_pairs(sessions)
     assert [p.session_id for p in predictions] == [s.session_id for s in sessions]
     for prediction, session in zip(predictions, sessions, strict=True):
-        assert prediction.valid
+        assert prediction.parsed
         assert prediction.method == "pair"
         assert prediction.domain == session.domain
         (bundle,) = prediction.bundles
@@ -23,4 +23,4 @@ def test_single_item_session_gets_no_bundle() -> None:
     lonely = Session(session_id="1", domain="d", items=(Item(item_id="a", title="A"),))
     (prediction,) = predict_pairs([lonely])
     assert prediction.bundles == ()
-    assert prediction.valid
+    assert prediction.parsed

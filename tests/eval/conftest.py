@@ -39,7 +39,7 @@ def parity_case() -> tuple[list[Prediction], list[Session]]:
         make_prediction("2", [products(b, 9, 10), products(b, 1, 2)]),
         make_prediction("3", [[c[0]], [c[1]]]),
         make_prediction("4", []),
-        make_prediction("5", [], valid=False),
+        make_prediction("5", [], parsed=False),
         make_prediction("6", [products(e, 1, 2), products(e, 3, 4)]),
     ]
     return predictions, gold

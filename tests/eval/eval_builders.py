@@ -22,7 +22,7 @@ def make_prediction(
     session_id: str,
     bundles: Sequence[Sequence[str]],
     *,
-    valid: bool = True,
+    parsed: bool = True,
     domain: str = "electronic",
     method: str = "test-method",
 ) -> Prediction:
@@ -30,7 +30,7 @@ def make_prediction(
         session_id=session_id,
         domain=domain,
         bundles=tuple(Bundle(items=tuple(b)) for b in bundles),
-        valid=valid,
+        parsed=parsed,
         method=method,
     )
 

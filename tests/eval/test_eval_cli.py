@@ -26,6 +26,7 @@ def fake_sources(monkeypatch: pytest.MonkeyPatch, parity_case) -> list[dict]:
     """Stand in for bundlekd.data.sources.load_sessions and record how it was called."""
     _, gold = parity_case
     calls: list[dict] = []
+    monkeypatch.delenv("BUNDLEKD_DATA_DIR", raising=False)  # the tests check what flags pass
 
     def load_sessions(source, *, domains=None, split=None, data_dir=None):
         calls.append({"source": source, "domains": domains, "split": split, "data_dir": data_dir})

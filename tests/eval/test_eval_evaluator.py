@@ -69,7 +69,7 @@ def test_missing_session_is_invalid_in_strict_and_dropped_in_aicl() -> None:
     assert overall.method["strict-2025"].valid_output_rate == pytest.approx(2 / 3)
     assert overall.method["aicl-2025"].precision == pytest.approx((1 + 0) / 2)
     missing = next(s for s in report.samples if s.domain == "food")
-    assert (missing.missing, missing.valid, missing.errors) == (True, False, ("no prediction",))
+    assert (missing.missing, missing.parsed, missing.errors) == (True, False, ("no prediction",))
 
 
 def test_only_predicted_restricts_the_gold_to_predicted_sessions() -> None:
@@ -127,7 +127,7 @@ def test_no_gt_sessions_feed_the_false_positive_rate_not_the_averages() -> None:
         make_prediction("1", [["a1", "a2"]]),
         make_prediction("2", [["n1", "n2"]]),  # false positive
         make_prediction("3", [["m1"]]),  # a 1-item bundle is not a bundle: no FP
-        make_prediction("4", [["k1", "k2"]], valid=False),  # unparsable: no FP
+        make_prediction("4", [["k1", "k2"]], parsed=False),  # unparsable: no FP
     ]
     head = evaluate(predictions, gold).group().headline
     assert (head.n_labelled, head.n_no_gold) == (1, 3)

@@ -65,12 +65,12 @@ def test_item_ten_of_a_ten_item_session_is_an_ordinary_item() -> None:
 def test_one_item_and_empty_bundles_are_dropped_before_counting() -> None:
     assert multi_item_bundles([["x"], [], ["x", "y"], ["z", "z"]]) == [frozenset({"x", "y"})]
     s = score_session([["c1"], ["c2"]], [["c1", "c2"]])
-    assert (s.n_pred, s.usable, s.precision("2025"), s.recall("2025")) == (0, False, 0.0, 0.0)
+    assert (s.n_pred, s.valid_output, s.precision("2025"), s.recall("2025")) == (0, False, 0.0, 0.0)
 
 
 def test_invalid_output_scores_as_no_output_even_if_it_has_bundles() -> None:
-    s = score_session([["c1", "c2"]], [["c1", "c2"]], valid=False)
-    assert (s.valid, s.n_pred, s.hits_2024, s.usable) == (False, 0, 0, False)
+    s = score_session([["c1", "c2"]], [["c1", "c2"]], parsed=False)
+    assert (s.parsed, s.n_pred, s.hits_2024, s.valid_output) == (False, 0, 0, False)
 
 
 def test_exact_match_and_jaccard_threshold() -> None:
@@ -95,7 +95,7 @@ def _sessions() -> list[SessionScores]:
         # all 1-item output: labelled, unusable
         score_session([["c1"]], [["c1", "c2"]]),
         # unparsable output: labelled, unusable
-        score_session([], [["d1", "d2"]], valid=False),
+        score_session([], [["d1", "d2"]], parsed=False),
         # no GT bundle and a 2-item output: a false positive
         score_session([["n1", "n2"]], []),
         # no GT bundle and no output: correct silence

@@ -33,7 +33,11 @@ def test_write_report_writes_aggregates_config_versions_and_samples(parity_case,
     assert first["scores"]["precision_2024"] == pytest.approx(2 / 3)
     assert first["gold"][0]["items"] == ["a1", "a2", "a3", "a4"]
     assert len(first["pred"]) == 4  # as output, 1-item bundle included
-    assert (rows[4]["valid"], rows[4]["usable"], rows[2]["usable"]) == (False, False, False)
+    assert (rows[4]["parsed"], rows[4]["valid_output"], rows[2]["valid_output"]) == (
+        False,
+        False,
+        False,
+    )
 
 
 def test_render_table_has_method_and_floor_rows_headline_first(parity_case) -> None:

@@ -15,11 +15,11 @@ from bundlekd.finetune.embedder_config import EmbedderTuneConfig
 def test_only_training_sessions_teach_and_test_never_chooses() -> None:
     dataset = load_sample()
     cfg = EmbedderTuneConfig()
-    with pytest.raises(LeakageError, match="training sessions only"):
+    with pytest.raises(LeakageError, match="only train data may feed it"):
         build_triples([*dataset.split("train"), dataset.split("test")[0]], cfg)
-    with pytest.raises(LeakageError, match="training sessions only"):
+    with pytest.raises(LeakageError, match="only train data may feed it"):
         build_triples(dataset.split("val"), cfg)
-    with pytest.raises(LeakageError, match="test sessions cannot choose"):
+    with pytest.raises(LeakageError, match="choosing the embedder"):
         tune_embedder(dataset.split("train"), dataset.split("test"), "unused", cfg)
 
 

@@ -36,7 +36,7 @@ def test_generate_against_real_vllm_server(vllm_url: str, tmp_path: Path) -> Non
     assert len(rows) == 3
     assert {row["domain"] for row in rows} == {"electronic"}
     # Guided decoding on the server: every answer parses into the bundle structure.
-    assert all(row["valid"] for row in rows), [row["raw"] for row in rows]
+    assert all(row["parsed"] for row in rows), [row["raw"] for row in rows]
     assert all(row["latency_s"] > 0 for row in rows)
     # Resume: a second run finds nothing left to do and keeps the file as it was.
     before = out.read_text()

@@ -23,7 +23,9 @@ from bundlekd.llm.base import ChatRequest
 from bundlekd.llm.fake import ScriptedLLM
 
 
-def _session(sid: str, n_items: int, bundles: list[list[int]], split: str = "train") -> Session:
+def _session(
+    sid: str, n_items: int, bundles: list[list[int]], split: str | None = "train"
+) -> Session:
     items = tuple(
         Item(item_id=f"{sid}-{i}", title=f"Gadget {sid} {i}") for i in range(1, n_items + 1)
     )
@@ -199,7 +201,7 @@ def test_interrupted_distillation_resumes_without_repeating_teacher_calls(tmp_pa
 
 def test_test_sessions_are_refused_unless_forced(tmp_path: Path) -> None:
     leaked = _session("T", 4, [[1, 2]], split="test")
-    with pytest.raises(LeakageError, match="test session"):
+    with pytest.raises(LeakageError, match=r"1 session \(electronic/T\) from the test split"):
         distill([A, leaked], kinds=["rule"], teacher=ScriptedLLM(teacher_reply), kb_dir=tmp_path)
     with pytest.raises(LeakageError, match="pattern mining"):
         distill([leaked], kinds=["pattern"], kb_dir=tmp_path, force=True)
@@ -233,9 +235,7 @@ def test_candidates_go_to_the_knowledge_base(tmp_path: Path) -> None:
         def __init__(self) -> None:
             self.added: list[KnowledgeItem] = []
 
-        def add(
-            self, candidates: list[KnowledgeItem], *, allow_test: bool = False
-        ) -> dict[str, int]:
+        def add(self, candidates: list[KnowledgeItem], *, force: bool = False) -> dict[str, int]:
             self.added.extend(candidates)
             return {"added": len(candidates)}
 
@@ -306,3 +306,33 @@ def test_copied_fraction_spots_paraphrased_instructions() -> None:
 def test_parse_rules_caps_the_count() -> None:
     text = "\n".join(f"- Rule about kind {i} of products to bundle." for i in range(9))
     assert len(parse_rules(text, max_rules=3)) == 3
+
+
+def test_sessions_without_a_split_are_refused_unless_forced_and_recorded_unknown(
+    tmp_path: Path,
+) -> None:
+    unlabelled = _session("U", 4, [[1, 2]], split=None)
+    with pytest.raises(LeakageError, match=r"1 session \(electronic/U\) without a known split"):
+        distill(
+            [A, unlabelled], kinds=["rule"], teacher=ScriptedLLM(teacher_reply), kb_dir=tmp_path
+        )
+    with pytest.raises(LeakageError, match="without a known split feed pattern mining"):
+        distill([unlabelled], kinds=["pattern"], kb_dir=tmp_path)
+
+    def reply(request: ChatRequest) -> str:
+        return _answer([[1, 2]], thought="Products 1 and 2 are the two halves of one set.")
+
+    report = distill(
+        [unlabelled], kinds=["thought"], teacher=ScriptedLLM(reply), kb_dir=tmp_path, force=True
+    )
+    assert report.candidates[0].source_splits == ("unknown",)
+
+
+def test_the_refusal_says_when_force_would_help(tmp_path: Path) -> None:
+    unlabelled = _session("U", 4, [[1, 2]], split=None)
+    with pytest.raises(LeakageError, match=r"or force it \(--force\)"):
+        distill([unlabelled], kinds=["pattern"], kb_dir=tmp_path)  # forcing unknown is allowed
+    leaked = _session("T", 4, [[1, 2]], split="test")
+    with pytest.raises(LeakageError) as caught:
+        distill([leaked], kinds=["pattern"], kb_dir=tmp_path, force=True)
+    assert "--force" not in str(caught.value)  # test labels never become patterns

@@ -17,7 +17,8 @@ ROWS = [
     {"kind": "rule", "text": "Phone cases go with screen protectors", "domain": "electronic",
      "source_session_ids": ["s1"], "source_splits": ["train"], "teacher": "tiny"},
     {"kind": "pattern", "text": "Cases & Sleeves + Screen Protectors", "domain": "electronic",
-     "stats": {"support": 0.04, "confidence": 0.61}, "teacher": "apriori"},
+     "stats": {"support": 0.04, "confidence": 0.61}, "teacher": "apriori",
+     "source_splits": ["train"]},
     {"kind": "rule", "text": "Pasta is bought with tomato sauce", "domain": "food",
      "source_splits": ["val"]},
 ]  # fmt: skip

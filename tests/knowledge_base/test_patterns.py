@@ -119,7 +119,7 @@ def test_bundle_transactions_skip_unlabelled_and_refuse_test() -> None:
     assert bundle_transactions([train]) == [frozenset({"Mice", "Keyboards"})]
     assert bundle_transactions([train], "depth-1") == [frozenset({"Root"})]
     test = _session("2", "test", [_item("a", "Mice"), _item("b", "Mice")], [("a", "b")])
-    with pytest.raises(LeakageError, match="test sessions"):
+    with pytest.raises(LeakageError, match="from the test split feed pattern mining"):
         bundle_transactions([train, test])
     with pytest.raises(LeakageError):
         mine_repeat_patterns([test])

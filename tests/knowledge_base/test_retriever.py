@@ -14,15 +14,30 @@ from bundlekd.llm.embeddings import HashingEmbedder
 from bundlekd.llm.tokens import approx_tokens
 
 QUERY = "phone case screen protector"
-R1 = KnowledgeItem.new("rule", "phone case screen protector bundle", "electronic")
-R2 = KnowledgeItem.new("rule", "phone case screen protector bundle deal", "electronic")
-R3 = KnowledgeItem.new("rule", "phone case screen protector bundle offer", "electronic")
-R4 = KnowledgeItem.new("rule", "phone charger cable adapter", "electronic")
-P1 = KnowledgeItem.new("pattern", "phone case + screen protector", "electronic")
-P2 = KnowledgeItem.new("pattern", "phone charger + cable", "electronic")
-P3 = KnowledgeItem.new("pattern", "laptop + sleeve", "electronic")
-T1 = KnowledgeItem.new("thought", "a new phone needs a case and a screen protector", "electronic")
-F1 = KnowledgeItem.new("rule", "phone shaped pasta with tomato sauce", "food")
+R1 = KnowledgeItem.new(
+    "rule", "phone case screen protector bundle", "electronic", source_splits=["train"]
+)
+R2 = KnowledgeItem.new(
+    "rule", "phone case screen protector bundle deal", "electronic", source_splits=["train"]
+)
+R3 = KnowledgeItem.new(
+    "rule", "phone case screen protector bundle offer", "electronic", source_splits=["train"]
+)
+R4 = KnowledgeItem.new("rule", "phone charger cable adapter", "electronic", source_splits=["train"])
+P1 = KnowledgeItem.new(
+    "pattern", "phone case + screen protector", "electronic", source_splits=["train"]
+)
+P2 = KnowledgeItem.new("pattern", "phone charger + cable", "electronic", source_splits=["train"])
+P3 = KnowledgeItem.new("pattern", "laptop + sleeve", "electronic", source_splits=["train"])
+T1 = KnowledgeItem.new(
+    "thought",
+    "a new phone needs a case and a screen protector",
+    "electronic",
+    source_splits=["train"],
+)
+F1 = KnowledgeItem.new(
+    "rule", "phone shaped pasta with tomato sauce", "food", source_splits=["train"]
+)
 ALL = [R1, R2, R3, R4, P1, P2, P3, T1, F1]
 
 

@@ -15,6 +15,7 @@ from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore, read_i
 
 
 def _item(text: str, kind: str = "rule", domain: str = "food", **kw: object) -> KnowledgeItem:
+    kw.setdefault("source_splits", ["train"])  # provenance is required (leakage guard)
     return KnowledgeItem.new(kind, text, domain, **kw)  # type: ignore[arg-type]
 
 
@@ -64,7 +65,7 @@ def test_roundtrip_and_manifest(tmp_path: Path) -> None:
         "by_kind": {"pattern": 1, "rule": 2},
         "by_status": {"active": 3},
         "by_domain": {"electronic": 1, "food": 2},
-        "by_split": {"train": 1},
+        "by_split": {"train": 3},
     }
     assert manifest["embedder_id"] == "hashing-256"
     assert manifest["index_backend"] == "numpy"

@@ -29,6 +29,7 @@ class CountingEmbedder(HashingEmbedder):
 
 
 def _rule(text: str, domain: str = "electronic", kind: str = "rule", **kw: object) -> KnowledgeItem:
+    kw.setdefault("source_splits", ["train"])  # provenance is required (leakage guard)
     return KnowledgeItem.new(kind, text, domain, **kw)  # type: ignore[arg-type]
 
 
@@ -230,7 +231,9 @@ def test_patterns_are_never_merged_and_test_items_need_force(tmp_path) -> None:
     kb = KnowledgeBase.create(tmp_path / "kb", embedder="hashing", index="numpy")
     template = "{} + {} are often bundled (support 0.010, confidence 0.50)"
     patterns = [
-        KnowledgeItem.new("pattern", template.format("Cases", x), "electronic")
+        KnowledgeItem.new(
+            "pattern", template.format("Cases", x), "electronic", source_splits=["train"]
+        )
         for x in ("Screen Protectors", "Chargers", "Styluses")
     ]
     result = kb.add(patterns, merge_threshold=0.5)  # a loose threshold would merge them all
@@ -238,6 +241,6 @@ def test_patterns_are_never_merged_and_test_items_need_force(tmp_path) -> None:
     leaked = KnowledgeItem.new(
         "rule", "Pair cameras with memory cards.", "electronic", source_splits=["test"]
     )
-    with pytest.raises(LeakageError, match="unless forced"):
+    with pytest.raises(LeakageError, match="from the test split"):
         kb.add([leaked])
-    assert kb.add([leaked], allow_test=True).added == 1
+    assert kb.add([leaked], force=True).added == 1

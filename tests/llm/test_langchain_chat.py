@@ -50,3 +50,19 @@ def test_a_failing_request_becomes_an_error_completion() -> None:
     assert good.text == "ok"
     assert bad.finish_reason == "error"
     assert "model exploded" in bad.error
+
+
+def test_a_transport_failure_stops_the_batch_instead_of_becoming_an_answer() -> None:
+    from bundlekd.errors import TransportError
+
+    class Offline(fake_chat_models.FakeListChatModel):
+        def _call(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+            if messages[-1].content == "slow":
+                raise TimeoutError("read timed out")
+            return super()._call(messages, stop, run_manager, **kwargs)
+
+    llm = LangChainLLM(Offline(responses=["ok"]), max_concurrency=1)
+    with pytest.raises(TransportError, match="1 of 2 requests got no answer"):
+        llm.generate(
+            [ChatRequest((Message("user", "good"),)), ChatRequest((Message("user", "slow"),))]
+        )

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bundlekd.errors import BackendUnavailableError, ConfigError
+from bundlekd.errors import BackendUnavailableError, ConfigError, LLMError, TransportError
 from bundlekd.llm.base import ChatRequest, Message, Sampling
 from bundlekd.llm.openai_compat import OpenAICompatLLM
 
@@ -136,26 +136,46 @@ def test_500_then_success_is_retried_by_the_sdk(server: FakeServer) -> None:
     assert len(server.bodies) == 3
 
 
-def test_persistent_5xx_and_4xx_become_per_request_errors(server: FakeServer) -> None:
-    server.failures = [500, 500, 500]
+def test_persistent_5xx_raises_a_transport_error_never_a_completion(server: FakeServer) -> None:
+    server.failures = [503, 503, 503]
     llm = OpenAICompatLLM("smollm2", server.url, max_retries=2, concurrency=1)
-    completions = llm.generate([_request("a"), _request("b")])
-    assert completions[0].finish_reason == "error"
-    assert "HTTP 500" in completions[0].error
-    assert completions[1].text == "echo: b"  # the batch went on
+    with pytest.raises(TransportError, match="HTTP 503 after 3 tries") as caught:
+        llm.generate([_request("a"), _request("b")])
+    assert isinstance(caught.value, LLMError)
+    assert len(server.bodies) == 3  # the SDK retried twice, then the batch stopped
 
+    server.failures = [429] * 8  # every request, on both tries
+    with pytest.raises(TransportError, match="HTTP 429"):
+        OpenAICompatLLM("smollm2", server.url, max_retries=1, concurrency=4).generate(
+            [_request(f"q{i}") for i in range(4)]
+        )
+
+
+def test_a_rejected_request_is_a_per_request_error_and_the_batch_goes_on(
+    server: FakeServer,
+) -> None:
     server.failures = [400]
-    rejected = llm.generate([_request("c")])[0]
+    llm = OpenAICompatLLM("smollm2", server.url, max_retries=2, concurrency=1)
+    rejected, answered = llm.generate([_request("c"), _request("d")])
+    assert rejected.finish_reason == "error"
     assert "HTTP 400" in rejected.error
-    assert len(server.bodies) == 5  # a 4xx is not retried
+    assert answered.text == "echo: d"
+    assert len(server.bodies) == 2  # a 400 is not retried
 
 
-def test_timeouts_are_retried_then_become_per_request_errors(server: FakeServer) -> None:
+def test_a_refused_key_or_model_stops_the_batch(server: FakeServer) -> None:
+    server.failures = [401]
+    llm = OpenAICompatLLM("smollm2", server.url, max_retries=2, concurrency=1)
+    with pytest.raises(BackendUnavailableError, match="HTTP 401 for model 'smollm2'"):
+        llm.generate([_request("c"), _request("d")])
+    assert len(server.bodies) == 1
+
+
+def test_timeouts_are_retried_then_raise_a_transport_error(server: FakeServer) -> None:
     server.delay_s = 0.5
     llm = OpenAICompatLLM("smollm2", server.url, timeout_s=0.1, max_retries=1)
-    completion = llm.generate([_request("slow")])[0]
-    assert completion.finish_reason == "error"
-    assert completion.error.startswith("timed out after 0.1 s (2 tries)")
+    with pytest.raises(TransportError, match=r"timed out after 0.1 s \(2 tries\)"):
+        llm.generate([_request("slow")])
     assert len(server.bodies) == 2  # the SDK retried once
 
 

@@ -105,7 +105,7 @@ class ChatSession:
             self.knowledge = ()
         self.bundles = list(prediction.bundles)
         self.started = True
-        if prediction.valid:
+        if prediction.parsed:
             message = f"{len(self.bundles)} bundle(s) proposed."
         else:
             message = "The model's answer could not be read: " + "; ".join(prediction.errors)

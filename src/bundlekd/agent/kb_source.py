@@ -6,13 +6,17 @@ bundled items, so reading them would leak the labels (DESIGN.md §2).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from bundlekd.agent.prompting import KnowledgeSnippet
 from bundlekd.data.schema import Session
 from bundlekd.knowledge_base.kb import KnowledgeBase
 from bundlekd.knowledge_base.retrieval.retriever import query_from_titles
+
+logger = logging.getLogger(__name__)
 
 
 class KBKnowledgeSource:
@@ -39,10 +43,35 @@ class KBKnowledgeSource:
         # Only kinds the KB holds share the quota: a weak teacher may leave rules or thoughts
         # empty, and their share should go to the kinds that exist.
         present = {item.kind for item in kb.items(status="active")}
+        self.requested: tuple[str, ...] = tuple(kinds)
+        self.missing: tuple[str, ...] = tuple(k for k in kinds if k not in present)
         self.kinds: tuple[str, ...] = tuple(k for k in kinds if k in present) or tuple(kinds)
+        if self.missing:
+            # An ICL run without knowledge is few-shot under another label: say so.
+            logger.warning(
+                "%s holds no active %s knowledge%s",
+                kb.kb_dir,
+                "/".join(self.missing),
+                "; the prompts get no knowledge at all" if self.has_none else "",
+            )
         self.same_domain = same_domain
         self.mmr_lambda = mmr_lambda
         self.token_budget = token_budget
+
+    @property
+    def has_none(self) -> bool:
+        """The KB holds none of the requested kinds: retrieval can only come back empty."""
+        return len(self.missing) == len(self.requested)
+
+    def describe(self) -> dict[str, Any]:
+        """For run manifests: the KB, the kinds asked for and missing, forced provenance."""
+        return {
+            **self.kb.describe(),
+            "kinds_requested": list(self.requested),
+            "kinds_missing": list(self.missing),
+            "no_knowledge": self.has_none,
+            **self.kb.provenance(),
+        }
 
     def _quotas(self, k: int) -> dict[str, int] | None:
         # An even split keeps one kind (usually the many short patterns) from crowding out the rest.

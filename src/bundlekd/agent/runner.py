@@ -4,51 +4,73 @@ Each finished batch is appended line by line (fsynced), so an interrupt loses at
 in flight. A re-run skips the (domain, session_id) keys already in the file; a half-written last
 line from a crash is cut off first. `<out>.manifest.json` is written atomically after the payload
 (STYLE.md P9).
+
+Three guards keep a predictions file one method's output:
+- a lock file (`<out>.lock`) lets one run at a time write it (a second one fails at once);
+- a resume compares this run's configuration (`run_identity`: method, model, prompt version,
+  settings, KB, embedders, tool) with the one recorded in the manifest and refuses a mismatch
+  unless `force`, naming the fields that differ;
+- a backend failure (`LLMError`, e.g. a server outage) is never written as a prediction: the run
+  stops, keeps the finished batches, marks the manifest incomplete, and a re-run retries
+  exactly the sessions that are not in the file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from bundlekd import __version__
+from filelock import FileLock, Timeout
+
+from bundlekd.agent.manifest import (
+    check_resume,
+    describe_run,
+    manifest_path,
+    run_identity,
+    run_warnings,
+    write_manifest,
+)
 from bundlekd.agent.student import StudentAgent
 from bundlekd.agent.tool_agent import ToolAgent
 from bundlekd.data.predictions_jsonl import drop_partial_tail, finished_keys, prediction_to_json
 from bundlekd.data.schema import Session
-from bundlekd.errors import BundleKDError
-from bundlekd.files import append_jsonl, iter_jsonl, write_json
+from bundlekd.errors import BundleKDError, LLMError, WriteError
+from bundlekd.files import append_jsonl
 
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
 """Called after each batch with (sessions handled so far in this run, sessions to handle)."""
 
+_LOCK_WAIT_S = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:
-    """What one `run_batch` call did (this run only; the manifest also counts the whole file)."""
+    """What one `run_batch` call did (this run only; the manifest also counts the whole file).
+
+    `n_parsed` counts outputs that could be read as an answer; whether they are valid output
+    (>= 1 bundle of >= 2 session items) is the evaluator's call. `warnings` are what a reader
+    of the results must know (knowledge missing or forced from the test split, a forced
+    resume); they are also in the manifest.
+    """
 
     n_done: int
     n_skipped: int
-    n_valid: int
+    n_parsed: int
     elapsed: float
     sessions_per_min: float
     tokens: int
+    warnings: tuple[str, ...] = field(default=())
 
     @property
-    def valid_rate(self) -> float:
-        return self.n_valid / self.n_done if self.n_done else 0.0
-
-
-def manifest_path(out_path: str | Path) -> Path:
-    """`<out>.manifest.json` beside the predictions file."""
-    out_path = Path(out_path)
-    return out_path.with_name(out_path.name + ".manifest.json")
+    def parsed_rate(self) -> float:
+        return self.n_parsed / self.n_done if self.n_done else 0.0
 
 
 def _unique(sessions: Sequence[Session]) -> list[Session]:
@@ -63,13 +85,56 @@ def _unique(sessions: Sequence[Session]) -> list[Session]:
     return unique
 
 
-def _file_counts(out_path: Path) -> dict[str, int]:
-    total = valid = 0
-    if out_path.exists():
-        for _, row in iter_jsonl(out_path):
-            total += 1
-            valid += bool(row.get("valid"))
-    return {"lines": total, "valid": valid}
+def lock_path(out_path: str | Path) -> Path:
+    """`<out>.lock`: held while a run writes `out_path`."""
+    out_path = Path(out_path)
+    return out_path.with_name(out_path.name + ".lock")
+
+
+@contextlib.contextmanager
+def out_lock(out_path: str | Path, wait_s: float = _LOCK_WAIT_S) -> Iterator[None]:
+    """Hold `<out>.lock` (the same kind of file lock the KB takes), or fail at once.
+
+    Raises:
+        WriteError: another run holds it, or the lock cannot be created (read-only folder).
+    """
+    path = lock_path(out_path)
+    lock = FileLock(str(path), timeout=wait_s)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except Timeout:
+        raise WriteError(
+            f"{out_path}: another run is writing it ({path} is locked); wait for it to finish "
+            "or use another --out"
+        ) from None
+    except OSError as exc:
+        raise WriteError(f"{out_path}: cannot lock it ({path}): {exc.strerror or exc}") from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def check_out(
+    agent: StudentAgent | ToolAgent,
+    out_path: str | Path,
+    *,
+    force: bool = False,
+    context: Mapping[str, Any] | None = None,
+) -> None:
+    """What `run_batch` checks before it writes, without writing: no other run holds
+    `out_path`, and what it holds was made with this configuration (or `force`).
+
+    Raises:
+        WriteError: another run is writing it.
+        ConfigError: it holds predictions of another configuration, and not `force`.
+    """
+    out_path = Path(out_path)
+    identity = run_identity(describe_run(agent, context))
+    with out_lock(out_path):
+        if out_path.exists() and finished_keys(out_path):
+            check_resume(out_path, identity, force=force)
 
 
 def run_batch(
@@ -80,6 +145,8 @@ def run_batch(
     batch_size: int | None = None,
     on_progress: ProgressCallback | None = None,
     group_by_size: bool = True,
+    force: bool = False,
+    context: Mapping[str, Any] | None = None,
 ) -> RunSummary:
     """Generate predictions for every session not yet in `out_path`, appending as it goes.
 
@@ -93,78 +160,132 @@ def run_batch(
             schema depends on the item count and a local backend batches only requests with
             one schema, so mixed batches fall apart into tiny ones; similar lengths also pad
             less. Lines then appear in that order, not the input order.
+        force: Resume even when the file was started with another configuration (the
+            differences are recorded in the manifest).
+        context: More provenance for the manifest (e.g. the KB a tool was fitted in, as
+            `{"kb": {...}}`); its KB fields join the identity a resume must match.
 
     Raises:
-        LLMError: The backend failed for a whole batch; earlier batches are kept on disk.
+        LLMError: The backend failed (e.g. an outage); earlier batches are kept on disk and
+            the manifest says the run is incomplete.
+        ConfigError: `out_path` holds predictions of another configuration (without `force`).
+        WriteError: Another run holds `out_path`, or it cannot be written.
         DataError: `out_path` holds a malformed line that is not a truncated last line.
     """
     out_path = Path(out_path)
     size = batch_size or agent.config.batch_size
-    drop_partial_tail(out_path)  # a crash mid-write must not glue the next line onto it
-    done_keys = finished_keys(out_path)
-    unique = _unique(sessions)
-    todo = [s for s in unique if s.key not in done_keys]
-    if group_by_size:
-        todo.sort(key=lambda s: len(s.items))
-    n_skipped = len(unique) - len(todo)
-    if n_skipped:
-        logger.info("%s: resuming, %d sessions already done", out_path, n_skipped)
+    description = describe_run(agent, context)
+    identity = run_identity(description)
+    warnings = run_warnings(description)
+    for warning in warnings:
+        logger.warning("%s: %s", out_path, warning)
+    with out_lock(out_path):
+        drop_partial_tail(out_path)  # a crash mid-write must not glue the next line onto it
+        done_keys = finished_keys(out_path)
+        forced = check_resume(out_path, identity, force=force) if done_keys else []
+        if forced:
+            warnings.append(
+                f"resumed a file of another configuration (forced): {'; '.join(forced)}"
+            )
+        unique = _unique(sessions)
+        todo = [s for s in unique if s.key not in done_keys]
+        if group_by_size:
+            todo.sort(key=lambda s: len(s.items))
+        n_skipped = len(unique) - len(todo)
+        if n_skipped:
+            logger.info("%s: resuming, %d sessions already done", out_path, n_skipped)
+        return _run(
+            agent,
+            todo,
+            out_path,
+            size=size,
+            n_skipped=n_skipped,
+            on_progress=on_progress,
+            manifest={**description, "identity": identity, "forced_differences": forced},
+            warnings=warnings,
+        )
 
+
+def _run(
+    agent: StudentAgent | ToolAgent,
+    todo: list[Session],
+    out_path: Path,
+    *,
+    size: int,
+    n_skipped: int,
+    on_progress: ProgressCallback | None,
+    manifest: dict[str, Any],
+    warnings: list[str],
+) -> RunSummary:
     started = time.perf_counter()
-    n_done = n_valid = tokens = 0
-    complete = False
+    n_done = n_parsed = tokens = 0
+    failure: str | None = None
     try:
         if on_progress is not None:
             on_progress(0, len(todo))
         for start in range(0, len(todo), size):
-            predictions = agent.generate(todo[start : start + size])
+            try:
+                predictions = agent.generate(todo[start : start + size])
+            except LLMError as exc:
+                failure = str(exc)
+                left = len(todo) - n_done
+                raise _with_context(
+                    exc,
+                    f"{exc} (the run stopped: {n_done + n_skipped} finished session(s) are kept "
+                    f"in {out_path}; re-run the same command to retry the {left} left)",
+                ) from exc
             for prediction in predictions:
                 append_jsonl(out_path, prediction_to_json(prediction))
             n_done += len(predictions)
-            n_valid += sum(p.valid for p in predictions)
+            n_parsed += sum(p.parsed for p in predictions)
             tokens += sum(p.tokens for p in predictions)
             if on_progress is not None:
                 on_progress(n_done, len(todo))
-        complete = True
+    except BaseException as exc:
+        failure = failure or f"{type(exc).__name__}: {exc}"
+        raise
     finally:
         elapsed = time.perf_counter() - started
         summary = RunSummary(
             n_done=n_done,
             n_skipped=n_skipped,
-            n_valid=n_valid,
+            n_parsed=n_parsed,
             elapsed=round(elapsed, 3),
             sessions_per_min=round(60.0 * n_done / elapsed, 3) if elapsed > 0 else 0.0,
             tokens=tokens,
+            warnings=tuple(warnings),
         )
         try:
-            _write_manifest(agent, out_path, summary, complete=complete, batch_size=size)
+            write_manifest(
+                manifest,
+                out_path,
+                summary,
+                complete=failure is None,
+                batch_size=size,
+                failure=failure,
+            )
         except BundleKDError:
-            if complete:
+            if failure is None:
                 raise
             # never let a manifest problem hide the error that interrupted the run
             logger.exception("%s: could not write the manifest of an interrupted run", out_path)
     return summary
 
 
-def _write_manifest(
-    agent: StudentAgent | ToolAgent,
-    out_path: Path,
-    summary: RunSummary,
-    *,
-    complete: bool,
-    batch_size: int,
-) -> None:
-    write_json(
-        manifest_path(out_path),
-        {
-            "kind": "predictions",
-            "predictions": out_path.name,
-            "complete": complete,
-            "bundlekd_version": __version__,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            **agent.describe(),
-            "batch_size": batch_size,
-            "last_run": asdict(summary),
-            "file": _file_counts(out_path),
-        },
-    )
+def _with_context(exc: LLMError, message: str) -> LLMError:
+    """The same kind of error with a message that says what was kept and how to go on."""
+    try:
+        return type(exc)(message)
+    except TypeError:  # a subclass with another signature
+        return LLMError(message)
+
+
+__all__ = [
+    "ProgressCallback",
+    "RunSummary",
+    "check_out",
+    "lock_path",
+    "manifest_path",
+    "out_lock",
+    "run_batch",
+]

@@ -1,6 +1,6 @@
 """StudentAgent: sessions in, validated bundle predictions out, one backend batch at a time.
 
-Bad model output is a result (`Prediction(valid=False)`), never an exception; only a backend
+Bad model output is a result (`Prediction(parsed=False)`), never an exception; only a backend
 failure for the whole batch (`LLMError`, e.g. a dead endpoint) propagates (STYLE.md P13).
 """
 
@@ -146,11 +146,11 @@ class StudentAgent:
         }
         if completion.error is not None:
             logger.warning("%s: backend error: %s", session.session_id, completion.error)
-            return Prediction(valid=False, errors=(f"backend: {completion.error}",), **common)
+            return Prediction(parsed=False, errors=(f"backend: {completion.error}",), **common)
         result = parse_answer(completion.text or "", session)
         errors = list(result.errors)
         if completion.finish_reason == "length":
             errors.append(f"output cut off at max_new_tokens={self.config.max_new_tokens}")
         return Prediction(
-            bundles=result.bundles, valid=result.valid, errors=tuple(errors), **common
+            bundles=result.bundles, parsed=result.valid, errors=tuple(errors), **common
         )

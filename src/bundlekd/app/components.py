@@ -66,7 +66,12 @@ def build_embedder(cfg: EmbedderConfig, *, cache: bool = True) -> Embedder:
 def open_kb(
     kb: KBConfig, embedder: EmbedderConfig, *, create: bool = False, progress=None
 ) -> KnowledgeBase:  # type: ignore[no-untyped-def]
-    """Open (or create) the KB folder `kb.dir` with the configured index and embedder."""
+    """Open the KB folder `kb.dir` with the configured index and embedder.
+
+    Without `create` this is a read (generate, chat, eval): nothing is written, and an
+    embedder or index other than the recorded ones is an error. With `create` (distill) the KB
+    is created if needed and its index brought up to date.
+    """
     from bundlekd.knowledge_base.kb import KnowledgeBase
     from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
     from bundlekd.llm.config import EmbedderConfig
@@ -77,7 +82,13 @@ def open_kb(
     recorded = store.settings.get("embedder_id") if store.manifest_path.exists() else None
     chosen = build_embedder(EmbedderConfig(name=embedder.name or recorded or "minilm"))
     return KnowledgeBase.open(
-        kb.dir, chosen, kb.index, kb.chroma_url, create=create, progress=progress
+        kb.dir,
+        chosen,
+        kb.index,
+        kb.chroma_url,
+        create=create,
+        progress=progress,
+        read_only=not create,
     )
 
 

@@ -17,6 +17,35 @@ class EvalRun:
     results_path: Path
     samples_path: Path
 
+    @property
+    def warnings(self) -> list[str]:
+        return self.report.warnings
+
+
+def predictions_warnings(predictions_path: Path) -> list[str]:
+    """What the predictions' manifest (`<file>.manifest.json`) says a reader must know: the
+    run's warnings (knowledge from the test split or of unknown split, missing knowledge
+    kinds, a forced resume) and whether the run stopped before finishing."""
+    from bundlekd.agent.manifest import manifest_path, run_warnings
+    from bundlekd.errors import DataError
+    from bundlekd.files import read_json
+
+    path = manifest_path(predictions_path)
+    if not path.is_file():
+        return []
+    try:
+        manifest = read_json(path)
+    except DataError as exc:
+        return [f"unreadable predictions manifest: {exc}"]
+    if not isinstance(manifest, dict):
+        return []
+    found = [str(w) for w in manifest.get("warnings") or []]
+    found += run_warnings(manifest)  # manifests written before "warnings" existed
+    if manifest.get("complete") is False:
+        stopped = manifest.get("stopped_by") or "interrupted"
+        found.append(f"the predictions run did not finish ({stopped}): re-run it to complete")
+    return list(dict.fromkeys(found))
+
 
 def gold_split(gold: str, split: str | None) -> str:
     """The split to score: as given; else `test` for named sources and the whole of a file."""
@@ -74,13 +103,14 @@ def run_evaluation(
     report = evaluate(predictions, sessions, config.eval, intent_scorer=scorer)
     report = report.model_copy(
         update={
+            "warnings": predictions_warnings(predictions_path),
             "sources": {
                 "predictions": str(predictions_path),
                 "predictions_sha256": file_sha256(predictions_path),
                 "gold": gold,
                 "split": chosen_split,
                 "domains": ",".join(domains or []) or "all",
-            }
+            },
         }
     )
     target = out_dir or predictions_path.with_name(f"{predictions_path.stem}.eval")

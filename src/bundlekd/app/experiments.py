@@ -45,6 +45,9 @@ def run_icl_kinds_experiment(
     knowledge kind (plus zero-shot and few-shot without knowledge). Resumable per arm.
 
     Returns the comparison rows (pair floor first), also written to `out_dir/summary.json`.
+    An ICL arm whose knowledge kinds the KB does not hold is marked: its row's method says
+    what was missing (e.g. ``icl_rule (no rule)``) and its `note` says it ran without that
+    knowledge (without any, it is few-shot under an ICL label); its manifest records it too.
     """
     from bundlekd.agent.examples import ExampleIndex
     from bundlekd.agent.runner import run_batch
@@ -66,10 +69,11 @@ def run_icl_kinds_experiment(
     stage = on_stage or (lambda message: logger.info(message))
     out = Path(out_dir)
     llm = build_llm(LLMConfig(model=model), batch_size=batch_size)
-    kb = KnowledgeBase.open(kb_dir)
+    kb = KnowledgeBase.open(kb_dir, read_only=True)
     examples = ExampleIndex(train, get_embedder(embedder))
     targets = [s for s in sessions if s.bundles is not None]
     reports = {}
+    notes: dict[str, str] = {}
     for arm in arms:
         mode, kinds = ICL_KIND_ARMS[arm]
         config = AgentConfig(
@@ -90,9 +94,24 @@ def run_icl_kinds_experiment(
         run_batch(agent, targets, path, on_progress=on_progress)
         report = evaluate(read_predictions(path), targets, EvalConfig(method_name=arm))
         write_report(report, out / "eval" / arm)
-        reports[arm] = report
+        label = arm
+        if knowledge is not None and knowledge.missing:
+            label = f"{arm} (no {'/'.join(knowledge.missing)})"
+            notes[label] = (
+                "the KB holds none of its knowledge kinds: it ran as few-shot"
+                if knowledge.has_none
+                else f"the KB holds no {'/'.join(knowledge.missing)} knowledge"
+            )
+            stage(f"arm {arm}: {notes[label]}")
+        reports[label] = report
     rows = comparison_rows(reports)
-    write_json(out / "summary.json", {"rows": rows, "model": model, "kb": str(kb_dir)})
+    for row in rows:
+        if row["method"] in notes:
+            row["note"] = notes[row["method"]]
+    write_json(
+        out / "summary.json",
+        {"rows": rows, "model": model, "kb": str(kb_dir), "arms_short_of_knowledge": notes},
+    )
     return rows
 
 

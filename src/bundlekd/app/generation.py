@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bundlekd.errors import ConfigError
 
@@ -18,23 +18,51 @@ def config_path_for(out: Path) -> Path:
     return out.with_name(out.name + ".config.yaml")
 
 
+def check_out_path(out: Path) -> None:
+    """Everything about `out` that can fail, found before sessions, KB or model load:
+    its folder can be written, and no other run holds it.
+
+    Raises:
+        WriteError: a read-only filesystem, a parent that is a file, a folder named like the
+            file, or another run writing it.
+    """
+    from bundlekd.agent.runner import manifest_path, out_lock
+    from bundlekd.files import check_writable
+
+    for path in (out, manifest_path(out), config_path_for(out)):
+        check_writable(path)
+    with out_lock(out):
+        pass
+
+
 def run_generation(
     loaded: LoadedConfig,
     out: Path,
     *,
     sessions_file: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    force: bool = False,
 ) -> RunSummary:
     """Predict the configured sessions into `out` (resumed if present).
 
+    The output path is checked first (before any model loads). A KB is opened read-only; the
+    run's manifest records it, with how much of its knowledge came from the test split or no
+    known split (forced), and the summary's `warnings` say so.
+
+    Args:
+        force: resume `out` even if it was started with another configuration.
+
     Raises:
-        ConfigError: nothing to predict, or a mode without what it needs.
-        LLMError: the backend failed; finished batches stay in `out`.
+        WriteError: `out` cannot be written, or another run is writing it.
+        ConfigError: nothing to predict, a mode without what it needs, or `out` holds
+            predictions of another configuration (without `force`).
+        LLMError: the backend failed; finished batches stay in `out`, a re-run resumes.
     """
-    from bundlekd.agent.runner import run_batch
-    from bundlekd.app.components import build_agent, build_llm, load_targets
+    from bundlekd.agent.runner import check_out, run_batch
+    from bundlekd.app.components import build_agent, build_llm, load_targets, open_kb
     from bundlekd.config import write_resolved_config
 
+    check_out_path(out)
     config = loaded.config
     targets, train = load_targets(config.data, sessions_file)
     if not targets:
@@ -42,18 +70,26 @@ def run_generation(
         raise ConfigError(
             f"no sessions to predict (split {config.data.split!r}, domains {domains})"
         )
-    llm = build_llm(config.student, batch_size=config.generation.batch_size)
-    # (the tool mode needs no model: build_llm is lazy and loads nothing until the first call)
+    generation = config.generation
+    kb = None
+    context: dict[str, Any] = {}
+    if generation.uses_knowledge or generation.uses_tool:
+        kb = open_kb(config.kb, config.embedder)
+        context["kb"] = {**kb.describe(), **kb.provenance()}
+    llm = build_llm(config.student, batch_size=generation.batch_size)
+    # (the model loads on the first call: everything above fails before it does)
     try:
-        agent = build_agent(config, llm, train_sessions=train)
-        out.parent.mkdir(parents=True, exist_ok=True)
+        agent = build_agent(config, llm, train_sessions=train, kb=kb)
+        check_out(agent, out, force=force, context=context)
         write_resolved_config(loaded, config_path_for(out))
         return run_batch(
             agent,
             targets,
             out,
-            batch_size=config.generation.batch_size,
+            batch_size=generation.batch_size,
             on_progress=on_progress,
+            force=force,
+            context=context,
         )
     finally:
         llm.close()

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bundlekd.errors import ConfigError, LeakageError
+from bundlekd.data.leakage import check_sessions
+from bundlekd.errors import ConfigError
 
 if TYPE_CHECKING:
     from bundlekd.data.schema import Session
@@ -47,7 +48,8 @@ def fit_tool(
     """Build the tool from the KB's exemplars, fit its scorer on `train`, tune on `val`, save.
 
     Raises:
-        LeakageError: test sessions in `train` or `val`, or non-training sessions in `train`.
+        LeakageError: test sessions or sessions without a split in `train` or `val`, or
+            non-training sessions in `train` (the guard is `bundlekd.data.leakage`).
         DataError: no labelled validation sessions.
         ConfigError: an unknown scorer.
     """
@@ -56,8 +58,9 @@ def fit_tool(
     from bundlekd.knowledge_base.grouping.scorers import CosineScorer
     from bundlekd.knowledge_base.grouping.tool import GroupingTool, GroupSettings
 
-    if any(s.split != "train" for s in train):
-        raise LeakageError("the tool's scorer is fitted on training sessions only")
+    check_sessions(
+        train, use="fitting the grouping tool's scorer", allowed=("train",), can_force=False
+    )
     if scorer not in ("cosine", "learned"):
         raise ConfigError(f"unknown tool scorer {scorer!r}: cosine or learned")
     labelled = labelled_val(val)
@@ -131,7 +134,7 @@ def _choose_shared(
                     groups = group_items(matrix, policy, threshold)
                     predicted = [tuple(session.items[k].item_id for k in g) for g in groups]
                     gold = [b.items for b in session.bundles or ()]
-                    per_session.append(score_session(predicted, gold, valid=True))
+                    per_session.append(score_session(predicted, gold, parsed=True))
                 head = aggregate_all(per_session)[HEADLINE]
                 scores[domain] = (head.precision, head.recall)
             margin = min(

@@ -29,8 +29,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bundlekd.baselines.category_inference import CategoryGuess, CategoryInferencer
+from bundlekd.data.leakage import check_sessions
 from bundlekd.data.schema import Bundle, Prediction, Session
-from bundlekd.errors import ConfigError, DataError, LeakageError
+from bundlekd.errors import ConfigError, DataError
 from bundlekd.knowledge_base.distill.patterns import (
     DEFAULT_MAX_LEN,
     FrequentPattern,
@@ -101,13 +102,11 @@ class AprioriBaseline:
 
         Raises:
             DataError: When there are no training sessions.
-            LeakageError: When a test session is passed.
+            LeakageError: a test session, or one without a split, was passed.
         """
         if not train_sessions:
             raise DataError("no training sessions to fit the Apriori baseline on")
-        leaked = [s.key for s in train_sessions if s.split == "test"]
-        if leaked:
-            raise LeakageError(f"{len(leaked)} test sessions passed to fit, e.g. {leaked[0]}")
+        check_sessions(train_sessions, use="the Apriori baseline", can_force=False)
         cfg = self.config
         by_domain: dict[str, list[Session]] = {}
         for session in train_sessions:
@@ -159,7 +158,7 @@ class AprioriBaseline:
             session_id=session.session_id,
             domain=session.domain,
             bundles=tuple(bundles),
-            valid=True,
+            parsed=True,
             raw="\n".join(p.text for p in fired),
             latency_s=latency_s,
             method=METHOD,

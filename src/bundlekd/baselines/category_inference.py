@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bundlekd.data.leakage import check_sessions
 from bundlekd.data.schema import Session
-from bundlekd.errors import ConfigError, KnowledgeBaseError, LeakageError
+from bundlekd.errors import ConfigError, KnowledgeBaseError
 from bundlekd.knowledge_base.distill.patterns import DEFAULT_LEVEL, category_label, check_level
 from bundlekd.llm.embeddings import Embedder, get_embedder
 from bundlekd.vectors import cosine_scores, top_k_indices
@@ -89,14 +90,12 @@ class CategoryInferencer:
         """Index the titled, categorised items of training sessions, per domain.
 
         Raises:
-            LeakageError: When a test session is passed.
+            LeakageError: a test session, or one without a split, was passed.
         """
         refs: dict[str, dict[str, _Reference]] = defaultdict(dict)
+        sessions = list(sessions)
+        check_sessions(sessions, use="category inference", can_force=False)
         for session in sessions:
-            if session.split == "test":
-                raise LeakageError(
-                    f"session {session.key}: test items must not feed category inference"
-                )
             for item in session.items:
                 label = category_label(item.categories, self.level)
                 if label is not None and item.item_id not in refs[session.domain]:

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from bundlekd.data.leakage import check_sessions
 from bundlekd.data.schema import Bundle, Prediction, Session
-from bundlekd.errors import DataError, LeakageError
+from bundlekd.errors import DataError
 from bundlekd.knowledge_base.grouping.cluster import LINKAGES, Linkage, cluster_groups
 from bundlekd.llm.embeddings import Embedder
 
@@ -121,7 +122,7 @@ class ClusterBaseline:
         """Choose linkage and threshold per domain on validation sessions (never test).
 
         Raises:
-            LeakageError: a test session was passed.
+            LeakageError: a test session, or one without a split, was passed.
             DataError: no labelled sessions.
         """
         labelled = labelled_val(val_sessions)
@@ -133,9 +134,7 @@ class ClusterBaseline:
 
 def labelled_val(val_sessions: Sequence[Session]) -> list[Session]:
     """The labelled sessions to tune on; test sessions are refused."""
-    leaked = [s.key for s in val_sessions if s.split == "test"]
-    if leaked:
-        raise LeakageError(f"{len(leaked)} test sessions passed to tune, e.g. {leaked[0]}")
+    check_sessions(val_sessions, use="tuning the grouping", can_force=False)
     labelled = [s for s in val_sessions if s.bundles]
     if not labelled:
         raise DataError("no labelled validation sessions to tune the grouping on")
@@ -166,7 +165,7 @@ def tune_grouping(
                     )
                     predicted = [tuple(session.items[k].item_id for k in g) for g in groups]
                     gold = [b.items for b in session.bundles or ()]
-                    scores.append(score_session(predicted, gold, valid=True))
+                    scores.append(score_session(predicted, gold, parsed=True))
                 headline = aggregate_all(scores)[HEADLINE]
                 score = (headline.precision + headline.recall) / 2
                 if best is None or score > best[0] + 1e-12:

@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from bundlekd.cli.common import console, errors_to_exit, load_cli_config
+from bundlekd.cli.common import console, errors_to_exit, load_cli_config, styled, warn
 from bundlekd.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
@@ -53,7 +53,7 @@ def _write(predictions: Sequence, out: Path | None) -> None:
     from bundlekd.data.predictions_jsonl import write_predictions
 
     if out is None:
-        console.print("[dim]pass --out FILE.jsonl to save the predictions[/]")
+        console.print("pass --out FILE.jsonl to save the predictions", style="dim")
         return
     count = write_predictions(out, predictions)
     console.print(f"wrote {count} predictions to {out}")
@@ -124,7 +124,7 @@ def apriori_command(
         train = load_sessions(source, domains=domains, split="train", data_dir=data_dir)
         sessions = load_sessions(source, domains=domains, split=split, data_dir=data_dir)
         if split in ("train", "all"):
-            console.print("[yellow]warning:[/] predicting training sessions: scores are optimistic")
+            warn("predicting training sessions: scores are optimistic")
         start = time.perf_counter()
         baseline = AprioriBaseline(config, get_embedder(embedder)).fit(train)
         predictions = baseline.predict(sessions)
@@ -133,7 +133,7 @@ def apriori_command(
         console.print(_summary(f"apriori baseline ({source}/{split})", predictions, extra))
         for name, patterns in baseline.patterns.items():
             for pattern in patterns[:show_patterns]:
-                console.print(f"  [bold]{name}[/]: {pattern.text}")
+                console.print(styled("bold", f"  {name}:", pattern.text))
         console.print(f"fit + predict: {elapsed:.1f} s ({config.model_dump()})")
         _write(predictions, out)
 
@@ -168,7 +168,7 @@ def cluster_command(
             embedder__name=embedder,
         ).config
         if split in ("val", "train", "all"):
-            console.print("[yellow]warning:[/] predicting sessions the tuning saw: optimistic")
+            warn("predicting sessions the tuning saw: optimistic")
         start = time.perf_counter()
         run = run_cluster_baseline(config, fallback_pair=fallback_pair)
         elapsed = time.perf_counter() - start

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bundlekd.cli.common import console, err_console, errors_to_exit, load_cli_config
+from bundlekd.cli.common import console, err_console, errors_to_exit, load_cli_config, styled
 from bundlekd.cli.generate import (
     DataDirOpt,
     DomainOpt,
@@ -47,7 +47,7 @@ def _show(chat: ChatSession, turn: ChatTurn) -> None:
     from rich.table import Table
 
     if turn.kind == "error":
-        err_console.print(f"[red]{turn.message}[/]")
+        err_console.print(turn.message, style="red")
         return
     if turn.kind in ("answer", "help"):
         console.print(turn.message)
@@ -66,9 +66,9 @@ def _show(chat: ChatSession, turn: ChatTurn) -> None:
     if turn.bundles:
         console.print(table)
     if turn.kind == "bundles" and turn.knowledge:
-        console.print("[dim]knowledge used:[/]")
+        console.print("knowledge used:", style="dim")
         for snippet in turn.knowledge:
-            console.print(f"[dim]- ({snippet.kind}) {snippet.text}[/]")
+            console.print(f"- ({snippet.kind}) {snippet.text}", style="dim")
 
 
 def chat_command(
@@ -110,13 +110,13 @@ def chat_command(
         titles = items or ([] if session_id is not None else _read_titles())
         session, train = pick_session(loaded.config, session_id, titles)
         chat, llm = open_chat(loaded.config, session, train)
-        console.print(f"[bold]session {session.session_id}[/] ({session.domain})")
+        console.print(styled("bold", f"session {session.session_id}", f"({session.domain})"))
         for number, title in enumerate(session.titles, start=1):
             console.print(f"  {number}. {title}")
         with console.status("generating bundles…"):
             first = chat.start()
     _show(chat, first)
-    console.print("[dim]Type 'help' for commands, 'quit' to leave.[/]")
+    console.print("Type 'help' for commands, 'quit' to leave.", style="dim")
     while True:
         try:
             line = typer.prompt("you", prompt_suffix="> ")
@@ -127,7 +127,7 @@ def chat_command(
         try:
             turn = chat.send(line)
         except LLMError as exc:  # a failed question should not end the conversation
-            err_console.print(f"[red]model error:[/] {exc}")
+            err_console.print(styled("red", "model error:", str(exc)))
             continue
         _show(chat, turn)
     llm.close()

@@ -16,8 +16,18 @@ if TYPE_CHECKING:
     from bundlekd.config import LoadedConfig
     from bundlekd.eval.tables import TableData
 
-console = Console()
-err_console = Console(stderr=True)
+# Markup off: printed text quotes ids, paths, KB items and model output, which may hold "[/x]"
+# or "[/INST]"; a str is always plain text (table cells and titles too). Style with `style=`
+# or `rich.text.Text`.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
+
+
+def styled(style: str, label: str, message: str = "") -> Any:
+    """`label` in `style`, then `message` as plain text (a `rich.text.Text`)."""
+    from rich.text import Text
+
+    return Text.assemble((label, style), " " if message else "", message)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -30,6 +40,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
     err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    """A loud one-line warning on stderr (plain text: it may quote ids, paths or model output)."""
+    from rich.text import Text
+
+    err_console.print(Text.assemble(("warning:", "bold yellow"), " ", message), soft_wrap=True)
 
 
 @contextlib.contextmanager
@@ -53,7 +70,7 @@ def progress_bar():  # type: ignore[no-untyped-def]
     )
 
     return Progress(
-        TextColumn("[bold blue]{task.description}"),
+        TextColumn("{task.description}", markup=False, style="bold blue"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

@@ -33,8 +33,8 @@ def show(
             raise ConfigError(f"--format must be table or yaml, got {output_format!r}")
     table = Table(title="bundlekd configuration (defaults < --config < BUNDLEKD_* < flags)")
     table.add_column("setting", no_wrap=True)
-    table.add_column("value")
-    table.add_column("source", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_column("source", overflow="fold")  # a --config path may be long: fold it
     for key, value, source in loaded.rows():
         shown = json.dumps(value) if not isinstance(value, str) else value
         table.add_row(key, shown, source, style=None if source == "default" else "bold")

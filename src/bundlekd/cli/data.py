@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from bundlekd.cli.common import console, errors_to_exit, fail
+from bundlekd.cli.common import console, errors_to_exit, fail, styled
 
 app = typer.Typer(help="Inspect, validate and export session datasets.", no_args_is_help=True)
 
@@ -71,12 +71,12 @@ def validate(
     table.add_row("warnings", str(len(report.warnings)))
     console.print(table)
     for message in report.warnings:
-        console.print(f"[yellow]warning:[/] {message}", markup=True, highlight=False)
+        console.print(styled("yellow", "warning:", message), highlight=False)
     for message in report.errors:
-        console.print(f"[red]error:[/] {message}", markup=True, highlight=False)
+        console.print(styled("red", "error:", message), highlight=False)
     if not report.ok:
         raise fail(f"{path}: {len(report.errors)} invalid line(s)")
-    console.print(f"[green]ok[/] {path}")
+    console.print(styled("green", "ok", str(path)))
 
 
 @app.command()

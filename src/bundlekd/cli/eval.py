@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bundlekd.cli.common import console, errors_to_exit, load_cli_config, print_table
+from bundlekd.cli.common import console, errors_to_exit, load_cli_config, print_table, warn
 
 
 def eval_command(
@@ -76,4 +76,6 @@ def eval_command(
             config, predictions, gold, split=split, out_dir=out, intents=intents, judge=judge
         )
         print_table(report_table(run.report, wide=wide), output_format)
+    for message in run.warnings:
+        warn(message)
     console.print(f"wrote {run.results_path} and {run.samples_path}", markup=False)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.text import Text
 
-from bundlekd.cli.common import console, errors_to_exit, load_cli_config, progress_bar
+from bundlekd.cli.common import console, errors_to_exit, load_cli_config, progress_bar, warn
 
 app = typer.Typer(help="Reproduce the study's experiments.", no_args_is_help=True)
 
@@ -48,7 +49,7 @@ def icl_kinds(
 
             def on_stage(message: str) -> None:
                 bar.update(task, description=message.split(":")[0], completed=0)
-                console.print(f"[bold cyan]▶[/] {message}")
+                console.print(Text.assemble(("▶", "bold cyan"), " ", message))
 
             rows = run_icl_kinds_experiment(
                 sessions,
@@ -64,6 +65,9 @@ def icl_kinds(
             )
     title = f"knowledge formats: {source}/{domain}/{split} ({len(sessions)} sessions, {model})"
     console.print(render_comparison(rows, title))
+    for row in rows:
+        if row.get("note"):
+            warn(f"{row['method']}: {row['note']}")
 
 
 @app.command("arms")

@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from bundlekd.cli.common import console, errors_to_exit, load_cli_config, progress_bar
+from bundlekd.cli.common import (
+    console,
+    errors_to_exit,
+    load_cli_config,
+    progress_bar,
+    warn,
+)
 
 # Options shared with `bundlekd chat`. Defaults are None: an option that is not given leaves the
 # configured value (defaults < --config < BUNDLEKD_* env) in place.
@@ -68,8 +74,18 @@ def generate_command(
     ] = None,
     threads: ThreadsOpt = None,
     embedder: EmbedderOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Resume --out even if it was started with another configuration."
+        ),
+    ] = False,
 ) -> None:
-    """Generate bundles for many sessions; a re-run skips sessions already in --out."""
+    """Generate bundles for many sessions; a re-run skips sessions already in --out.
+
+    A backend outage stops the run with exit code 1 and keeps what finished; re-run the same
+    command to retry the rest.
+    """
     from bundlekd.app.generation import run_generation
     from bundlekd.errors import ConfigError
 
@@ -105,8 +121,12 @@ def generate_command(
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            summary = run_generation(loaded, out, sessions_file=sessions, on_progress=advance)
+            summary = run_generation(
+                loaded, out, sessions_file=sessions, on_progress=advance, force=force
+            )
     _print_summary(summary, out)
+    for message in summary.warnings:
+        warn(message)
 
 
 def _print_summary(summary, out: Path) -> None:  # type: ignore[no-untyped-def]
@@ -117,7 +137,8 @@ def _print_summary(summary, out: Path) -> None:  # type: ignore[no-untyped-def]
     table = Table(title="generate", show_header=False)
     table.add_row("done", str(summary.n_done))
     table.add_row("skipped (already in --out)", str(summary.n_skipped))
-    table.add_row("valid output", f"{summary.n_valid}/{summary.n_done} ({summary.valid_rate:.1%})")
+    parsed = f"{summary.n_parsed}/{summary.n_done} ({summary.parsed_rate:.1%})"
+    table.add_row("parsed output (eval scores validity)", parsed)
     table.add_row("sessions/min", f"{summary.sessions_per_min:.1f}")
     table.add_row("generated tokens", str(summary.tokens))
     table.add_row("elapsed", f"{summary.elapsed:.1f} s")

@@ -1,4 +1,8 @@
-"""`bundlekd kb ...`: knowledge-base maintenance (thin wrappers over knowledge_base.kb)."""
+"""`bundlekd kb ...`: knowledge-base maintenance (thin wrappers over knowledge_base.kb).
+
+Reads (search, stats, diff, history) never write to the KB. Every cell is `rich.text.Text`:
+KB texts, ids and paths are data, never rich markup.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from bundlekd.cli.common import console, errors_to_exit, progress_bar
+from bundlekd.cli.common import console, errors_to_exit, progress_bar, warn
 
 if TYPE_CHECKING:
     from bundlekd.knowledge_base.kb import KnowledgeBase
@@ -36,6 +41,7 @@ def _open(
     embedder: str | None,
     chroma_url: str | None,
     create: bool = False,
+    read_only: bool = False,
 ) -> Iterator[KnowledgeBase]:
     from bundlekd.knowledge_base.kb import KnowledgeBase
 
@@ -46,16 +52,26 @@ def _open(
             bar.update(task, completed=done, total=total, visible=True)
 
         yield KnowledgeBase.open(
-            kb_dir, embedder, index, chroma_url, create=create, progress=progress
+            kb_dir,
+            embedder,
+            index,
+            chroma_url,
+            create=create,
+            progress=progress,
+            read_only=read_only,
         )
 
 
+def _row(*cells: object) -> list[Text]:
+    return [Text(str(cell)) for cell in cells]
+
+
 def _table(title: str, rows: dict[str, Any], key: str = "field", value: str = "value") -> Table:
-    table = Table(title=title)
+    table = Table(title=Text(title))
     table.add_column(key)
     table.add_column(value, justify="right")
     for name, count in rows.items():
-        table.add_row(str(name), str(count))
+        table.add_row(*_row(name, count))
     return table
 
 
@@ -69,12 +85,24 @@ def add(
     index: str | None = INDEX_OPTION,
     embedder: str | None = EMBEDDER_OPTION,
     chroma_url: str | None = CHROMA_URL_OPTION,
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Accept rows from the test split or without source_splits (recorded; generate "
+        "and eval then warn).",
+    ),
 ) -> None:
-    """Add items (creating the KB if needed); only new ids are embedded."""
+    """Add items (creating the KB if needed); only new ids are embedded.
+
+    Every row is validated first (a bad row names file, line and field; nothing is written).
+    Rows must say where their labels came from (`source_splits`: train or val).
+    """
     from bundlekd.knowledge_base.kb import read_candidates
 
+    with errors_to_exit():
+        candidates = read_candidates(items)  # before the KB is created or opened
     with _open(kb_dir, index, embedder, chroma_url, create=True) as kb:
-        result = kb.add(read_candidates(items), merge_threshold)
+        result = kb.add(candidates, merge_threshold, force=force)
     console.print(_table(f"kb add {items} -> {kb_dir}", result.counts(), "result", "items"))
 
 
@@ -89,7 +117,7 @@ def remove(
     """Mark items removed (they stay in knowledge.jsonl for provenance)."""
     with _open(kb_dir, index, embedder, chroma_url) as kb:
         removed = kb.remove(ids)
-    console.print(f"removed {len(removed)} item(s): {' '.join(removed) or '-'}")
+    console.print(f"removed {len(removed)} item(s): {' '.join(removed) or '-'}", markup=False)
 
 
 @app.command()
@@ -105,16 +133,16 @@ def search(
     embedder: str | None = EMBEDDER_OPTION,
     chroma_url: str | None = CHROMA_URL_OPTION,
 ) -> None:
-    """Top-k knowledge for a query."""
-    with _open(kb_dir, index, embedder, chroma_url) as kb:
+    """Top-k knowledge for a query (a read: the KB is not changed)."""
+    with _open(kb_dir, index, embedder, chroma_url, read_only=True) as kb:
         hits = kb.search(
             query, k, kinds=kind, domain=domain, mmr_lambda=mmr_lambda, token_budget=token_budget
         )
-    table = Table(title=f"{query!r} in {kb_dir}")
+    table = Table(title=Text(f"{query!r} in {kb_dir}"))
     for column in ("#", "score", "kind", "domain", "id", "text"):
         table.add_column(column, justify="right" if column in ("#", "score") else "left")
     for rank, (item, score) in enumerate(hits, start=1):
-        table.add_row(str(rank), f"{score:.3f}", item.kind, item.domain, item.id, item.text)
+        table.add_row(*_row(rank, f"{score:.3f}", item.kind, item.domain, item.id, item.text))
     console.print(table)
 
 
@@ -125,9 +153,10 @@ def stats(
     embedder: str | None = EMBEDDER_OPTION,
     chroma_url: str | None = CHROMA_URL_OPTION,
 ) -> None:
-    """Counts by kind, status and domain; which splits fed the KB; embedder and index."""
-    with _open(kb_dir, index, embedder, chroma_url) as kb:
+    """Counts by kind, status and domain; which splits fed the KB; embedder and index (a read)."""
+    with _open(kb_dir, index, embedder, chroma_url, read_only=True) as kb:
         info = kb.stats()
+        provenance = kb.provenance()
     summary = {
         key: info[key]
         for key in ("total", "active", "indexed", "embedder_id", "index_backend", "operations")
@@ -136,6 +165,10 @@ def stats(
     for group in ("by_kind", "by_status", "by_domain", "by_split"):
         name = group.removeprefix("by_")
         console.print(_table(f"items by {name}", info[group] or {"-": 0}, name, "items"))
+    if provenance["test_items"]:
+        warn(f"{provenance['test_items']} active item(s) were distilled from the TEST split")
+    if provenance["unknown_split_items"]:
+        warn(f"{provenance['unknown_split_items']} active item(s) have no known source split")
 
 
 @app.command()
@@ -149,7 +182,7 @@ def diff(
     with errors_to_exit():
         theirs = read_items(other / KNOWLEDGE_FILE if other.is_dir() else other)
         result = diff_items(read_items(kb_dir / KNOWLEDGE_FILE), theirs)
-    table = Table(title=f"{kb_dir} -> {other}")
+    table = Table(title=Text(f"{kb_dir} -> {other}"))
     table.add_column("change")
     table.add_column("id")
     table.add_column("kind")
@@ -158,7 +191,7 @@ def diff(
         for item_id in ids:
             item = theirs.get(item_id)
             table.add_row(
-                change, item_id, item.kind if item else "", item.text[:80] if item else ""
+                *_row(change, item_id, item.kind if item else "", item.text[:80] if item else "")
             )
     console.print(table)
     counts = {"added": len(result.added), "removed": len(result.removed)}
@@ -171,16 +204,21 @@ def history(kb_dir: Path = KB_DIR) -> None:
     from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
 
     with errors_to_exit():
-        events = KnowledgeStore(kb_dir).history()
-    table = Table(title=f"history of {kb_dir}")
+        store = KnowledgeStore(kb_dir)
+        events = store.history()
+        unlogged = store.unlogged_change() if store.exists() else None
+    table = Table(title=Text(f"history of {kb_dir}"))
     for column in ("#", "at", "op", "changes", "summary"):
         table.add_column(column)
     for event in events:
         summary = ", ".join(f"{k}={v}" for k, v in event.get("summary", {}).items())
-        table.add_row(
-            str(event["seq"]), event["at"], event["op"], str(len(event["changes"])), summary
-        )
+        table.add_row(*_row(event["seq"], event["at"], event["op"], len(event["changes"]), summary))
     console.print(table)
+    if unlogged is not None:
+        warn(
+            f"operation {unlogged} changed knowledge.jsonl but was interrupted before it was "
+            "logged; the next write to the KB logs it as 'recovered' (rollback then undoes it)"
+        )
 
 
 @app.command()
@@ -195,7 +233,9 @@ def rollback(
     with _open(kb_dir, index, embedder, chroma_url) as kb:
         target = kb.rollback(to)
         active = len(kb.items())
-    console.print(f"restored the state before operation {target}: {active} active item(s)")
+    console.print(
+        f"restored the state before operation {target}: {active} active item(s)", markup=False
+    )
 
 
 @app.command()
@@ -208,4 +248,6 @@ def rebuild(
     """Drop the vector index and re-embed every active item."""
     with _open(kb_dir, index, embedder, chroma_url) as kb:
         embedded = kb.rebuild_index()
-    console.print(f"rebuilt the {kb.index.backend} index: {embedded} item(s) embedded")
+    console.print(
+        f"rebuilt the {kb.index.backend} index: {embedded} item(s) embedded", markup=False
+    )

@@ -7,7 +7,7 @@ import time
 import typer
 from rich.table import Table
 
-from bundlekd.cli.common import console, err_console, errors_to_exit, fail
+from bundlekd.cli.common import console, err_console, errors_to_exit, fail, styled
 
 app = typer.Typer(
     help="Chat backends: default model, connectivity, registry.", no_args_is_help=True
@@ -28,7 +28,7 @@ def convert(
         path = ensure_default_model(cache_dir, progress=lambda line: err_console.print(line))
         seconds = time.perf_counter() - started
         manifest = read_manifest(path) if is_complete(path) else {}
-    console.print(f"[bold]{path}[/]", soft_wrap=True)
+    console.print(str(path), style="bold", soft_wrap=True)
     console.print(
         f"ready in {seconds:.1f} s (conversion took {manifest.get('conversion_s', '?')} s "
         f"on {manifest.get('converted_at', '?')})"
@@ -69,7 +69,7 @@ def ping(
         llm.close()
     if completion.error:
         raise fail(completion.error)
-    console.print(f"[bold]{llm.model_id}[/]: {completion.text}")
+    console.print(styled("bold", f"{llm.model_id}:", completion.text))
     console.print(
         f"{seconds:.2f} s total (incl. loading), generate {completion.latency_s:.2f} s, "
         f"{completion.prompt_tokens}+{completion.completion_tokens} tokens, "

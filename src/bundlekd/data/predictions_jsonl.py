@@ -17,7 +17,7 @@ from typing import Any
 from bundlekd.data.schema import Prediction
 from bundlekd.data.sessions_jsonl import parse_record
 from bundlekd.errors import DataError
-from bundlekd.files import append_jsonl, write_jsonl
+from bundlekd.files import append_jsonl, check_input_file, iter_text_lines, write_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +30,14 @@ def read_predictions(path: str | Path) -> list[Prediction]:
     """Read a predictions file, ignoring (with a warning) a truncated last line.
 
     Raises:
-        DataError: Missing file, a malformed line that is not the last one, or a line that is
-            valid JSON but not a valid prediction (naming ``file:line`` and the field).
+        DataError: Missing file (or a folder), text that is not UTF-8, a malformed line that is
+            not the last one, or a line that is valid JSON but not a valid prediction (naming
+            ``file:line`` and the field).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    lines = [(n, line) for n, line in enumerate(_read_lines(path), start=1) if line.strip()]
+    path = check_input_file(path)
+    # Split on "\n" only: str.splitlines() would also split inside raw model text that holds
+    # U+2028 or other Unicode line breaks (json.dumps writes them unescaped).
+    lines = [(n, line) for n, line in iter_text_lines(path) if line.strip()]
     predictions = []
     for index, (line_no, line) in enumerate(lines):
         try:
@@ -51,14 +52,12 @@ def read_predictions(path: str | Path) -> list[Prediction]:
                 )
                 break
             raise DataError(f"{path}:{line_no}: invalid JSON: {exc.msg}") from exc
+        except RecursionError:
+            raise DataError(f"{path}:{line_no}: JSON nested too deeply to read") from None
         if not isinstance(obj, dict):
             raise DataError(f"{path}:{line_no}: expected a JSON object, got {type(obj).__name__}")
         predictions.append(parse_record(Prediction, obj, f"{path}:{line_no}"))
     return predictions
-
-
-def _read_lines(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines()
 
 
 def write_predictions(path: str | Path, predictions: Iterable[Prediction]) -> int:
@@ -90,7 +89,7 @@ def drop_partial_tail(path: str | Path) -> bool:
     keep = data.rfind(b"\n") + 1
     try:
         json.loads(data[keep:])
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     else:
         with path.open("ab") as handle:

@@ -4,16 +4,31 @@ Each file is a 0-d object array whose payload is a pickled ``ndarray`` holding o
 ``np.load(allow_pickle=True)`` would execute any global the pickle names (``os.system`` ...), so we
 parse the ``.npy`` header ourselves and unpickle the payload with an `Unpickler` whose
 ``find_class`` admits only numpy's array-reconstruction globals and plain builtin containers.
+
+The work is bounded by the file's size, so a small hostile file cannot exhaust memory or the
+stack: the admitted callables refuse to build more elements than the file could describe
+(``bytes(10**10)``, a shared list copied a million times, a huge empty array), and walking the
+result (`to_json_like`) stops at `MAX_DEPTH` levels and at a node budget, so lists that share
+or contain each other (a few bytes of memo references that expand exponentially, or a cycle)
+are a DataError. The real AICL files are 3 levels deep and hold < 0.4 nodes per byte.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bundlekd.errors import DataError
+
+#: Deepest nesting `to_json_like` follows (the AICL files nest 3 deep).
+MAX_DEPTH = 64
+#: Elements (or nodes) a file may describe: a small floor, plus this many per byte of file.
+_PER_BYTE = 4
+_FLOOR = 100_000
 
 # (module, name) pairs a pickled numpy object array may legitimately reference.
 _NUMPY_GLOBALS = frozenset(
@@ -31,28 +46,65 @@ _BUILTIN_GLOBALS = frozenset(
 )
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """An Unpickler that refuses every global outside the allow-list."""
+def work_budget(size_bytes: int) -> int:
+    """Elements (or nodes) a file of `size_bytes` may produce."""
+    return _FLOOR + _PER_BYTE * size_bytes
 
-    def __init__(self, file: io.BufferedIOBase, source: Path) -> None:
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """An Unpickler that refuses every global outside the allow-list and bounds what the
+    admitted callables build (see the module docstring)."""
+
+    def __init__(self, file: io.BufferedIOBase, source: Path, budget: int) -> None:
         super().__init__(file, encoding="latin1")
         self._source = source
+        self._budget = budget
+
+    def _spend(self, elements: int, what: str) -> None:
+        self._budget -= elements
+        if self._budget < 0:
+            raise DataError(
+                f"{self._source}: the pickle builds more than its size allows ({what}); "
+                "refusing a file that would exhaust memory"
+            )
 
     def find_class(self, module: str, name: str) -> Any:
         import numpy as np
 
         if (module, name) in _NUMPY_GLOBALS:
             if name == "_reconstruct":
-                return _numpy_multiarray()._reconstruct
+                return self._bounded_reconstruct
             if name == "scalar":
-                return _numpy_multiarray().scalar
+                return self._bounded_scalar
             return getattr(np, name)
         if module == "builtins" and name in _BUILTIN_GLOBALS:
-            return super().find_class(module, name)
+            return self._bounded_builtin(super().find_class(module, name))
         raise DataError(
             f"{self._source}: refuses global {module}.{name}: only numpy array "
             "reconstruction and builtin containers may appear in an AICL .npy pickle"
         )
+
+    def _bounded_reconstruct(self, subtype: Any, shape: Any, dtype: Any) -> Any:
+        # numpy pickles call this with shape (0,) and fill the array in __setstate__.
+        size = math.prod(shape) if isinstance(shape, tuple) else shape
+        if not isinstance(size, int) or size < 0:
+            raise DataError(f"{self._source}: bad array shape {shape!r} in the pickle")
+        self._spend(size, f"an empty array of shape {shape!r}")
+        return _numpy_multiarray()._reconstruct(subtype, shape, dtype)
+
+    def _bounded_scalar(self, dtype: Any, *args: Any) -> Any:
+        self._spend(int(getattr(dtype, "itemsize", 0)), f"a scalar of dtype {dtype!r}")
+        return _numpy_multiarray().scalar(dtype, *args)
+
+    def _bounded_builtin(self, factory: Callable[..., Any]) -> Callable[..., Any]:
+        def build(*args: Any) -> Any:
+            if args and isinstance(args[0], int) and factory in (bytes, bytearray):
+                self._spend(args[0], f"{factory.__name__}({args[0]})")
+            elif args and hasattr(args[0], "__len__"):
+                self._spend(len(args[0]), f"{factory.__name__} of {len(args[0])} elements")
+            return factory(*args)
+
+        return build
 
 
 def _numpy_multiarray() -> Any:
@@ -98,7 +150,7 @@ def load_npy_object(path: str | Path) -> Any:
                 f"{path}: expected an object array (pickled payload), got dtype {dtype}"
             )
         try:
-            array = _RestrictedUnpickler(handle, path).load()
+            array = _RestrictedUnpickler(handle, path, work_budget(path.stat().st_size)).load()
         except DataError:
             raise
         except Exception as exc:  # pickle raises many types on corrupt input
@@ -108,21 +160,40 @@ def load_npy_object(path: str | Path) -> Any:
     return array.item() if shape == () else array
 
 
-def to_json_like(obj: Any) -> Any:
+def to_json_like(obj: Any, *, max_nodes: int = _FLOOR, source: str = "object") -> Any:
     """Convert a loaded AICL object to what its ``.json`` twin holds.
 
     Dict keys become strings, tuples become lists and numpy scalars become Python scalars, so
     one code path can consume either file.
+
+    Raises:
+        DataError: nesting deeper than `MAX_DEPTH` (or a cycle), or more than `max_nodes`
+            nodes (lists that share each other expand exponentially).
     """
-    if isinstance(obj, dict):
-        return {str(key): to_json_like(value) for key, value in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_json_like(value) for value in obj]
-    if hasattr(obj, "item") and hasattr(obj, "dtype"):
-        return obj.item()
-    return obj
+    budget = [max_nodes]
+
+    def convert(value: Any, depth: int) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise DataError(
+                f"{source}: holds more than {max_nodes} values once shared lists are expanded; "
+                "refusing it"
+            )
+        if depth > MAX_DEPTH:
+            raise DataError(f"{source}: nested deeper than {MAX_DEPTH} levels (or a cycle)")
+        if isinstance(value, dict):
+            return {str(key): convert(item, depth + 1) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [convert(item, depth + 1) for item in value]
+        if hasattr(value, "item") and hasattr(value, "dtype"):
+            return value.item()
+        return value
+
+    return convert(obj, 0)
 
 
 def load_npy_as_json(path: str | Path) -> Any:
-    """`load_npy_object` followed by `to_json_like`."""
-    return to_json_like(load_npy_object(path))
+    """`load_npy_object` followed by `to_json_like`, both bounded by the file's size."""
+    path = Path(path)
+    obj = load_npy_object(path)
+    return to_json_like(obj, max_nodes=work_budget(path.stat().st_size), source=str(path))

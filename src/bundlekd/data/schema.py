@@ -8,7 +8,7 @@ is the view every test-time consumer (prompts, retrieval queries) must use: titl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -121,7 +121,11 @@ class Prediction(_Record):
     session_id: str
     domain: Domain = ""
     bundles: tuple[Bundle, ...] = ()
-    valid: bool = True
+    parsed: bool = Field(
+        default=True,
+        description="The output could be read as an answer. Not a quality verdict: the "
+        "evaluator's valid-output rate (>= 1 bundle of >= 2 session items) is the only 'valid'.",
+    )
     raw: str = ""
     errors: tuple[str, ...] = ()
     knowledge_ids: tuple[str, ...] = ()
@@ -131,6 +135,16 @@ class Prediction(_Record):
     latency_s: float = 0.0
     tokens: int = 0
     method: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_valid(cls, data: Any) -> Any:
+        # Lines written before the rename call `parsed` "valid": read them as they meant it.
+        if isinstance(data, dict) and "valid" in data:
+            data = dict(data)
+            legacy = data.pop("valid")
+            data.setdefault("parsed", legacy)
+        return data
 
     @property
     def key(self) -> tuple[str, str]:

@@ -90,6 +90,11 @@ def load_sessions(
     elif source == "aicl":
         chosen = check_domains(domains)
         sessions = load_aicl(resolve_data_dir(data_dir), chosen).sessions
+    elif Path(source).is_dir():
+        raise DataError(
+            f"{source}: is a directory; expected a sessions .jsonl file, or one of "
+            f"{', '.join(NAMED_SOURCES)} (the real data folder goes in --data-dir)"
+        )
     elif source.endswith(".jsonl") or Path(source).is_file():
         sessions = read_sessions(source)
     else:

@@ -7,7 +7,6 @@ val/test session (they leak the labels, DESIGN.md §2).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from pydantic import ValidationError
 from bundlekd.data.schema import Session
 from bundlekd.data.sessions_jsonl import describe_validation_error
 from bundlekd.errors import DataError
+from bundlekd.files import check_input_file, decode_utf8, parse_json
 
 
 @dataclass
@@ -57,9 +57,7 @@ def validate_sessions_file(path: str | Path, *, max_messages: int = 100) -> Sess
     Raises:
         DataError: Only when the file does not exist; content problems go into the report.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    path = check_input_file(path)
     report = SessionsFileReport(path=path)
     seen: dict[tuple[str, str], int] = {}
 
@@ -67,15 +65,16 @@ def validate_sessions_file(path: str | Path, *, max_messages: int = 100) -> Sess
         if len(bucket) < max_messages:
             bucket.append(message)
 
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
             where = f"{path}:{line_no}"
             try:
-                session = Session.model_validate(json.loads(line))
-            except json.JSONDecodeError as exc:
-                note(report.errors, f"{where}: invalid JSON: {exc.msg}")
+                line = decode_utf8(raw, where)
+                if not line.strip():
+                    continue
+                session = Session.model_validate(parse_json(line, where))
+            except DataError as exc:  # not UTF-8, invalid JSON, nested too deeply
+                note(report.errors, str(exc))
                 continue
             except ValidationError as exc:
                 note(report.errors, f"{where}: {describe_validation_error(exc)}")

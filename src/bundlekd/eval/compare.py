@@ -82,12 +82,14 @@ def comparison_table(rows: list[dict[str, Any]], title: str, *, wide: bool = Fal
     """
     keys = [*COMPACT, *(WIDE_EXTRA if wide else ())]
     keys = [k for k in keys if k == "method" or any(r.get(k) is not None for r in rows)]
+    notes = [f"{row['method']}: {row['note']}" for row in rows if row.get("note")]
     table = TableData(
         title=title,
         columns=[Column(k, *_HEADERS[k]) for k in keys],
         caption=f"P/R/Cov/valid: {HEADLINE} (the headline); intent: cosine of predicted vs GT "
         "intent on hit bundles; pair floor: products 1+2 as one bundle"
-        + (f"; a24: {REFERENCE}, as published" if wide else ""),
+        + (f"; a24: {REFERENCE}, as published" if wide else "")
+        + "".join(f"; {note}" for note in notes),
     )
     for row in rows:
         table.add(row, dim=row["method"] == FLOOR_NAME)

@@ -3,6 +3,13 @@
 `evaluate` keeps one `SampleRecord` per gold session (what was predicted, the GT, the scores),
 aggregates per domain and overall (pooled over sessions, not a mean of domain means), and scores
 the pair floor on the same sessions so every table carries it.
+
+Two rules keep a prediction from scoring more than it shows:
+- strict scoring drops repeated bundles of one prediction first (repeating a correct bundle 20
+  times must not raise precision); the `aicl` variants score the bundles as given, like the
+  reference code, and the number dropped is reported;
+- a prediction that names an item outside its gold session is an error: it is reported, and
+  scored as no valid output (in every variant).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from bundlekd.eval.metrics import (
     SessionScores,
     aggregate_all,
     score_session,
+    unique_bundles,
 )
 
 logger = logging.getLogger(__name__)
@@ -61,11 +69,19 @@ class SampleRecord(BaseModel):
 
     domain: str
     session_id: str
-    valid: bool
+    parsed: bool = Field(description="The prediction exists and its output was read.")
     missing: bool
     pred: tuple[Bundle, ...]
     gold: tuple[Bundle, ...]
-    scores: SessionScores
+    scores: SessionScores = Field(description="Strict scores (repeated bundles dropped).")
+    reference_scores: SessionScores | None = Field(
+        default=None,
+        description="aicl scores of the bundles as given; None when no bundle repeats (= scores).",
+    )
+    repeats_dropped: int = Field(default=0, description="Repeated bundles dropped (strict).")
+    unknown_items: tuple[str, ...] = Field(
+        default=(), description="Predicted item ids not in the gold session (an error)."
+    )
     errors: tuple[str, ...] = ()
     intents: tuple[dict[str, float], ...] = Field(
         default=(), description="Per hit bundle: similarity of its intent to the GT intent."
@@ -101,6 +117,17 @@ class MatchDiagnostics(BaseModel):
     missing_ids: list[str]
     n_duplicates: int = Field(description="Repeated predictions; the last one was kept.")
     n_unlabelled_gold: int = Field(description="Gold sessions without ground truth; skipped.")
+    n_repeated_bundles: int = Field(
+        default=0,
+        description="Bundles repeated within a prediction; dropped before strict scoring.",
+    )
+    n_sessions_with_repeats: int = Field(default=0, description="Predictions with such repeats.")
+    n_unknown_item_predictions: int = Field(
+        default=0, description="Predictions naming items outside their session; scored invalid."
+    )
+    unknown_item_ids: list[str] = Field(
+        default_factory=list, description="Sessions of those predictions (first few)."
+    )
 
 
 class EvalReport(BaseModel):
@@ -112,6 +139,10 @@ class EvalReport(BaseModel):
     samples: list[SampleRecord]
     diagnostics: MatchDiagnostics
     sources: dict[str, str] = Field(default_factory=dict, description="Input files, hashes.")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What a reader must know about the predictions (e.g. test-split knowledge).",
+    )
 
     def group(self, domain: str = OVERALL) -> GroupResult:
         for group in self.groups:
@@ -169,6 +200,14 @@ def evaluate(
     if intent_scorer is not None:
         samples = _with_intents(samples, intent_scorer)
     missing = [_label(s.key) for s in scored if s.key not in matched]
+    repeated = [s for s in samples if s.repeats_dropped]
+    foreign = [_label((s.domain, s.session_id)) for s in samples if s.unknown_items]
+    if foreign:
+        logger.warning(
+            "%d predictions name items outside their session (scored invalid), e.g. %s",
+            len(foreign),
+            foreign[:5],
+        )
 
     floor_scores: list[SessionScores] | None = None
     if cfg.with_floor:
@@ -191,6 +230,10 @@ def evaluate(
             missing_ids=missing[:limit],
             n_duplicates=n_duplicates,
             n_unlabelled_gold=len(gold) - len(labelled),
+            n_repeated_bundles=sum(s.repeats_dropped for s in repeated),
+            n_sessions_with_repeats=len(repeated),
+            n_unknown_item_predictions=len(foreign),
+            unknown_item_ids=foreign[:limit],
         ),
     )
 
@@ -235,24 +278,40 @@ def _match(
 
 def _sample(session: Session, prediction: Prediction | None, tau: float) -> SampleRecord:
     gold = session.bundles or ()
-    valid = prediction is not None and prediction.valid
+    gold_items = [b.items for b in gold]
+    parsed = prediction is not None and prediction.parsed
     pred = prediction.bundles if prediction is not None else ()
-    scores = score_session([b.items for b in pred], [b.items for b in gold], valid=valid, tau=tau)
+    errors = list(prediction.errors) if prediction is not None else ["no prediction"]
+    known = {item.item_id for item in session.items}
+    unknown = tuple(dict.fromkeys(i for b in pred for i in b.items if i not in known))
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        errors.append(f"{len(unknown)} item id(s) not in the session: {shown}")
+    scored = parsed and not unknown
+    given = [b.items for b in pred]
+    unique, repeats = unique_bundles(given)
+    scores = score_session(unique, gold_items, parsed=scored, tau=tau)
+    reference = score_session(given, gold_items, parsed=scored, tau=tau) if repeats else None
+    if repeats:
+        errors.append(f"{repeats} repeated bundle(s) dropped before strict scoring")
     return SampleRecord(
         domain=session.domain,
         session_id=session.session_id,
-        valid=valid,
+        parsed=parsed,
         missing=prediction is None,
         pred=pred,
         gold=gold,
         scores=scores,
-        errors=prediction.errors if prediction is not None else ("no prediction",),
+        reference_scores=reference,
+        repeats_dropped=repeats,
+        unknown_items=unknown,
+        errors=tuple(errors),
     )
 
 
 def _with_intents(samples: list[SampleRecord], scorer: IntentScorer) -> list[SampleRecord]:
     """Score every hit's intent in one batch (one embedding call for all sessions)."""
-    per_sample = [hit_intents(s.pred, s.gold) if s.valid else [] for s in samples]
+    per_sample = [hit_intents(_unique(s.pred), s.gold) if s.scores.parsed else [] for s in samples]
     rows = scorer.score([h for hits in per_sample for h in hits])
     out, start = [], 0
     for sample, hits in zip(samples, per_sample, strict=True):
@@ -276,7 +335,10 @@ def _groups(
             GroupResult(
                 domain=domain,
                 n_sessions=len(index),
-                method=aggregate_all([samples[i].scores for i in index]),
+                method=aggregate_all(
+                    [samples[i].scores for i in index],
+                    [samples[i].reference_scores or samples[i].scores for i in index],
+                ),
                 floor=(
                     aggregate_all([floor_scores[i] for i in index])
                     if floor_scores is not None
@@ -290,6 +352,16 @@ def _groups(
             )
         )
     return groups
+
+
+def _unique(bundles: Sequence[Bundle]) -> tuple[Bundle, ...]:
+    seen: set[frozenset[str]] = set()
+    kept = []
+    for bundle in bundles:
+        if frozenset(bundle.items) not in seen:
+            seen.add(frozenset(bundle.items))
+            kept.append(bundle)
+    return tuple(kept)
 
 
 def _method_name(predictions: Sequence[Prediction]) -> str:

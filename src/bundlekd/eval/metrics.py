@@ -14,7 +14,9 @@ Modes:
 - ``aicl`` reproduces the reference pipeline: sessions whose output did not parse, or whose
   output is empty after dropping 1-item bundles, leave the averages (its ``process_results``
   drops them before ``compute`` runs).
-- ``strict`` keeps every labelled session; those count as zeros.
+- ``strict`` keeps every labelled session; those count as zeros. The evaluator also drops
+  repeated bundles of one prediction before strict scoring (repeating a correct bundle must not
+  raise precision); ``aicl`` scores the bundles as given, as the reference code does.
 
 Sessions with no GT bundle (raw BundleRec data only) have no recall. They are kept out of the
 averages and feed the false-positive rate instead: the share of them where the method still
@@ -42,7 +44,8 @@ class SessionScores:
     """Hit counts of one session; the per-session rates are derived from them.
 
     Attributes:
-        valid: the output parsed (and existed); False means it is scored as no output.
+        parsed: the output was read as an answer (and existed); False means it is scored as no
+            output.
         n_pred: |P|, predicted bundles with >= 2 items.
         n_gold: |G|, ground-truth bundles (0 for a no-bundle session).
         hits_2024: predictions contained in some GT bundle (each counted once).
@@ -56,7 +59,7 @@ class SessionScores:
         jaccard_gold: GT bundles with Jaccard >= τ against some prediction.
     """
 
-    valid: bool
+    parsed: bool
     n_pred: int
     n_gold: int
     hits_2024: int = 0
@@ -70,9 +73,9 @@ class SessionScores:
     jaccard_gold: int = 0
 
     @property
-    def usable(self) -> bool:
-        """Kept by the reference pipeline: parsed, and >= 1 bundle of >= 2 items."""
-        return self.valid and self.n_pred > 0
+    def valid_output(self) -> bool:
+        """Valid output (kept by the reference pipeline): parsed, >= 1 bundle of >= 2 items."""
+        return self.parsed and self.n_pred > 0
 
     def precision(self, version: Version) -> float:
         hits = self.hits_2024 if version == "2024" else self.hit_pairs_2025
@@ -100,7 +103,7 @@ class Aggregate:
         exact_precision, exact_recall: same averaging, p == g.
         jaccard_precision, jaccard_recall: same averaging, J(p, g) >= τ.
         valid_output_rate: labelled sessions with usable output / labelled sessions.
-        n_sessions: sessions in the averages (aicl mode drops the unusable ones).
+        n_sessions: sessions in the averages (aicl mode drops those without valid output).
         n_labelled: sessions with >= 1 GT bundle.
         n_hits: hits (2024) or hit pairs (2025), the coverage denominator.
         n_no_gold: sessions with no GT bundle.
@@ -133,16 +136,17 @@ def score_session(
     pred_bundles: Sequence[Collection[str]],
     gold_bundles: Sequence[Collection[str]],
     *,
-    valid: bool = True,
+    parsed: bool = True,
     tau: float = DEFAULT_JACCARD_TAU,
 ) -> SessionScores:
     """Score one session's predicted bundles against its GT bundles.
 
     Args:
         pred_bundles: predicted bundles as item-id collections, in output order. Bundles with
-            fewer than 2 items are dropped here. Duplicate bundles are kept (as the reference does).
+            fewer than 2 items are dropped here. Duplicate bundles are kept (as the reference
+            does; `unique_bundles` drops them first for strict scoring).
         gold_bundles: GT bundles in dataset order (the order decides the 2024 coverage).
-        valid: False when the output did not parse or is missing; it then counts as no output.
+        parsed: False when the output did not parse or is missing; it then counts as no output.
         tau: Jaccard threshold of the J >= τ variant.
 
     Returns:
@@ -153,7 +157,7 @@ def score_session(
         >>> (s.n_pred, s.hits_2024, s.precision("2024"), round(s.coverage_sum_2024, 3))
         (1, 1, 1.0, 0.667)
     """
-    preds = multi_item_bundles(pred_bundles) if valid else []
+    preds = multi_item_bundles(pred_bundles) if parsed else []
     gold = [frozenset(g) for g in gold_bundles]
 
     hits_2024, cov_2024 = 0, 0.0
@@ -171,7 +175,7 @@ def score_session(
         gold_hit += bool(inside)
 
     return SessionScores(
-        valid=valid,
+        parsed=parsed,
         n_pred=len(preds),
         n_gold=len(gold),
         hits_2024=hits_2024,
@@ -191,7 +195,8 @@ def aggregate(scores: Sequence[SessionScores], mode: Mode, version: Version) -> 
 
     Args:
         scores: one entry per gold session of the group (missing outputs scored invalid).
-        mode: ``strict`` (unusable outputs count as zeros) or ``aicl`` (they are dropped).
+        mode: ``strict`` (sessions without valid output count as zeros) or ``aicl`` (they are
+            dropped).
         version: ``2024`` or ``2025`` hit counting (precision, recall, coverage).
 
     Returns:
@@ -199,7 +204,7 @@ def aggregate(scores: Sequence[SessionScores], mode: Mode, version: Version) -> 
     """
     labelled = [s for s in scores if s.n_gold > 0]
     no_gold = [s for s in scores if s.n_gold == 0]
-    averaged = labelled if mode == "strict" else [s for s in labelled if s.usable]
+    averaged = labelled if mode == "strict" else [s for s in labelled if s.valid_output]
     n = len(averaged)
     n_hits = sum(s.hits(version) for s in averaged)
     return Aggregate(
@@ -212,7 +217,7 @@ def aggregate(scores: Sequence[SessionScores], mode: Mode, version: Version) -> 
         exact_recall=_mean([_ratio(s.exact_gold, s.n_gold) for s in averaged]),
         jaccard_precision=_mean([_ratio(s.jaccard_pred, s.n_pred) for s in averaged]),
         jaccard_recall=_mean([_ratio(s.jaccard_gold, s.n_gold) for s in averaged]),
-        valid_output_rate=_ratio(sum(s.usable for s in labelled), len(labelled)),
+        valid_output_rate=_ratio(sum(s.valid_output for s in labelled), len(labelled)),
         n_sessions=n,
         n_labelled=len(labelled),
         n_hits=n_hits,
@@ -221,13 +226,37 @@ def aggregate(scores: Sequence[SessionScores], mode: Mode, version: Version) -> 
     )
 
 
-def aggregate_all(scores: Sequence[SessionScores]) -> dict[str, Aggregate]:
-    """Every (mode, version) variant, keyed ``"strict-2025"``, ``"aicl-2024"``, ..."""
+def aggregate_all(
+    scores: Sequence[SessionScores], reference_scores: Sequence[SessionScores] | None = None
+) -> dict[str, Aggregate]:
+    """Every (mode, version) variant, keyed ``"strict-2025"``, ``"aicl-2024"``, ...
+
+    Args:
+        scores: per-session scores for the strict variants (repeated bundles dropped).
+        reference_scores: per-session scores of the bundles as given, for the aicl variants
+            (default: `scores`).
+    """
+    by_mode = {"strict": scores, "aicl": scores if reference_scores is None else reference_scores}
     return {
-        variant_key(mode, version): aggregate(scores, mode, version)
+        variant_key(mode, version): aggregate(by_mode[mode], mode, version)
         for mode in MODES
         for version in VERSIONS
     }
+
+
+def unique_bundles(bundles: Sequence[Collection[str]]) -> tuple[list[Collection[str]], int]:
+    """(bundles with repeats removed, first kept, order kept; how many repeats were dropped).
+
+    Two bundles repeat each other when they hold the same items, in any order.
+    """
+    seen: set[frozenset[str]] = set()
+    kept: list[Collection[str]] = []
+    for bundle in bundles:
+        key = frozenset(bundle)
+        if key not in seen:
+            seen.add(key)
+            kept.append(bundle)
+    return kept, len(bundles) - len(kept)
 
 
 def variant_key(mode: Mode, version: Version) -> str:
@@ -240,7 +269,7 @@ REFERENCE = variant_key("aicl", "2024")
 
 def false_positive_rate(no_gold_scores: Sequence[SessionScores]) -> float:
     """Share of no-GT sessions where the output holds >= 1 bundle of >= 2 items."""
-    return _ratio(sum(s.usable for s in no_gold_scores), len(no_gold_scores))
+    return _ratio(sum(s.valid_output for s in no_gold_scores), len(no_gold_scores))
 
 
 def _ratio(numerator: float, denominator: float) -> float:

@@ -53,6 +53,7 @@ def results_dict(report: EvalReport) -> dict[str, Any]:
         "config": report.config.model_dump(mode="json"),
         "diagnostics": report.diagnostics.model_dump(mode="json"),
         "sources": report.sources,
+        "warnings": report.warnings,
         "versions": {
             "bundlekd": __version__,
             "metrics": METRICS_VERSION,
@@ -73,9 +74,11 @@ def sample_row(sample: SampleRecord) -> dict[str, Any]:
     return {
         "domain": sample.domain,
         "session_id": sample.session_id,
-        "valid": sample.valid,
+        "parsed": sample.parsed,
         "missing": sample.missing,
-        "usable": scores.usable,
+        "valid_output": scores.valid_output,
+        "repeats_dropped": sample.repeats_dropped,
+        "unknown_items": list(sample.unknown_items),
         "pred": [b.model_dump(mode="json") for b in sample.pred],
         "gold": [b.model_dump(mode="json") for b in sample.gold],
         "scores": {**asdict(scores), **rates},
@@ -169,6 +172,16 @@ def _caption(report: EvalReport) -> str:
         parts.append(f"{d.n_unknown} predictions for unknown sessions ignored")
     if d.n_duplicates:
         parts.append(f"{d.n_duplicates} repeated predictions (last kept)")
+    if d.n_repeated_bundles:
+        parts.append(
+            f"{d.n_repeated_bundles} repeated bundles in {d.n_sessions_with_repeats} predictions "
+            "dropped (strict; aicl scores them as given)"
+        )
+    if d.n_unknown_item_predictions:
+        parts.append(
+            f"{d.n_unknown_item_predictions} predictions name items outside their session "
+            "(scored invalid)"
+        )
     return "; ".join(parts)
 
 

@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from bundlekd import __version__
+from bundlekd.data.leakage import check_sessions
 from bundlekd.data.schema import Session
-from bundlekd.errors import ConfigError, DataError, LeakageError
+from bundlekd.errors import ConfigError, DataError
 from bundlekd.files import canonical_hash, read_json, write_json
 from bundlekd.finetune.embedder_config import EmbedderTuneConfig
 
@@ -58,12 +59,7 @@ def _titles(session: Session) -> list[str]:
 
 def check_training_sessions(sessions: Sequence[Session]) -> None:
     """Only training sessions may teach the embedder (val picks the epoch, test scores)."""
-    leaked = sorted({str(s.split) for s in sessions if s.split != "train"})
-    if leaked:
-        raise LeakageError(
-            f"embedder fine-tuning takes training sessions only, got split(s) {leaked}: "
-            "validation chooses the epoch and test is for the final numbers"
-        )
+    check_sessions(sessions, use="embedder fine-tuning", allowed=("train",), can_force=False)
 
 
 def build_triples(sessions: Sequence[Session], cfg: EmbedderTuneConfig) -> list[Triple]:
@@ -193,8 +189,7 @@ def tune_embedder(
 
     hf_logging.disable_progress_bar()  # the CLI draws its own bar
     cfg = cfg or EmbedderTuneConfig()
-    if any(s.split == "test" for s in val):
-        raise LeakageError("test sessions cannot choose the embedder's epoch: use val")
+    check_sessions(val, use="choosing the embedder's epoch", can_force=False)
     triples = build_triples(train, cfg)
     if not triples:
         raise ConfigError("no co-bundled training pairs to fine-tune on")

@@ -6,6 +6,11 @@
 
 The index is a cache: `open` rebuilds it when it is missing, corrupt, or was built by another
 embedder, and otherwise embeds only the items it lacks.
+
+`open(..., read_only=True)` is what reads use (search, stats, generate, chat): it never writes
+a file. It refuses an embedder or index backend other than the recorded ones (using them would
+mean re-embedding and rewriting the index), and when the saved index is missing, corrupt or
+behind knowledge.jsonl it searches an in-memory copy instead of repairing the files.
 """
 
 from __future__ import annotations
@@ -26,13 +31,14 @@ from bundlekd.knowledge_base.grouping.tool import GroupingTool, GroupSettings, r
 from bundlekd.knowledge_base.index.base import NumpyIndex, VectorIndex
 from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory
 from bundlekd.knowledge_base.retrieval.retriever import Retriever, Scored
-from bundlekd.knowledge_base.store.items import KnowledgeItem
+from bundlekd.knowledge_base.store.items import KnowledgeItem, row_error
 from bundlekd.knowledge_base.store.knowledge_store import (
     KNOWLEDGE_FILE,
     ItemDiff,
     KnowledgeStore,
     count_items,
     diff_items,
+    knowledge_provenance,
     read_items,
 )
 from bundlekd.knowledge_base.store.update import (
@@ -50,6 +56,22 @@ from bundlekd.llm.embeddings import Embedder, get_embedder
 logger = logging.getLogger(__name__)
 
 INDEX_BACKENDS = ("faiss", "chroma", "numpy")
+
+
+class MemoryIndex(NumpyIndex):
+    """A brute-force index that lives in memory only: what a read searches when the saved
+    index cannot be used as it is (a read never writes)."""
+
+    backend = "memory"
+
+    def save(self) -> None:
+        """Nothing: reads never write."""
+
+    def load(self) -> bool:
+        return False
+
+    def refresh(self) -> None:
+        """Nothing to pick up: the vectors were embedded by this process."""
 
 
 def make_index(kb_dir: Path, backend: str, chroma_url: str | None = None) -> VectorIndex:
@@ -75,20 +97,33 @@ def make_index(kb_dir: Path, backend: str, chroma_url: str | None = None) -> Vec
 
 
 def read_candidates(path: str | Path) -> list[KnowledgeItem]:
-    """Items to add from a JSONL: {kind, text, domain, ...provenance} rows or full KB rows."""
+    """Items to add from a JSONL: {kind, text, domain, ...provenance} rows or full KB rows.
+
+    Every field is validated (`KnowledgeItem`, `stats` included), so a bad row is refused here
+    naming ``file:line`` and the field, before anything is written.
+    """
     items = []
     for line_no, row in iter_jsonl(path):
         try:
             item = KnowledgeItem.model_validate(row) if "id" in row else KnowledgeItem.new(**row)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"]) or "<row>"
-            raise DataError(f"{path}:{line_no}: field '{loc}': {first['msg']}") from None
-        except TypeError as exc:  # unknown or missing keyword for KnowledgeItem.new
+            raise DataError(f"{path}:{line_no}: {row_error(exc)}") from None
+        except (TypeError, AttributeError) as exc:  # unknown/missing keyword, wrong type
             raise DataError(f"{path}:{line_no}: {exc}") from None
         if item.status == "active":
             items.append(item)
     return items
+
+
+def _in_sync(index: VectorIndex, items: Iterable[KnowledgeItem], embedder: Embedder) -> bool:
+    """Whether the saved index can serve reads as it is (loaded, same embedder, same ids)."""
+    try:
+        index.refresh()
+    except KnowledgeBaseError as exc:
+        logger.warning("%s", exc)
+        return False
+    active = {item.id for item in items if item.status == "active"}
+    return index.embedder_id == embedder.model_id and set(index.ids()) == active
 
 
 class KnowledgeBase:
@@ -113,16 +148,24 @@ class KnowledgeBase:
         *,
         create: bool = False,
         progress: Progress | None = None,
+        read_only: bool = False,
     ) -> KnowledgeBase:
         """Open a KB (create it if `create`), migrate old rows, and bring the index up to date.
 
-        `embedder`/`index` default to what the manifest records, else MiniLM and faiss.
+        `embedder`/`index` default to what the manifest records, else MiniLM and faiss. With
+        `read_only` nothing is written (see the module docstring).
+
+        Raises:
+            KnowledgeBaseError: no KB there (and not `create`); with `read_only`, an embedder
+                or index backend other than the recorded one.
         """
         store = KnowledgeStore(kb_dir)
         if not store.exists() and not create:
             raise KnowledgeBaseError(
                 f"{kb_dir}: not a knowledge base (no {KNOWLEDGE_FILE}); create one first"
             )
+        if read_only:
+            return cls._open_read_only(store, embedder, index, chroma_url, progress)
         chosen = get_embedder(
             embedder if embedder is not None else store.settings.get("embedder_id")
         )
@@ -138,10 +181,58 @@ class KnowledgeBase:
                 or any(store.settings.get(k) != v for k, v in settings.items())
             ):
                 store.init(**settings)  # also repairs a missing manifest (P9)
+            store.recover()
             store.migrate()
             kb = cls(store, vector_index, chosen)
             refresh_and_sync(vector_index, store.load().values(), chosen, progress=progress)
         return kb
+
+    @classmethod
+    def _open_read_only(
+        cls,
+        store: KnowledgeStore,
+        embedder: Embedder | str | None,
+        index: str | None,
+        chroma_url: str | None,
+        progress: Progress | None,
+    ) -> KnowledgeBase:
+        recorded_embedder = store.settings.get("embedder_id")
+        chosen = get_embedder(embedder if embedder is not None else recorded_embedder)
+        if recorded_embedder and chosen.model_id != recorded_embedder:
+            raise KnowledgeBaseError(
+                f"{store.kb_dir}: its vectors were made by embedder {recorded_embedder!r}, not "
+                f"{chosen.model_id!r}; a read does not re-embed a knowledge base: leave out "
+                f"--embedder, or re-embed it with `bundlekd kb rebuild {store.kb_dir} "
+                "--embedder ...`"
+            )
+        recorded_backend = store.settings.get("index_backend")
+        backend = "chroma" if chroma_url is not None else index or recorded_backend or "faiss"
+        if recorded_backend and backend != recorded_backend:
+            raise KnowledgeBaseError(
+                f"{store.kb_dir}: its index is {recorded_backend!r}, not {backend!r}; a read does "
+                f"not build another index: leave out --index, or `bundlekd kb rebuild "
+                f"{store.kb_dir} --index {backend}`"
+            )
+        if store.unlogged_change() is not None:
+            logger.warning(
+                "%s: an interrupted update left a change that history.jsonl does not list; "
+                "the next write (or `bundlekd kb history`) records it",
+                store.kb_dir,
+            )
+        items = store.load().values()
+        saved = make_index(store.kb_dir, backend, chroma_url)
+        if _in_sync(saved, items, chosen):
+            return cls(store, saved, chosen)
+        logger.warning(
+            "%s: the saved %s index is missing or behind knowledge.jsonl; searching an in-memory "
+            "copy (`bundlekd kb rebuild %s` saves one)",
+            store.kb_dir,
+            backend,
+            store.kb_dir,
+        )
+        memory = MemoryIndex(store.kb_dir / "index" / "memory")
+        sync_index(memory, items, chosen, progress=progress)
+        return cls(store, memory, chosen)
 
     @classmethod
     def create(cls, kb_dir: str | Path, **kwargs: Any) -> KnowledgeBase:
@@ -154,8 +245,10 @@ class KnowledgeBase:
         candidates: Iterable[KnowledgeItem],
         merge_threshold: float | None = DEFAULT_MERGE_THRESHOLD,
         progress: Progress | None = None,
-        allow_test: bool = False,
+        force: bool = False,
     ) -> UpdateResult:
+        """`store.update.add_items`: rows from the test split or without a known split are
+        refused unless `force`."""
         return add_items(
             self.store,
             self.index,
@@ -163,7 +256,7 @@ class KnowledgeBase:
             candidates,
             merge_threshold,
             progress=progress,
-            allow_test=allow_test,
+            force=force,
         )
 
     def remove(self, ids: Iterable[str]) -> list[str]:
@@ -258,6 +351,18 @@ class KnowledgeBase:
             "indexed": len(self.index),
             "operations": len(history),
             "snapshots": self.store.snapshots(),
+        }
+
+    def provenance(self) -> dict[str, Any]:
+        """Active items from the test split or without a known split (`knowledge_provenance`)."""
+        return knowledge_provenance(self.store.load().values())
+
+    def describe(self) -> dict[str, Any]:
+        """What identifies this KB in a run's manifest: folder, creation time, embedder."""
+        return {
+            "kb_dir": str(self.kb_dir.resolve()),
+            "kb_created_at": self.store.settings.get("created_at"),
+            "kb_embedder": self.embedder.model_id,
         }
 
     def diff(self, other: KnowledgeBase | str | Path) -> ItemDiff:

@@ -6,7 +6,9 @@ Kept simple on purpose:
 - `json_schema` is honoured through `with_structured_output` when the model implements it
   (tool calling), and otherwise ignored with a logged warning;
 - `adapter` is ignored.
-A request that raises becomes a Completion with `error` set; the rest of the batch goes on.
+A request that raises becomes a Completion with `error` set and the rest of the batch goes
+on, unless the failure is one of transport (a timeout, a dropped connection, HTTP 429 or 5xx):
+that raises TransportError for the batch, as it never is the model's answer.
 """
 
 from __future__ import annotations
@@ -16,12 +18,36 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from bundlekd.errors import BackendUnavailableError
+from bundlekd.errors import BackendUnavailableError, TransportError
 from bundlekd.llm.base import LLM, ChatRequest, Completion, Message
 
 logger = logging.getLogger(__name__)
 
 _LENGTH_REASONS = {"length", "max_tokens", "MAX_TOKENS"}
+# Exception classes (by name, any provider SDK) that mean "no answer came back".
+_TRANSPORT_NAMES = frozenset(
+    {
+        "APIConnectionError",
+        "APITimeoutError",
+        "ConnectError",
+        "ConnectTimeout",
+        "InternalServerError",
+        "RateLimitError",
+        "ReadTimeout",
+        "ServiceUnavailableError",
+        "TimeoutException",
+    }
+)
+
+
+def is_transport_failure(exc: BaseException) -> bool:
+    """True when `exc` says the request got no answer (not that the model answered badly)."""
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    if any(cls.__name__ in _TRANSPORT_NAMES for cls in type(exc).__mro__):
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and (status >= 500 or status in (408, 409, 429))
 
 
 def to_langchain_messages(messages: Sequence[Message]) -> list[Any]:
@@ -106,6 +132,12 @@ class LangChainLLM(LLM):
             outputs = [_invoke_or_exception(runnable, messages, config) for messages in inputs]
         # LangChain runs the batch concurrently: per-request time is not observable.
         per_request = (time.perf_counter() - started) / max(len(batch), 1)
+        failed = [o for o in outputs if isinstance(o, Exception) and is_transport_failure(o)]
+        if failed:
+            raise TransportError(
+                f"{self.model_id}: {len(failed)} of {len(batch)} requests got no answer "
+                f"({type(failed[0]).__name__}: {failed[0]})"
+            ) from failed[0]
         completions = []
         for output in outputs:
             if isinstance(output, Exception):

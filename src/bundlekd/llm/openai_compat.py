@@ -2,9 +2,14 @@
 
 A batch is fanned out over a thread pool. Retries are the OpenAI SDK's own (`max_retries`):
 connection errors, timeouts, 408, 409, 429 and 5xx, with exponential backoff from 0.5 s that
-honours `Retry-After`. A server that cannot be reached at all raises BackendUnavailableError; a
-request the server rejects (4xx, or 5xx after all retries) or that keeps timing out becomes a
-Completion with `error` set, and the rest of the batch goes on.
+honours `Retry-After`.
+
+A transport failure is never an answer: when the retries are used up (a timeout, 408/409/429,
+5xx, a dropped connection) the whole batch raises `TransportError`, so a batch run stops, keeps
+what finished and retries exactly the failed sessions on a re-run. A server that cannot be
+reached, or that refuses the key or the model name (401/403/404), raises
+BackendUnavailableError (a TransportError). Only a request the server rejects for its content
+(400, 413, 422, ...) becomes a Completion with `error` set, and the rest of the batch goes on.
 """
 
 from __future__ import annotations
@@ -18,12 +23,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlparse
 
-from bundlekd.errors import BackendUnavailableError, ConfigError
+from bundlekd.errors import BackendUnavailableError, ConfigError, LLMError, TransportError
 from bundlekd.llm.base import LLM, ChatRequest, Completion
 
 logger = logging.getLogger(__name__)
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+# What the SDK retries (and a later re-run may get through): never a final answer.
+_TRANSIENT_STATUS = frozenset({408, 409, 429})
+# The server refuses the key or the model name: every request would fail the same way.
+_SETUP_STATUS = frozenset({401, 403, 404})
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
@@ -131,8 +140,8 @@ class OpenAICompatLLM(LLM):
             futures = [pool.submit(self._complete_one, request) for request in requests]
             try:
                 return [future.result() for future in futures]
-            except BackendUnavailableError:
-                for future in futures:  # the server is gone: do not try the rest
+            except LLMError:
+                for future in futures:  # the server failed: do not try the rest
                     future.cancel()
                 raise
 
@@ -163,14 +172,27 @@ class OpenAICompatLLM(LLM):
         try:
             response = client.chat.completions.create(**kwargs)
         except openai.APITimeoutError as exc:  # before APIConnectionError, its base class
-            tries = self.max_retries + 1
-            return _error(f"timed out after {self.timeout_s:g} s ({tries} tries)", exc, kwargs)
+            raise TransportError(
+                f"{self.base_url}: request timed out after {self.timeout_s:g} s "
+                f"({self.max_retries + 1} tries)"
+            ) from exc
         except openai.APIConnectionError as exc:
             raise BackendUnavailableError(
                 f"cannot reach {self.base_url} : {exc.__cause__ or exc}"
             ) from exc
         except openai.APIStatusError as exc:
-            return _error(f"HTTP {exc.status_code} from {self.base_url}", exc, kwargs)
+            status = exc.status_code
+            if status in _SETUP_STATUS:
+                raise BackendUnavailableError(
+                    f"{self.base_url} answered HTTP {status} for model {kwargs['model']!r}: "
+                    f"check the API key and the served model name ({_detail(exc)})"
+                ) from exc
+            if status >= 500 or status in _TRANSIENT_STATUS:
+                raise TransportError(
+                    f"{self.base_url} answered HTTP {status} after "
+                    f"{self.max_retries + 1} tries ({_detail(exc)})"
+                ) from exc
+            return _error(f"HTTP {status} from {self.base_url}", exc, kwargs)
         latency = time.perf_counter() - started
         choice = response.choices[0]
         usage = response.usage
@@ -190,8 +212,13 @@ class OpenAICompatLLM(LLM):
             self._client = None
 
 
+def _detail(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+
+
 def _error(message: str, exc: Exception, kwargs: dict[str, Any]) -> Completion:
-    detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    """A request the server rejected for its content: a per-request error, the batch goes on."""
+    detail = _detail(exc)
     logger.warning("%s: %s", message, detail)
     return Completion(
         text="", finish_reason="error", model=kwargs["model"], error=f"{message}: {detail}"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bundlekd.data.leakage import check_sessions, split_label
 from bundlekd.data.schema import Session
-from bundlekd.errors import LeakageError
 from bundlekd.knowledge_base.store.items import KnowledgeItem
 
 EXEMPLAR_TEACHER = "ground-truth"
@@ -37,12 +37,9 @@ def exemplar_items(sessions: Sequence[Session]) -> list[KnowledgeItem]:
     Raises:
         LeakageError: a test session was passed (exemplars are the labels themselves).
     """
-    leaked = [s.session_id for s in sessions if s.split == "test"]
-    if leaked:
-        raise LeakageError(
-            f"{len(leaked)} test session(s) ({', '.join(leaked[:5])}) cannot become exemplars, "
-            "even with force: they are the test labels"
-        )
+    # Test bundles are the test labels: never exemplars, even forced. Sessions without a split
+    # were refused (or forced and recorded) where they came in (`distill`).
+    check_sessions(sessions, use="exemplars", force_unknown=True, can_force=False)
     items: list[KnowledgeItem] = []
     for session in sessions:
         public = session.public()
@@ -62,14 +59,16 @@ def exemplar_items(sessions: Sequence[Session]) -> list[KnowledgeItem]:
                     exemplar_text(bundle.intent, members),
                     session.domain,
                     source_session_ids=[session.session_id],
-                    source_splits=[session.split or "unknown"],
+                    source_splits=[split_label(session)],
                     teacher=EXEMPLAR_TEACHER,
                     prompt_version=EXEMPLAR_VERSION,
                     stats={
                         "intent": bundle.intent.strip(),
                         "titles": members,
                         "others": outside,
-                        "categories": {t: paths[t] for t in (*members, *outside) if t in paths},
+                        "title_categories": {
+                            t: paths[t] for t in (*members, *outside) if t in paths
+                        },
                     },
                 )
             )

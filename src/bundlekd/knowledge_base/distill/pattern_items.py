@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bundlekd.data.leakage import split_label
 from bundlekd.data.schema import Session
 from bundlekd.knowledge_base.distill.patterns import (
     DEFAULT_LEVEL,
@@ -67,7 +68,7 @@ def _to_item(
         pattern.text,
         domain,
         source_session_ids=[s.session_id for s in sources],
-        source_splits=[s.split or "unknown" for s in sources],
+        source_splits=[split_label(s) for s in sources],
         teacher=PATTERN_TEACHER,
         # Patterns have no prompt; the mining settings play that role in provenance.
         prompt_version=f"apriori:{level}:min_support={min_support}",

@@ -18,8 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bundlekd.data.leakage import check_sessions
 from bundlekd.data.schema import Session
-from bundlekd.errors import ConfigError, LeakageError
+from bundlekd.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,12 @@ def category_label(
     return path[min(depth, len(path)) - 1]
 
 
+def _refuse_test(sessions: Sequence[Session]) -> None:
+    """Test categories and bundles are labels: never mined, even forced. Sessions without a
+    split were refused (or forced and recorded) where they came in (`distill`)."""
+    check_sessions(sessions, use="pattern mining", force_unknown=True, can_force=False)
+
+
 def bundle_transactions(
     sessions: Iterable[Session], level: str = DEFAULT_LEVEL
 ) -> list[frozenset[str]]:
@@ -133,10 +140,10 @@ def bundle_transactions(
         LeakageError: When a test session is passed (its categories and bundles are labels).
     """
     check_level(level)
+    sessions = list(sessions)
+    _refuse_test(sessions)
     transactions = []
     for session in sessions:
-        if session.split == "test":
-            raise LeakageError(f"session {session.key}: test sessions must not feed pattern mining")
         by_id = {item.item_id: item for item in session.items}
         for bundle in session.bundles or ():
             labels = {
@@ -254,12 +261,12 @@ def mine_repeat_patterns(
         LeakageError: When a test session is passed.
     """
     check_level(level)
+    sessions = list(sessions)
+    _refuse_test(sessions)
     n_bundles = 0
     with_label: dict[str, int] = {}
     repeated: dict[str, int] = {}
     for session in sessions:
-        if session.split == "test":
-            raise LeakageError(f"session {session.key}: test sessions must not feed pattern mining")
         by_id = {item.item_id: item for item in session.items}
         for bundle in session.bundles or ():
             labels = [category_label(by_id[i].categories, level) for i in bundle.items]

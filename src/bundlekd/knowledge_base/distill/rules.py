@@ -30,6 +30,7 @@ from bundlekd.data.answer import (
     iter_json_values,
     parse_answer,
 )
+from bundlekd.data.leakage import split_label
 from bundlekd.data.schema import Session
 from bundlekd.knowledge_base.distill.feedback import count_kinds, feedback_for, render_feedback
 from bundlekd.knowledge_base.store.items import KnowledgeItem
@@ -278,7 +279,7 @@ def merge_rules(
             text,
             domain,
             source_session_ids=[s.session_id for s in sources],
-            source_splits=[s.split or "unknown" for s in sources],
+            source_splits=[split_label(s) for s in sources],
             teacher=teacher,
             prompt_version=prompt_version,
             stats={"merged_count": len(sources)},

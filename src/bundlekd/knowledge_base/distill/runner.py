@@ -10,8 +10,10 @@ every stage is sent as `generate()` calls of up to `chunk_size` requests (one ca
 when `chunk_size` is None). Greedy requests are cached as each call returns, so a re-run after an
 interruption answers every finished call from the cache and only pays for the rest.
 
-Leakage guard: test sessions are refused (LeakageError) unless `force=True`, and never for
-patterns, whose miner refuses them unconditionally. Every candidate records `source_splits`.
+Leakage guard (`bundlekd.data.leakage`, the one guard): test sessions and sessions without a
+split are refused (LeakageError) unless `force=True`; test sessions never feed patterns or
+exemplars, even forced. Every candidate records `source_splits` ("unknown" for a forced session
+without a split), and the KB add applies the same guard to them.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from bundlekd.data.leakage import SourceCheck, check_sessions
 from bundlekd.data.schema import Session
-from bundlekd.errors import ConfigError, LeakageError
+from bundlekd.errors import ConfigError
 from bundlekd.files import write_jsonl
 from bundlekd.knowledge_base.distill.exemplars import exemplar_items
 from bundlekd.knowledge_base.distill.pattern_items import pattern_items
@@ -57,7 +60,7 @@ ProgressCallback = Callable[[str, int, int], None]
 class CandidateSink(Protocol):
     """What receives the candidates (`KnowledgeBase` satisfies it)."""
 
-    def add(self, candidates: Sequence[KnowledgeItem], *, allow_test: bool = False) -> Any: ...
+    def add(self, candidates: Sequence[KnowledgeItem], *, force: bool = False) -> Any: ...
 
 
 @dataclass(slots=True)
@@ -109,25 +112,21 @@ class DistillReport:
         return data
 
 
-def check_leakage(sessions: Sequence[Session], kinds: Sequence[str], force: bool) -> None:
-    """Refuse test sessions (unless forced; patterns and exemplars never take them)."""
-    test_ids = [s.session_id for s in sessions if s.split == "test"]
-    if not test_ids:
-        return
-    shown = ", ".join(test_ids[:5]) + (" ..." if len(test_ids) > 5 else "")
+def check_leakage(sessions: Sequence[Session], kinds: Sequence[str], force: bool) -> SourceCheck:
+    """The leakage guard for distillation: test sessions and sessions without a split are
+    refused unless forced; test sessions never feed patterns or exemplars (they are labels)."""
     label_kinds = sorted(LABEL_KINDS & set(kinds))
+    use = f"distillation of {', '.join(kinds)}"
     if label_kinds:
-        what = "pattern mining" if "pattern" in label_kinds else "exemplars"
-        raise LeakageError(
-            f"{len(test_ids)} test session(s) ({shown}) cannot feed {what}, even with "
-            "force: use the train split"
-        )
-    if not force:
-        raise LeakageError(
-            f"refusing to distil from {len(test_ids)} test session(s) ({shown}): knowledge from "
-            "the test split leaks into evaluation; use the train split, or force=True (--force)"
-        )
-    logger.warning("distilling from %d test sessions because force=True", len(test_ids))
+        use = "pattern mining" if "pattern" in label_kinds else "exemplars"
+    return check_sessions(
+        sessions,
+        use=use,
+        force_test=force and not label_kinds,
+        force_unknown=force,
+        can_force=not label_kinds,
+        can_force_unknown=True,
+    )
 
 
 class _Sender:
@@ -177,7 +176,8 @@ def distill(
         kb_dir: knowledge-base folder; holds the teacher cache, the run trace
             (`distill_trace.jsonl`) and the candidates (`distill_candidates.jsonl`) of the last run.
         kb: where candidates go (`KnowledgeBase.add`); None returns them in the report only.
-        force: allow test sessions for rules and thoughts (never patterns or exemplars).
+        force: allow test sessions for rules and thoughts (never patterns or exemplars), and
+            sessions without a split (recorded as "unknown").
         use_cache: wrap the teacher in `CachingLLM` (resumable, no repeated calls).
         chunk_size: requests per `generate()` call within a stage (None: the whole stage).
         rule_settings: token budgets and limits of the rule stages.
@@ -187,7 +187,8 @@ def distill(
 
     Raises:
         ConfigError: unknown kind, or no teacher for rules/thoughts.
-        LeakageError: test sessions without `force` (or with patterns).
+        LeakageError: test sessions or sessions without a split, without `force` (test
+            sessions with patterns or exemplars even with it).
     """
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
@@ -236,7 +237,7 @@ def distill(
     # Kept even when the KB add fails: `bundlekd kb add KB distill_candidates.jsonl` retries it.
     write_jsonl(kb_dir / CANDIDATES_FILE, [item.to_row() for item in report.candidates])
     if kb is not None and report.candidates:
-        report.kb_result = kb.add(report.candidates, allow_test=force)
+        report.kb_result = kb.add(report.candidates, force=force)
     logger.info("distilled %s from %d sessions", report.per_kind, len(sessions))
     return report
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bundlekd.data.answer import SessionListing, answer_json_schema, format_answer, parse_answer
+from bundlekd.data.leakage import split_label
 from bundlekd.data.schema import Session
 from bundlekd.knowledge_base.distill.rules import Send, truth_text
 from bundlekd.knowledge_base.store.items import KnowledgeItem
@@ -140,7 +141,7 @@ def thought_item(verdict: ThoughtVerdict, *, teacher: str, prompt_version: str) 
         f"Session: {titles_summary(session)}\nThought: {verdict.thought}",
         session.domain,
         source_session_ids=[session.session_id],
-        source_splits=[session.split or "unknown"],
+        source_splits=[split_label(session)],
         teacher=teacher,
         prompt_version=prompt_version,
         stats={

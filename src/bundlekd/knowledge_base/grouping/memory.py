@@ -46,7 +46,7 @@ def memory_sessions(items: Iterable[KnowledgeItem]) -> dict[str, list[MemorySess
     for item in exemplars:
         titles = [str(t) for t in item.stats.get("titles", [])]
         others = [str(t) for t in item.stats.get("others", [])]
-        paths = item.stats.get("categories", {}) or {}
+        paths = item.stats.get("title_categories", {}) or {}
         for session_id in item.source_session_ids:
             key = (item.domain, session_id)
             session = sessions.setdefault(key, MemorySession(item.domain, session_id))

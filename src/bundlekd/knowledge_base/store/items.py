@@ -2,16 +2,22 @@
 
 The id is a content hash of (kind, domain, normalised text), so the same knowledge distilled
 twice gets the same id and an incremental update can tell new items from known ones (P10).
+
+Every field is validated on the way in (`kb add`) and on load, `stats` included: it holds JSON
+values only, and the keys the code reads (`merged_ids`, `merged_count`, `support`, `titles`, ...)
+have the types it expects, so one bad row is refused where it is, naming file, line and field,
+instead of breaking every later update.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bundlekd.errors import DataError
 from bundlekd.files import canonical_hash
@@ -35,6 +41,85 @@ def normalise_text(text: str) -> str:
 def content_id(kind: str, domain: str, text: str) -> str:
     """The id of an item: a hash of kind, domain and the normalised text."""
     return canonical_hash({"kind": kind, "domain": domain, "text": normalise_text(text)})
+
+
+def _is_json(value: Any, depth: int = 0) -> bool:
+    """A JSON value (finite numbers, string keys), nested at most 32 deep."""
+    if depth > 32:
+        return False
+    if value is None or isinstance(value, bool | int | str):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list | tuple):
+        return all(_is_json(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _string_list(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+#: The `stats` keys the code reads, with the type it needs (other keys: any JSON value).
+STATS_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "merged_ids": (_string_list, "a list of item ids"),
+    "merged_count": (_count, "a non-negative integer"),
+    "count": (_count, "a non-negative integer"),
+    "n_bundles": (_count, "a non-negative integer"),
+    "support": (_number, "a number"),
+    "confidence": (_number, "a number"),
+    "lift": (_number, "a number"),
+    "intent": (lambda v: isinstance(v, str), "a string"),
+    "session_id": (lambda v: isinstance(v, str), "a string"),
+    "thought": (lambda v: isinstance(v, str), "a string"),
+    "answer": (lambda v: isinstance(v, str), "a string"),
+    "titles": (_string_list, "a list of strings"),
+    "others": (_string_list, "a list of strings"),
+    "categories": (_string_list, "a list of strings"),
+    "title_categories": (
+        lambda v: isinstance(v, dict) and all(_string_list(p) for p in v.values()),
+        "a mapping of titles to category paths",
+    ),
+    "antecedent": (_string_list, "a list of strings"),
+    "consequent": (_string_list, "a list of strings"),
+}
+
+
+def check_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    """`stats` if it holds JSON values and its known keys have their types; else ValueError."""
+    for key, value in stats.items():
+        if not isinstance(key, str) or not _is_json(value):
+            raise ValueError(f"stats[{key!r}] is not a JSON value: {value!r:.60}")
+        if key in STATS_TYPES:
+            check, expected = STATS_TYPES[key]
+            if not check(value):
+                raise ValueError(f"stats[{key!r}] must be {expected}, got {value!r:.60}")
+    return stats
+
+
+def row_error(exc: ValidationError) -> str:
+    """``field 'stats': stats['merged_ids'] must be a list of item ids, got 5`` (every error)."""
+    parts = []
+    for error in exc.errors():
+        loc = ".".join(str(part) for part in error.get("loc", ())) or "<row>"
+        parts.append(
+            f"field '{loc}': {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}"
+        )
+    return "; ".join(parts)
+
+
+def _as_tuple(values: Iterable[str]) -> Any:
+    return values if isinstance(values, str | bytes) else tuple(values)
 
 
 def utc_now() -> str:
@@ -65,20 +150,38 @@ class KnowledgeItem(BaseModel):
     stats: dict[str, Any] = Field(
         default_factory=dict, description="support, confidence, merged_count, ..."
     )
-    schema_version: int = Field(default=SCHEMA_VERSION, description="Row schema version.")
+    schema_version: int = Field(
+        default=SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION, description="Row schema version."
+    )
 
-    @field_validator("text")
+    @field_validator("text", "domain")
     @classmethod
-    def _text_not_blank(cls, value: str) -> str:
+    def _not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("text is empty")
+            raise ValueError("must not be empty")
         return value
 
     @field_validator("source_session_ids", "source_splits")
     @classmethod
     def _sorted_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not v.strip() for v in value):
+            raise ValueError("holds an empty string")
         # Sorted and unique, so merging provenance is order-independent.
         return tuple(sorted(set(value)))
+
+    @field_validator("created_at")
+    @classmethod
+    def _iso_time(cls, value: str) -> str:
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"not an ISO-8601 time: {value!r:.40}") from None
+        return value
+
+    @field_validator("stats")
+    @classmethod
+    def _json_stats(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_stats(value)
 
     @model_validator(mode="after")
     def _check_id(self) -> KnowledgeItem:
@@ -109,11 +212,12 @@ class KnowledgeItem(BaseModel):
             kind=kind,  # validated by pydantic
             text=text,
             domain=domain,
-            source_session_ids=tuple(source_session_ids),
-            source_splits=tuple(source_splits),
+            # A string is not a list of ids: let validation refuse it rather than split it.
+            source_session_ids=_as_tuple(source_session_ids),
+            source_splits=_as_tuple(source_splits),
             teacher=teacher,
             prompt_version=prompt_version,
-            stats=dict(stats or {}),
+            stats=stats if stats is not None else {},
             created_at=created_at or utc_now(),
         )
 

@@ -13,6 +13,12 @@ Every mutation runs inside `transaction()`: take the lock, re-read `knowledge.js
 process may have written it since we last looked), apply the change, snapshot the old file,
 rewrite atomically, append history, rewrite the manifest. So concurrent writers never lose
 each other's items.
+
+A crash between the knowledge write and the history append would leave a change no history
+line lists, which a later rollback would silently drop. Its trace is a snapshot numbered past
+the last logged operation while knowledge.jsonl differs from it: every write (and every
+write-mode open) first logs such a change as an operation `recovered` (`recover`), so rollback
+undoes it like any other; reads only warn (`unlogged_change`).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
+from bundlekd.data.leakage import NON_TEST_SPLITS, classify
 from bundlekd.errors import DataError, KnowledgeBaseError
 from bundlekd.files import (
     append_jsonl,
@@ -40,7 +47,13 @@ from bundlekd.files import (
     write_json,
     write_jsonl,
 )
-from bundlekd.knowledge_base.store.items import SCHEMA_VERSION, KnowledgeItem, migrate_row, utc_now
+from bundlekd.knowledge_base.store.items import (
+    SCHEMA_VERSION,
+    KnowledgeItem,
+    migrate_row,
+    row_error,
+    utc_now,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +73,7 @@ def read_items(path: str | Path) -> dict[str, KnowledgeItem]:
         try:
             item = KnowledgeItem.model_validate(row)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(part) for part in first["loc"]) or "<row>"
-            raise DataError(f"{where}: field '{loc}': {first['msg']}") from None
+            raise DataError(f"{where}: {row_error(exc)}") from None
         if item.id in items:
             raise DataError(f"{where}: duplicate id {item.id!r}")
         items[item.id] = item
@@ -223,8 +234,10 @@ class KnowledgeStore:
 
     @contextlib.contextmanager
     def transaction(self, op: str) -> Iterator[Transaction]:
-        """Lock, re-read, let the caller mutate, then commit if anything changed."""
+        """Lock, log an earlier interrupted change, re-read, let the caller mutate, then commit
+        if anything changed."""
         with self.locked():
+            self.recover()
             tx = Transaction(op=op, items=self.load())
             yield tx
             if tx.changed:
@@ -253,6 +266,53 @@ class KnowledgeStore:
         logger.info(
             "kb %s: %s committed as #%d (%d changes)", self.kb_dir, tx.op, seq, len(tx.changes)
         )
+
+    def unlogged_change(self) -> int | None:
+        """The number of an operation that rewrote knowledge.jsonl but was interrupted before
+        history.jsonl logged it; None when there is none (reads only)."""
+        last = self.last_seq()
+        orphans = [n for n in self.snapshots() if n > last]
+        if not orphans:
+            return None
+        seq = max(orphans)
+        before = (self.snapshot_dir / f"{seq}.jsonl").read_bytes()
+        now = self.knowledge_path.read_bytes() if self.knowledge_path.exists() else b""
+        # Equal: it died before rewriting knowledge.jsonl, so nothing changed.
+        return seq if before != now else None
+
+    def recover(self) -> int | None:
+        """Log an interrupted operation's change to knowledge.jsonl as operation `recovered`
+        (so rollback can undo it); returns its number, or None when there was nothing to log."""
+        with self.locked():
+            seq = self.unlogged_change()
+            if seq is None:
+                return None
+            diff = diff_items(read_items(self.snapshot_dir / f"{seq}.jsonl"), self.load())
+            append_jsonl(
+                self.history_path,
+                {
+                    "seq": seq,
+                    "op": "recovered",
+                    "at": utc_now(),
+                    "pid": os.getpid(),
+                    "snapshot": seq,
+                    "summary": {
+                        "added": len(diff.added),
+                        "removed": len(diff.removed),
+                        "changed": len(diff.changed),
+                        "note": "an interrupted operation changed knowledge.jsonl without "
+                        "logging it",
+                    },
+                    "changes": [{"action": "replace", **diff.__dict__}],
+                },
+            )
+            self.write_manifest()
+        logger.warning(
+            "kb %s: logged an interrupted operation's unlogged change as #%d (rollback undoes it)",
+            self.kb_dir,
+            seq,
+        )
+        return seq
 
     def last_seq(self) -> int:
         """Number of the latest logged operation (0 if none); reads only the log's tail."""
@@ -343,6 +403,29 @@ class KnowledgeStore:
             tx.replace_all(read_items(path), snapshot=target)
             tx.summary = {"to": target}
         return target
+
+
+def knowledge_provenance(items: Iterable[KnowledgeItem], shown: int = 5) -> dict[str, Any]:
+    """Active items whose labels came from the test split, or from no known split.
+
+    Such items only get in when forced (`kb add --force`, `distill --force`); a run that uses
+    them must say so (`generate` and `eval` warn, and record this in their outputs).
+    """
+    test, unknown = [], []
+    for item in items:
+        if item.status != "active":
+            continue
+        verdict = classify(item.source_splits, NON_TEST_SPLITS)
+        if verdict == "test":
+            test.append(item.id)
+        elif verdict == "unknown":
+            unknown.append(item.id)
+    return {
+        "test_items": len(test),
+        "test_item_ids": test[:shown],
+        "unknown_split_items": len(unknown),
+        "unknown_split_item_ids": unknown[:shown],
+    }
 
 
 def count_items(items: Iterable[KnowledgeItem]) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bundlekd.errors import KnowledgeBaseError, LeakageError
+from bundlekd.data.leakage import check_sources
+from bundlekd.errors import KnowledgeBaseError
 from bundlekd.knowledge_base.index.base import VectorIndex
-from bundlekd.knowledge_base.store.items import KnowledgeItem
+from bundlekd.knowledge_base.store.items import LABEL_KINDS, KnowledgeItem
 from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore, Transaction
 from bundlekd.llm.embeddings import Embedder
 
@@ -123,16 +124,34 @@ def refresh_and_sync(
     return sync_index(index, items, embedder, **kwargs)  # type: ignore[arg-type]
 
 
-def _check_candidates(candidates: Sequence[KnowledgeItem], allow_test: bool = False) -> None:
+def _check_candidates(candidates: Sequence[KnowledgeItem], force: bool = False) -> None:
+    """The leakage guard on the way in: a row names its own `source_splits`, and a row from the
+    test split or without a known split is refused unless forced (patterns and exemplars are
+    labels: never from test, even forced)."""
+    label_rows = [i for i in candidates if i.kind in LABEL_KINDS]
+    other_rows = [i for i in candidates if i.kind not in LABEL_KINDS]
+    check_sources(
+        ((_label(i), i.source_splits) for i in label_rows),
+        use="the knowledge base as patterns/exemplars",
+        force_unknown=force,
+        can_force=False,
+        can_force_unknown=True,
+        noun="row",
+    )
+    check_sources(
+        ((_label(i), i.source_splits) for i in other_rows),
+        use="the knowledge base",
+        force_test=force,
+        force_unknown=force,
+        noun="row",
+    )
     for item in candidates:
-        if "test" in item.source_splits and not allow_test:
-            raise LeakageError(
-                f"item {item.id} ({item.kind}, {item.domain}) was distilled from the test split "
-                f"(source_splits={list(item.source_splits)}); test data must not feed the KB "
-                "unless forced (allow_test=True / --force)"
-            )
         if item.status != "active":
             raise KnowledgeBaseError(f"item {item.id}: new items must be active, not {item.status}")
+
+
+def _label(item: KnowledgeItem) -> str:
+    return f"{item.id}: {item.kind}, {item.domain}"
 
 
 def _merged(kept: KnowledgeItem, duplicate: KnowledgeItem) -> KnowledgeItem:
@@ -155,7 +174,7 @@ def add_items(
     merge_threshold: float | None = DEFAULT_MERGE_THRESHOLD,
     *,
     progress: Progress | None = None,
-    allow_test: bool = False,
+    force: bool = False,
 ) -> UpdateResult:
     """Add candidates: exact duplicates are no-ops, near-duplicates merge into the kept item.
 
@@ -165,11 +184,12 @@ def add_items(
     into it: the kept item wins, provenance is unioned, `stats.merged_count` grows and
     `stats.merged_ids` remembers the candidate. Candidates are processed in id order, so the
     result does not depend on input order. `merge_threshold=None` turns merging off; patterns
-    (EXACT_ONLY_KINDS) are never merged. Items distilled from the test split are refused
-    unless `allow_test` (the user forced it, and `kb stats` shows the split).
+    (EXACT_ONLY_KINDS) are never merged. Items from the test split, or without a known split in
+    `source_splits`, are refused unless `force` (the user forced it, and `kb stats` shows the
+    split; `generate` and `eval` warn when such knowledge is used).
     """
     candidates = list(candidates)
-    _check_candidates(candidates, allow_test)
+    _check_candidates(candidates, force)
     result = UpdateResult()
     with store.transaction("add") as tx:
         result.embedded += refresh_and_sync(index, tx.items.values(), embedder)
