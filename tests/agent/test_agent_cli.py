@@ -45,7 +45,7 @@ def scripted(monkeypatch):
 def test_generate_writes_predictions_and_resumes(app, scripted, tmp_path):
     out = tmp_path / "preds.jsonl"
     args = ["generate", "--source", "sample", "--domain", "electronic", "--out", str(out)]
-    args += ["--embedder", "hashing", "--batch-size", "3", "--threads", "1"]
+    args += ["--embedder", "hashing", "--batch-size", "3", "--threads", "1", "--mode", "few_shot"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
@@ -105,6 +105,7 @@ def test_generate_bad_options_exit_1_with_a_message(app, scripted, tmp_path, ext
 
 def test_chat_first_turn_edit_question_and_quit(app, scripted):
     args = ["chat", "--source", "sample", "--session-id", "e017", "--embedder", "hashing"]
+    args += ["--mode", "few_shot"]
     result = CliRunner().invoke(app, args, input="merge 1 2\nwhy?\nquit\n")
     assert result.exit_code == 0, result.output
     assert "2 bundle(s) proposed." in result.output

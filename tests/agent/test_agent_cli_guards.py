@@ -20,6 +20,7 @@ from bundlekd.llm.fake import ScriptedLLM
 
 REPLY = '{"bundles": [{"items": [1, 2], "intent": "Go together"}]}'
 BASE = ["generate", "--source", "sample", "--domain", "electronic", "--embedder", "hashing"]
+BASE += ["--mode", "few_shot"]
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def test_schema_enum_is_one_to_n_and_absent_when_unconstrained(session_factory):
 
 
 def test_prompt_version_is_stable_and_tracks_the_templates_used(train_sessions, session_factory):
-    config = AgentConfig()
+    config = AgentConfig(mode="few_shot")
     one = build_request(
         session_factory("a", ["x", "y"]), examples=train_sessions[:1], config=config
     )

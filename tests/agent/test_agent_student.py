@@ -88,7 +88,9 @@ def test_requests_are_sent_in_batches_in_order(recording_llm, test_sessions):
 def test_few_shot_uses_the_nearest_training_session(recording_llm, train_sessions, test_sessions):
     llm = recording_llm()
     index = ExampleIndex(train_sessions, HashingEmbedder())
-    StudentAgent(llm, AgentConfig(n_examples=1), example_index=index).generate(test_sessions[:1])
+    StudentAgent(llm, AgentConfig(mode="few_shot", n_examples=1), example_index=index).generate(
+        test_sessions[:1]
+    )
     (request,) = llm.requests
     assert [m.role for m in request.messages] == ["system", "user", "assistant", "user"]
     assert "DSLR camera bag" in request.messages[1].content  # t1 is the camera session

@@ -20,7 +20,9 @@ class AgentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     mode: AgentMode = Field(
-        default="few_shot",
+        # The agent beats every pure-LLM mode and the clustering bar on the real test splits
+        # (README); the study's modes stay one flag away.
+        default="agent",
         description="zero_shot: instructions only. few_shot: plus the n_examples most similar "
         "training sessions as worked examples. icl: few_shot plus top_k retrieved knowledge. "
         "tool: the grouping tool's proposals, intents copied from the nearest training bundle "

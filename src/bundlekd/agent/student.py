@@ -67,7 +67,7 @@ class StudentAgent:
         knowledge_source: KnowledgeSource | None = None,
     ) -> None:
         self.llm = llm
-        self.config = config or AgentConfig()
+        self.config = config or AgentConfig(mode="few_shot")
         if self.config.uses_examples and example_index is None:
             raise ConfigError(
                 f"mode {self.config.mode} with n_examples={self.config.n_examples} needs an "

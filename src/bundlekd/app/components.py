@@ -137,6 +137,12 @@ def build_agent(
     generation = config.generation
     if generation.uses_tool:
         if kb is None:
+            if config.kb.dir is None:
+                raise ConfigError(
+                    f"mode {generation.mode} needs a knowledge base with a grouping tool: "
+                    "--kb DIR (build one with `bundlekd distill --kinds exemplar --kb DIR`), "
+                    "or a pure-LLM mode such as --mode few_shot"
+                )
             kb = open_kb(config.kb, config.embedder)
         tool = grouping_tool(kb)
         source = (

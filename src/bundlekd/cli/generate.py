@@ -32,7 +32,8 @@ ModelOpt = Annotated[
     typer.Option("--model", help="Backend: smollm2 (default), hf:PATH, openai:MODEL@URL."),
 ]
 ModeOpt = Annotated[
-    str | None, typer.Option("--mode", help="zero_shot, few_shot (default), icl, tool or agent.")
+    str | None,
+    typer.Option("--mode", help="agent (default; needs --kb), tool, zero_shot, few_shot or icl."),
 ]
 ExamplesOpt = Annotated[
     int | None, typer.Option("--examples", help="Worked examples (nearest training sessions).")
