@@ -56,6 +56,13 @@ class AgentConfig(BaseModel):
         description="Approximate token budget for the knowledge block; snippets beyond it are "
         "dropped (the default model has a 2048-token context).",
     )
+    agent_knowledge_tokens: int = Field(
+        # Naming needs little: the intents of similar training bundles are already in the
+        # prompt, and every knowledge token is prefill paid on each session.
+        default=80,
+        ge=0,
+        description="Token budget for retrieved knowledge in the agent mode's prompt.",
+    )
     max_title_chars: int = Field(
         default=120,
         ge=20,

@@ -271,7 +271,10 @@ def build_agent_prompt(
         config: `variant` "name" asks for one intent per proposal; "edit" asks for final
             bundles (the student answer format) with the proposals as suggestions.
     """
-    kept_knowledge = fit_knowledge(knowledge, config)
+    budget = min(config.knowledge_token_budget, config.agent_knowledge_tokens)
+    kept_knowledge = fit_knowledge(
+        knowledge, config.model_copy(update={"knowledge_token_budget": budget})
+    )
     listing = listing_text(session, config.max_title_chars)
     if config.variant == "name":
         templates = ["agent_system", "agent_example_user", "agent_example_answer", "agent_name"]
