@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -107,6 +108,12 @@ def chat_command(
             kb__dir=kb,
             embedder__name=embedder,
         )
+        if mode is None and loaded.config.generation.mode == "tool":
+            # A conversation needs a language model: chat turns the tool default into the agent.
+            generation = loaded.config.generation.model_copy(update={"mode": "agent"})
+            loaded = replace(
+                loaded, config=loaded.config.model_copy(update={"generation": generation})
+            )
         titles = items or ([] if session_id is not None else _read_titles())
         session, train = pick_session(loaded.config, session_id, titles)
         chat, llm = open_chat(loaded.config, session, train)

@@ -33,7 +33,9 @@ ModelOpt = Annotated[
 ]
 ModeOpt = Annotated[
     str | None,
-    typer.Option("--mode", help="agent (default; needs --kb), tool, zero_shot, few_shot or icl."),
+    typer.Option(
+        "--mode", help="tool (default), agent (both need --kb), zero_shot, few_shot or icl."
+    ),
 ]
 ExamplesOpt = Annotated[
     int | None, typer.Option("--examples", help="Worked examples (nearest training sessions).")
