@@ -167,6 +167,17 @@ def build_agent(
     return StudentAgent(llm, generation, example_index=index, knowledge_source=knowledge)
 
 
+def sample_per_domain(sessions: Sequence[Session], n: int, seed: int) -> list[Session]:
+    """A seeded random `n` sessions of each domain, in their original order."""
+    import random
+
+    chosen: set[tuple[str, str]] = set()
+    for domain in sorted({s.domain for s in sessions}):
+        keys = sorted(s.key for s in sessions if s.domain == domain)
+        chosen.update(random.Random(seed).sample(keys, min(n, len(keys))))
+    return [s for s in sessions if s.key in chosen]
+
+
 def load_targets(
     data: DataConfig, sessions_file: Path | None = None
 ) -> tuple[list[Session], list[Session]]:
@@ -181,6 +192,8 @@ def load_targets(
     where = str(sessions_file) if sessions_file is not None else data.source
     every = load_sessions(where, domains=list(data.domains) or None, split="all", data_dir=data.dir)
     targets = [s for s in every if data.split == "all" or s.split == data.split]
+    if data.sample is not None:
+        targets = sample_per_domain(targets, data.sample, data.seed)
     if data.limit is not None:
         targets = targets[: data.limit]
     train = [s for s in every if s.split == "train"]  # worked examples: same source and domains

@@ -25,3 +25,10 @@ class DataConfig(BaseModel):
     limit: int | None = Field(
         default=None, ge=1, description="Only the first N sessions (the first ones are easier)."
     )
+    sample: int | None = Field(
+        default=None,
+        ge=1,
+        description="A seeded random N sessions per domain instead of all (unbiased, unlike "
+        "`limit`; for arms too slow to run on every session).",
+    )
+    seed: int = Field(default=0, description="Seed of `sample`.")
