@@ -139,3 +139,19 @@ def test_count_tokens_uses_the_tokenizer_without_loading_weights(tiny_model_dir:
     assert count == len(llm._tokenizer(text, add_special_tokens=False)["input_ids"])
     assert 0 < count < len(text)
     assert llm.count_tokens("") == 0
+
+
+def test_token_budget_batches_bound_the_padded_prompt_size() -> None:
+    from bundlekd.llm.transformers_local import token_budget_batches
+
+    lengths = {0: 100, 1: 120, 2: 150, 3: 900, 4: 1000, 5: 5000}
+    order = sorted(lengths, key=lengths.get)
+    batches = token_budget_batches(order, lengths, max_rows=8, max_tokens=2000)
+    assert batches == [[0, 1, 2], [3, 4], [5]]  # 4 x 900 > 2000; 2 x 1000 fits; 5000 alone
+    for batch in batches[:-1]:
+        assert len(batch) * max(lengths[i] for i in batch) <= 2000 or len(batch) == 1
+    assert token_budget_batches(order, lengths, max_rows=2, max_tokens=10**6) == [
+        [0, 1],
+        [2, 3],
+        [4, 5],
+    ]
