@@ -33,6 +33,9 @@ ExamplesOpt = Annotated[
 ]
 KBOpt = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base folder.")]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads (local model).")]
+DeviceOpt = Annotated[
+    str | None, typer.Option("--device", help="Local model: auto (default), cpu or cuda.")
+]
 EmbedderOpt = Annotated[
     str | None, typer.Option("--embedder", help="minilm (default), hashing or a model folder.")
 ]
@@ -67,6 +70,7 @@ def generate_command(
         typer.Option("--constrained/--no-constrained", help="JSON-schema constrained decoding."),
     ] = None,
     threads: ThreadsOpt = None,
+    device: DeviceOpt = None,
     embedder: EmbedderOpt = None,
 ) -> None:
     """Generate bundles for many sessions; a re-run skips sessions already in --out."""
@@ -84,6 +88,7 @@ def generate_command(
             data__limit=limit,
             student__model=model,
             student__threads=threads,
+            student__device=device,
             generation__mode=mode,
             generation__n_examples=examples,
             generation__top_k=top_k,
