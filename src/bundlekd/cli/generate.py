@@ -55,6 +55,10 @@ def generate_command(
     data_dir: DataDirOpt = None,
     model: ModelOpt = None,
     mode: ModeOpt = None,
+    variant: Annotated[
+        str | None,
+        typer.Option("--variant", help="Mode agent: name (default) or edit (the LLM edits)."),
+    ] = None,
     examples: ExamplesOpt = None,
     kb: KBOpt = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="Knowledge snippets.")] = None,
@@ -90,6 +94,7 @@ def generate_command(
             student__threads=threads,
             student__device=device,
             generation__mode=mode,
+            generation__variant=variant,
             generation__n_examples=examples,
             generation__top_k=top_k,
             generation__batch_size=batch_size,

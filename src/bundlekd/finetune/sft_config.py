@@ -73,7 +73,14 @@ class SFTTrainConfig(BaseModel):
     )
     lora_rank: int = Field(default=16, ge=1, le=512, description="LoRA rank r.")
     lora_alpha: int = Field(default=32, ge=1, description="LoRA alpha (scale = alpha / r).")
-    lora_dropout: float = Field(default=0.05, ge=0.0, lt=1.0, description="LoRA dropout.")
+    lora_dropout: float = Field(
+        # Dropout makes a float32 copy of every targeted module's input: on CPU one step of
+        # 8 x 340 tokens took 22-24 CPU s with 0.05 and 15-18 s without (and 30 % less RAM).
+        default=0.0,
+        ge=0.0,
+        lt=1.0,
+        description="LoRA dropout (0: item-order augmentation and epoch choice regularise).",
+    )
     target_modules: tuple[str, ...] = Field(
         default=LLAMA_ATTENTION + LLAMA_MLP,
         min_length=1,

@@ -82,7 +82,11 @@ def prompt_config(generation: AgentConfig, mode: SFTInput) -> AgentConfig:
 
 def inference_flags(config: AgentConfig) -> list[str]:
     """`bundlekd generate` flags that rebuild the training prompt at inference."""
-    flags = ["--mode", config.mode, "--examples", str(config.n_examples)]
+    flags = ["--mode", config.mode]
+    if config.mode == "agent":
+        flags += ["--variant", config.variant]
+    else:
+        flags += ["--examples", str(config.n_examples)]
     if config.uses_knowledge or config.uses_tool:
         flags += ["--top-k", str(config.top_k), "--kb", "KB_DIR"]
     return flags
