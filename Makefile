@@ -27,7 +27,7 @@ demo: install
 
 # The full suite, with the real vLLM OpenAI server started for the integration tests.
 # The server also serves a LoRA adapter trained by `bundlekd finetune train` (a few steps on
-# the sample data, ~1 min), so LoRA serving and SFT adapters are tested for real.
+# the sample data, 1-2 min), so LoRA serving and SFT adapters are tested for real.
 TEST_LORA := $(HOME)/.cache/bundlekd/test-sft-lora
 test: install
 	bash scripts/vllm/setup.sh

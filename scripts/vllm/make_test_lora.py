@@ -1,10 +1,11 @@
 """Train the LoRA adapter that `make test` serves on vLLM, with bundlekd's own trainer.
 
-A few optimiser steps on the shipped sample's SFT rows (titles input, one shuffled copy per
-session), rank 8, on the default model (SmolLM2-135M-Instruct): about a minute on 2 CPU
-cores. The folder gets the trainer's adapter_card.json, so the integration tests can check
-that the adapter vLLM serves is one `bundlekd finetune train` wrote, and then generate
-bundles with it through `bundlekd generate`. A folder that already has a card is kept.
+Four optimiser steps on the shipped sample's SFT rows (titles input, one shuffled copy per
+session), rank 8, on the default model (SmolLM2-135M-Instruct): 1-2 minutes on 2 busy CPU
+cores (set BUNDLEKD_NUM_THREADS=1 there). The folder gets the trainer's adapter_card.json,
+so the integration tests can check that the adapter vLLM serves is one `bundlekd finetune
+train` wrote, and then generate bundles with it through `bundlekd generate`. A folder that
+already has a card is kept.
 
 Usage: python scripts/vllm/make_test_lora.py OUT_DIR
 """
@@ -25,7 +26,7 @@ SETTINGS = {
     "sft.train.lora_alpha": 16,
     "sft.train.learning_rate": 1e-3,
     "sft.train.batch_size": 4,
-    "sft.train.max_steps": 8,
+    "sft.train.max_steps": 4,
     "sft.train.epochs": 1,
     "sft.train.eval_sessions": 0,
     "sft.train.device": "cpu",

@@ -21,10 +21,13 @@ from bundlekd.finetune.adapter_card import (
 )
 
 
-def _vllm_parser() -> argparse.ArgumentParser:
-    """The flags of `vllm serve` that the line uses, as vLLM declares them."""
+def _vllm_parser(*, module: bool = False) -> argparse.ArgumentParser:
+    """The flags of `vllm serve` (or of the api_server module, `module`) that the line uses."""
     parser = argparse.ArgumentParser(prog="vllm serve", exit_on_error=False)
-    parser.add_argument("model")
+    if module:
+        parser.add_argument("--model", required=True)
+    else:
+        parser.add_argument("model")
     parser.add_argument("--enable-lora", action="store_true")
     parser.add_argument("--lora-modules", nargs="+", default=None)
     parser.add_argument("--max-lora-rank", type=int, choices=VLLM_LORA_RANKS)
@@ -72,7 +75,8 @@ def test_full_model_and_cpu_launcher_lines(tmp_path: Path) -> None:
         folder, name="bkd-full", launcher="python -m vllm.entrypoints.openai.api_server"
     )
     assert argv[:3] == ["python", "-m", "vllm.entrypoints.openai.api_server"]
-    args = _vllm_parser().parse_args(argv[3:])
+    assert argv[3] == "--model"  # the module takes no positional model, unlike `vllm serve`
+    args = _vllm_parser(module=True).parse_args(argv[3:])
     assert args.model == str(folder.resolve())
     assert args.served_model_name == ["bkd-full"]
     assert not args.enable_lora
@@ -84,6 +88,13 @@ def test_full_model_and_cpu_launcher_lines(tmp_path: Path) -> None:
     client = generate_command(lora, url="http://127.0.0.1:8000/v1")
     assert client[3] == "openai:lora@http://127.0.0.1:8000/v1"
     assert generate_command(lora)[3] == f"smollm2+adapter:{lora.resolve()}"
+    # The registry reads that spelling (nothing is loaded until the first request).
+    from bundlekd.llm.registry import get_llm
+
+    local = get_llm(generate_command(lora)[3], device="cpu")
+    assert local.model_id == f"smollm2-135m-instruct+{lora.resolve()}"
+    served = get_llm("openai:smollm2@http://127.0.0.1:1/v1+adapter:lora")
+    assert served.model_id.startswith("lora")  # vLLM addresses the adapter by its name
 
 
 def test_rank_rounding_and_missing_card(tmp_path: Path) -> None:

@@ -204,3 +204,16 @@ def test_device_cuda_without_a_gpu_is_a_clear_error(
     base = BaseModelRef(path=tiny_model_dir, spec=f"hf:{tiny_model_dir}")
     with pytest.raises(BackendUnavailableError, match="no CUDA GPU"):
         train_sft(sft_file, tmp_path / "x", _cfg(device="cuda"), base=base)
+
+
+def test_gradient_checkpointing_changes_memory_not_the_loss(
+    tiny_model_dir: Path, sft_file: Path, tmp_path: Path
+) -> None:
+    base = BaseModelRef(path=tiny_model_dir, spec=f"hf:{tiny_model_dir}")
+    cfg = _cfg(epochs=1, max_steps=2, eval_sessions=0)
+    plain = train_sft(sft_file, tmp_path / "plain", cfg, base=base)
+    saved = train_sft(
+        sft_file, tmp_path / "ckpt", cfg.model_copy(update={"gradient_checkpointing": True}),
+        base=base,
+    )  # fmt: skip
+    assert saved["epochs"][0]["loss"] == pytest.approx(plain["epochs"][0]["loss"], rel=1e-5)

@@ -202,6 +202,13 @@ def train_command(
         bool | None, typer.Option("--bf16/--no-bf16", help="bf16 compute (default: auto).")
     ] = None,
     threads: Annotated[int | None, typer.Option("--threads", help="torch CPU threads.")] = None,
+    checkpointing: Annotated[
+        bool | None,
+        typer.Option(
+            "--gradient-checkpointing/--no-gradient-checkpointing",
+            help="Less memory, ~30 % more time.",
+        ),
+    ] = None,
     eval_sessions: Annotated[
         int | None, typer.Option("--eval-sessions", help="Val sessions scored per epoch (0: none).")
     ] = None,
@@ -234,6 +241,7 @@ def train_command(
             sft__train__device=device,
             sft__train__bf16=bf16,
             sft__train__threads=threads,
+            sft__train__gradient_checkpointing=checkpointing,
             sft__train__eval_sessions=eval_sessions,
         )
         config = loaded.config

@@ -18,7 +18,8 @@ from bundlekd.errors import DataError
 from bundlekd.files import read_json
 
 CARD_FILE = "adapter_card.json"
-#: Values vLLM accepts for --max-lora-rank (vllm/config/lora.py); the flag must be >= r.
+#: Values vLLM accepts for --max-lora-rank (vllm/config/lora.py; 0.32 also takes 1, older
+#: releases start at 8); the flag must be >= r.
 VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
 
@@ -81,11 +82,14 @@ def serve_command(
     card = read_card(directory)
     served = name or served_name(directory, card)
     argv = shlex.split(launcher)
+    # `vllm serve` takes the model as its first argument; the api_server module only as --model.
+    model_flag = [] if argv[-1] == "serve" else ["--model"]
     if card["kind"] == "full-model":
-        argv += [str(directory), "--served-model-name", served]
+        argv += [*model_flag, str(directory), "--served-model-name", served]
     else:
         base = base_model or str(card["base_model"]["path"])
         argv += [
+            *model_flag,
             base,
             "--enable-lora",
             "--lora-modules",

@@ -115,6 +115,11 @@ class SFTTrainConfig(BaseModel):
         "base, float32 adapter: measured faster, RUNTIME.md §3) and off for full tuning.",
     )
     threads: int | None = Field(default=None, ge=1, description="torch CPU threads.")
+    gradient_checkpointing: bool = Field(
+        default=False,
+        description="Recompute activations in the backward pass: far less memory (a big model "
+        "on a GPU, or the 10 GB a CPU batch of 8 x 600 tokens takes), ~30 % more time.",
+    )
     eval_sessions: int = Field(
         default=32,
         ge=0,

@@ -52,7 +52,9 @@ Progress = Callable[[int, int, int, float], None]
 #: status("validating epoch 2") between the steps
 Status = Callable[[str], None]
 # Settings a resumed run may change: they do not alter the weights.
-_VOLATILE = {"threads", "eval_batch_size", "keep_checkpoints", "device"}
+_VOLATILE = {
+    "threads", "eval_batch_size", "keep_checkpoints", "device", "gradient_checkpointing",
+}  # fmt: skip
 STATE_FILE = "trainer_state.pt"  # optimiser, schedule and step after that epoch
 
 
@@ -62,6 +64,14 @@ class BaseModelRef:
 
     path: Path
     spec: str
+
+
+def _env_threads() -> int | None:
+    """$BUNDLEKD_NUM_THREADS, as the local backend reads it (1 is often fastest when shared)."""
+    import os
+
+    value = os.environ.get("BUNDLEKD_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def resolve_precision(cfg: SFTTrainConfig, device: str) -> bool:
@@ -190,8 +200,9 @@ def train_sft(
     checkpoints = out / "checkpoints"
     device = resolve_device(cfg.device)
     bf16 = resolve_precision(cfg, device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    threads = cfg.threads or _env_threads()
+    if threads:
+        torch.set_num_threads(threads)
     torch.manual_seed(cfg.seed)
 
     tokenizer = AutoTokenizer.from_pretrained(str(base.path))
@@ -206,6 +217,10 @@ def train_sft(
     model = _load_model(
         base.path, cfg, bf16, device, checkpoints / f"epoch-{done}" if done else None
     )
+    if cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "enable_input_require_grads"):
+            model.enable_input_require_grads()  # LoRA: frozen embeddings still pass gradients
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     n_batches = math.ceil(len(encoded) / cfg.batch_size)
