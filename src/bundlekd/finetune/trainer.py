@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import shutil
 import time
 import warnings
@@ -64,6 +65,15 @@ class BaseModelRef:
 
     path: Path
     spec: str
+
+
+def _val_sample(rows: list[dict[str, Any]], cfg: SFTTrainConfig) -> list[dict[str, Any]]:
+    """`eval_sessions` validation rows, a seeded sample in file order (every domain has a
+    share: the file lists the domains one after another)."""
+    if len(rows) <= cfg.eval_sessions:
+        return rows
+    chosen = sorted(random.Random(cfg.seed).sample(range(len(rows)), cfg.eval_sessions))
+    return [rows[i] for i in chosen]
 
 
 def _env_threads() -> int | None:
@@ -188,7 +198,7 @@ def train_sft(
     hf_logging.disable_progress_bar()
     rows, manifest = read_sft_data(data_path)
     train_rows = [r for r in rows if r["split"] == "train"]
-    val_rows = [r for r in rows if r["split"] == "val" and "session" in r][: cfg.eval_sessions]
+    val_rows = _val_sample([r for r in rows if r["split"] == "val" and "session" in r], cfg)
     if not train_rows:
         raise DataError(f"{data_path}: no training rows")
     out = Path(out_dir)
