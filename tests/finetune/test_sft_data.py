@@ -190,3 +190,22 @@ def test_a_kb_with_test_knowledge_is_refused(tmp_path: Path) -> None:
     kb.add([item], allow_test=True)
     with pytest.raises(LeakageError, match="come from test sessions"):
         KBPromptInputs(kb)
+
+
+def test_knowledge_rows_never_show_a_session_its_own_knowledge(sample_kb: KnowledgeBase) -> None:
+    from bundlekd.agent.kb_source import KBKnowledgeSource
+
+    dataset = load_sample()
+    train, val = dataset.split("train"), dataset.split("val")
+    generation = AgentConfig(knowledge_kinds=("exemplar", "pattern"), top_k=4)
+    source = KBKnowledgeSource(sample_kb, kinds=generation.knowledge_kinds, token_budget=None)
+    inputs = KBPromptInputs(sample_kb, knowledge_source=source, top_k=generation.top_k)
+    cfg = SFTDataConfig(input="knowledge")
+    rows = build_sft_rows(train, val, generation, cfg, inputs)
+    assert all(r.knowledge_ids for r in rows)  # knowledge is in every prompt (SFT+ICL)
+    assert {len(r.knowledge_ids) for r in rows} >= {2, 3}
+    owner = {i.id: (i.domain, sid) for i in sample_kb.items() for sid in i.source_session_ids
+             if i.kind == "exemplar"}  # fmt: skip
+    assert not any(owner.get(k) == r.session_key for r in rows for k in r.knowledge_ids)
+    assert inputs.n_hidden > 0  # retrieval did find sessions' own exemplars, and they went
+    assert "Knowledge that may help" in rows[0].prompt[0]["content"]

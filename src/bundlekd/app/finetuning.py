@@ -64,8 +64,11 @@ def run_sft_data(
             progress("opening the knowledge base")
         kb = open_kb(config.kb, config.embedder)
         generation = prompt_config(config.generation, sft.input)
+        # No budget at retrieval: a training session's own items (hidden afterwards) would
+        # spend it; the prompt builder applies the same budget once they are gone.
+        unbudgeted = generation.model_copy(update={"knowledge_token_budget": 10**6})
         source = (
-            knowledge_source(kb, generation, config.retrieval)
+            knowledge_source(kb, unbudgeted, config.retrieval)
             if generation.uses_knowledge
             else None
         )

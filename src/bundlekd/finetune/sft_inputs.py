@@ -92,7 +92,9 @@ class KBPromptInputs:
 
     Args:
         kb: the knowledge base (read only).
-        knowledge_source: retrieval as inference does it (None: no knowledge).
+        knowledge_source: retrieval as inference does it (None: no knowledge), best without
+            a token budget of its own: the session's own items, hidden afterwards, would
+            spend it (the prompt builder applies the budget to what is left).
         top_k: snippets per prompt.
         tool: the KB's grouping tool (None: no proposals).
     """
