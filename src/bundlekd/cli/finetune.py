@@ -125,6 +125,10 @@ def data_command(
     ] = None,
     kb: Annotated[Path | None, typer.Option("--kb", help="Knowledge base (read only).")] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="Knowledge snippets.")] = None,
+    knowledge_kinds: Annotated[
+        str | None,
+        typer.Option("--knowledge-kinds", help="Kinds in the prompt, comma-separated."),
+    ] = None,
     val: Annotated[
         bool | None, typer.Option("--val/--no-val", help="Also write val rows (epoch choice).")
     ] = None,
@@ -148,6 +152,7 @@ def data_command(
             sft__data__val_rows=val,
             sft__data__seed=seed,
             generation__top_k=top_k,
+            generation__knowledge_kinds=knowledge_kinds.split(",") if knowledge_kinds else None,
             kb__dir=kb,
         ).config
         with err_console.status("building SFT rows") as spinner:

@@ -62,6 +62,12 @@ def generate_command(
     examples: ExamplesOpt = None,
     kb: KBOpt = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="Knowledge snippets.")] = None,
+    knowledge_kinds: Annotated[
+        str | None,
+        typer.Option(
+            "--knowledge-kinds", help="Kinds the prompt may use, comma-separated (icl, agent)."
+        ),
+    ] = None,
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", help="Sessions per batch (default 8).")
     ] = None,
@@ -97,6 +103,7 @@ def generate_command(
             generation__variant=variant,
             generation__n_examples=examples,
             generation__top_k=top_k,
+            generation__knowledge_kinds=knowledge_kinds.split(",") if knowledge_kinds else None,
             generation__batch_size=batch_size,
             generation__max_new_tokens=max_new_tokens,
             generation__constrained=constrained,

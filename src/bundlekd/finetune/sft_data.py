@@ -87,6 +87,8 @@ def inference_flags(config: AgentConfig) -> list[str]:
         flags += ["--variant", config.variant]
     else:
         flags += ["--examples", str(config.n_examples)]
+    if config.uses_knowledge:
+        flags += ["--knowledge-kinds", ",".join(config.knowledge_kinds)]
     if config.uses_knowledge or config.uses_tool:
         flags += ["--top-k", str(config.top_k), "--kb", "KB_DIR"]
     return flags
