@@ -37,6 +37,7 @@ from bundlekd.errors import ConfigError, DataError
 from bundlekd.files import atomic_path, read_json, write_json
 from bundlekd.finetune.adapter_card import CARD_FILE, read_card
 from bundlekd.finetune.sft_batches import (
+    TokenRow,
     collate,
     completion_loss,
     encode_rows,
@@ -247,61 +248,94 @@ def train_sft(
         scheduler.load_state_dict(state["scheduler"])
         step = int(state["step"])
     generation = AgentConfig.model_validate(manifest["generation"])
-    autocast = cfg.method == "full" and bf16
-    lengths = [len(r) for r in encoded]
-
+    loop = _Loop(
+        model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        trainable=trainable,
+        cfg=cfg,
+        device=device,
+        autocast=cfg.method == "full" and bf16,
+        encoded=encoded,
+        pad_id=pad_id,
+        steps_per_epoch=steps_per_epoch,
+        step=step,
+        progress=progress,
+    )
     for epoch in range(done + 1, cfg.epochs + 1):
-        if cfg.max_steps and step >= cfg.max_steps:
+        if cfg.max_steps and loop.step >= cfg.max_steps:
             break
+        record = loop.run_epoch(epoch)
+        loop.save(checkpoints, epoch, tokenizer if cfg.method == "full" else None)
+        if scorer is not None and val_rows:
+            if status is not None:
+                status(f"validating epoch {epoch} on {len(val_rows)} sessions")
+            started = time.perf_counter()
+            llm = TransformersLLM.from_loaded(model, tokenizer, batch_size=cfg.eval_batch_size)
+            predictions, gold = predict_val(llm, val_rows, generation)
+            record["val"] = scorer(predictions, gold)
+            record["val_seconds"] = round(time.perf_counter() - started, 1)
+        history.append(record)
+        write_json(checkpoints / "history.json", history)
+        logger.info("sft epoch %d: %s", epoch, record)
+
+    return _finish(out, history, manifest, cfg, base, key, device, bf16, model, dropped,
+                   len(encoded), command, served_name)  # fmt: skip
+
+
+@dataclass
+class _Loop:
+    """The optimisation state of a run, one epoch at a time."""
+
+    model: Any
+    optimizer: Any
+    scheduler: Any
+    trainable: list[Any]
+    cfg: SFTTrainConfig
+    device: str
+    autocast: bool  # bf16 autocast (full tuning; LoRA runs a bf16 base instead)
+    encoded: list[TokenRow]
+    pad_id: int
+    steps_per_epoch: int
+    step: int  # optimiser steps so far (the schedule's position)
+    progress: Progress | None
+
+    def run_epoch(self, epoch: int) -> dict[str, Any]:
+        """One pass over the rows (or up to max_steps); returns the epoch's record."""
+        import torch
+
+        cfg, model = self.cfg, self.model
         model.train()
         cpu, wall = time.process_time(), time.perf_counter()
         losses: list[float] = []
-        tokens = 0
+        tokens = epoch_step = 0
+        lengths = [len(r) for r in self.encoded]
         batches = length_grouped_batches(lengths, cfg.batch_size, cfg.seed * 1000 + epoch)
-        epoch_step = 0
-        optimizer.zero_grad()
+        self.optimizer.zero_grad()
         for index, chosen in enumerate(batches, start=1):
-            batch = {
-                k: v.to(device) for k, v in collate([encoded[i] for i in chosen], pad_id).items()
-            }
+            rows = [self.encoded[i] for i in chosen]
+            batch = {k: v.to(self.device) for k, v in collate(rows, self.pad_id).items()}
             tokens += int(batch["attention_mask"].sum())
-            with torch.autocast(
-                device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=autocast
-            ):
+            device_type = self.device.split(":")[0]
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.autocast):
                 loss = completion_loss(model, batch)
             (loss / cfg.grad_accum).backward()
             losses.append(float(loss.detach()))
             if index % cfg.grad_accum and index != len(batches):
-                continue
-            torch.nn.utils.clip_grad_norm_(trainable, cfg.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            step += 1
+                continue  # accumulate
+            torch.nn.utils.clip_grad_norm_(self.trainable, cfg.max_grad_norm)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.optimizer.zero_grad()
+            self.step += 1
             epoch_step += 1
-            if progress is not None:
+            if self.progress is not None:
                 window = losses[-20 * cfg.grad_accum :]
-                progress(epoch, epoch_step, steps_per_epoch, sum(window) / len(window))
-            if cfg.max_steps and step >= cfg.max_steps:
+                self.progress(epoch, epoch_step, self.steps_per_epoch, sum(window) / len(window))
+            if cfg.max_steps and self.step >= cfg.max_steps:
                 break
         seconds_cpu, seconds_wall = time.process_time() - cpu, time.perf_counter() - wall
-        target = checkpoints / f"epoch-{epoch}"
-        model.save_pretrained(target)
-        if cfg.method == "full":
-            tokenizer.save_pretrained(target)
-        with atomic_path(target / STATE_FILE) as tmp:
-            torch.save(
-                {
-                    "epoch": epoch,
-                    "step": step,
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                },
-                tmp,
-            )
-        # Only the newest epoch resumes: older optimiser states (2x the weights) can go.
-        (checkpoints / f"epoch-{epoch - 1}" / STATE_FILE).unlink(missing_ok=True)
-        record: dict[str, Any] = {
+        return {
             "epoch": epoch,
             "steps": epoch_step,
             "loss": sum(losses) / len(losses),
@@ -312,21 +346,25 @@ def train_sft(
             "seconds_per_step": round(seconds_wall / max(1, epoch_step), 3),
             "tokens_per_second": round(tokens / max(seconds_wall, 1e-9), 1),
         }
-        if scorer is not None and val_rows:
-            if status is not None:
-                status(f"validating epoch {epoch} on {len(val_rows)} sessions")
-            started = time.perf_counter()
-            llm = TransformersLLM.from_loaded(model, tokenizer, batch_size=cfg.eval_batch_size)
-            predictions, gold = predict_val(llm, val_rows, generation)
-            model.train()
-            record["val"] = scorer(predictions, gold)
-            record["val_seconds"] = round(time.perf_counter() - started, 1)
-        history.append(record)
-        write_json(checkpoints / "history.json", history)
-        logger.info("sft epoch %d: %s", epoch, record)
 
-    return _finish(out, history, manifest, cfg, base, key, device, bf16, model, dropped,
-                   len(encoded), command, served_name)  # fmt: skip
+    def save(self, checkpoints: Path, epoch: int, tokenizer: Any | None) -> None:
+        """`checkpoints/epoch-N`: the adapter (or model + tokenizer) and the resume state."""
+        import torch
+
+        target = checkpoints / f"epoch-{epoch}"
+        self.model.save_pretrained(target)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(target)
+        state = {
+            "epoch": epoch,
+            "step": self.step,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+        }
+        with atomic_path(target / STATE_FILE) as tmp:
+            torch.save(state, tmp)
+        # Only the newest epoch resumes: older optimiser states (2x the weights) can go.
+        (checkpoints / f"epoch-{epoch - 1}" / STATE_FILE).unlink(missing_ok=True)
 
 
 def _finish(
