@@ -26,8 +26,9 @@ demo: install
 	$(BIN)/bundlekd demo
 
 # The full suite, with the real vLLM OpenAI server started for the integration tests.
-# The server also serves a small test LoRA adapter, so LoRA serving is tested for real.
-TEST_LORA := $(HOME)/.cache/bundlekd/test-lora
+# The server also serves a LoRA adapter trained by `bundlekd finetune train` (a few steps on
+# the sample data, 1-2 min), so LoRA serving and SFT adapters are tested for real.
+TEST_LORA := $(HOME)/.cache/bundlekd/test-sft-lora
 test: install
 	bash scripts/vllm/setup.sh
 	$(BIN)/bundlekd llm convert
@@ -35,6 +36,7 @@ test: install
 	bash scripts/vllm/serve.sh default $(VLLM_PORT) --enable-lora --max-lora-rank 16 \
 	  --lora-modules bkd-lora=$(TEST_LORA)
 	BUNDLEKD_VLLM_URL=http://127.0.0.1:$(VLLM_PORT)/v1 BUNDLEKD_VLLM_LORA=bkd-lora \
+	  BUNDLEKD_VLLM_LORA_DIR=$(TEST_LORA) \
 	  $(BIN)/pytest; status=$$?; bash scripts/vllm/stop.sh $(VLLM_PORT); exit $$status
 
 # Everything except the vLLM server tests (they skip without BUNDLEKD_VLLM_URL).

@@ -1,7 +1,11 @@
-"""Write a small PEFT LoRA adapter for the default model, for testing LoRA serving on vLLM.
+"""Train the LoRA adapter that `make test` serves on vLLM, with bundlekd's own trainer.
 
-A fresh adapter has lora_B = 0 and changes nothing, so B gets small random values (seeded):
-the served adapter must then answer differently from the base model.
+Four optimiser steps on the shipped sample's SFT rows (titles input, one shuffled copy per
+session), rank 8, on the default model (SmolLM2-135M-Instruct): 1-2 minutes on 2 busy CPU
+cores (set BUNDLEKD_NUM_THREADS=1 there). The folder gets the trainer's adapter_card.json,
+so the integration tests can check that the adapter vLLM serves is one `bundlekd finetune
+train` wrote, and then generate bundles with it through `bundlekd generate`. A folder that
+already has a card is kept.
 
 Usage: python scripts/vllm/make_test_lora.py OUT_DIR
 """
@@ -9,32 +13,42 @@ Usage: python scripts/vllm/make_test_lora.py OUT_DIR
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
+
+SERVED_NAME = "bkd-lora"
+SETTINGS = {
+    "data.source": "sample",
+    "sft.data.input": "titles",
+    "sft.data.augment": 1,
+    "sft.train.method": "lora",
+    "sft.train.lora_rank": 8,
+    "sft.train.lora_alpha": 16,
+    "sft.train.learning_rate": 1e-3,
+    "sft.train.batch_size": 4,
+    "sft.train.max_steps": 4,
+    "sft.train.epochs": 1,
+    "sft.train.eval_sessions": 0,
+    "sft.train.device": "cpu",
+}
 
 
 def main(out_dir: str) -> None:
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    from bundlekd.llm.model_store import ensure_default_model
+    from bundlekd.app.finetuning import run_sft_data, run_sft_training
+    from bundlekd.config import load_config
 
     out = Path(out_dir)
-    if (out / "adapter_config.json").exists():
+    if (out / "adapter_card.json").exists():
         print(out)
         return
-    base = AutoModelForCausalLM.from_pretrained(ensure_default_model(), dtype=torch.bfloat16)
-    config = LoraConfig(
-        r=8, lora_alpha=16, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
-        task_type="CAUSAL_LM",
-    )  # fmt: skip
-    model = get_peft_model(base, config)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                param.normal_(0.0, 0.02)
-    model.save_pretrained(out)
+    config = load_config(overrides=SETTINGS).config
+    with tempfile.TemporaryDirectory() as scratch:
+        data = Path(scratch) / "sft-sample.jsonl"
+        run_sft_data(config, data)
+        command = " ".join(["python", "scripts/vllm/make_test_lora.py", out_dir])
+        run_sft_training(
+            config, data, out, base_spec="smollm2", command=command, served_name=SERVED_NAME
+        )
     print(out)
 
 

@@ -24,6 +24,7 @@ from bundlekd.agent.config import AgentConfig
 from bundlekd.data.config import DataConfig
 from bundlekd.errors import ConfigError
 from bundlekd.eval.evaluator import EvalConfig
+from bundlekd.finetune.sft_config import SFTConfig
 from bundlekd.knowledge_base.config import DistillConfig, KBConfig, RetrievalConfig
 from bundlekd.llm.config import EmbedderConfig, LLMConfig, TeacherConfig
 
@@ -53,6 +54,7 @@ class ProjectConfig(BaseSettings):
     distill: DistillConfig = Field(default_factory=DistillConfig, description="Distillation.")
     generation: AgentConfig = Field(default_factory=AgentConfig, description="The agent.")
     eval: EvalConfig = Field(default_factory=EvalConfig, description="Scoring.")
+    sft: SFTConfig = Field(default_factory=SFTConfig, description="Fine-tuning the student.")
 
     @classmethod
     def settings_customise_sources(

@@ -1,4 +1,4 @@
-"""The ONLY student prompt builder: inference prompts, and SFT data once fine-tuning exists.
+"""The ONLY student prompt builder: inference prompts and SFT data (`finetune.sft_data`).
 
 Message order puts the static parts first (system instructions, then knowledge, then worked
 examples) so backends can reuse the prefix, and the session last. Worked examples are earlier
@@ -61,11 +61,14 @@ def task_text(session: Session, config: AgentConfig) -> str:
     return prompt.text
 
 
-def target_text(session: Session, config: AgentConfig) -> str:
-    """The assistant answer for a session with ground truth (worked examples; later SFT targets)."""
+def target_text(session: Session, config: AgentConfig, thought: str | None = None) -> str:
+    """The assistant answer for a session with ground truth (worked examples, SFT targets).
+
+    `thought` (a distilled chain of thought) goes before the bundles when given.
+    """
     if session.bundles is None:
         raise ValueError(f"session {session.session_id!r} has no ground-truth bundles")
-    return format_answer(session.bundles[: config.max_bundles], session)
+    return format_answer(session.bundles[: config.max_bundles], session, thought=thought)
 
 
 def fit_knowledge(

@@ -32,6 +32,7 @@ def build_llm(cfg: LLMConfig, *, batch_size: int = 8) -> LLM:
     options: dict[str, object] = {}
     if is_local_spec(cfg.model):
         options["batch_size"] = batch_size
+        options["device"] = cfg.device
         if cfg.threads is not None:
             options["num_threads"] = cfg.threads
     elif cfg.model.startswith("openai"):

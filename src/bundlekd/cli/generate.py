@@ -42,6 +42,9 @@ ExamplesOpt = Annotated[
 ]
 KBOpt = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base folder.")]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads (local model).")]
+DeviceOpt = Annotated[
+    str | None, typer.Option("--device", help="Local model: auto (default), cpu or cuda.")
+]
 EmbedderOpt = Annotated[
     str | None, typer.Option("--embedder", help="minilm (default), hashing or a model folder.")
 ]
@@ -61,9 +64,19 @@ def generate_command(
     data_dir: DataDirOpt = None,
     model: ModelOpt = None,
     mode: ModeOpt = None,
+    variant: Annotated[
+        str | None,
+        typer.Option("--variant", help="Mode agent: name (default) or edit (the LLM edits)."),
+    ] = None,
     examples: ExamplesOpt = None,
     kb: KBOpt = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="Knowledge snippets.")] = None,
+    knowledge_kinds: Annotated[
+        str | None,
+        typer.Option(
+            "--knowledge-kinds", help="Kinds the prompt may use, comma-separated (icl, agent)."
+        ),
+    ] = None,
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", help="Sessions per batch (default 8).")
     ] = None,
@@ -76,6 +89,7 @@ def generate_command(
         typer.Option("--constrained/--no-constrained", help="JSON-schema constrained decoding."),
     ] = None,
     threads: ThreadsOpt = None,
+    device: DeviceOpt = None,
     embedder: EmbedderOpt = None,
     force: Annotated[
         bool,
@@ -103,9 +117,12 @@ def generate_command(
             data__limit=limit,
             student__model=model,
             student__threads=threads,
+            student__device=device,
             generation__mode=mode,
+            generation__variant=variant,
             generation__n_examples=examples,
             generation__top_k=top_k,
+            generation__knowledge_kinds=knowledge_kinds.split(",") if knowledge_kinds else None,
             generation__batch_size=batch_size,
             generation__max_new_tokens=max_new_tokens,
             generation__constrained=constrained,

@@ -41,6 +41,7 @@ class TransformersLLM(LLM):
             than 2: waiting OpenMP threads spin when their partner is descheduled.
         batch_size: most rows per `model.generate` call.
         max_batch_tokens: most padded prompt tokens (rows x longest prompt) per call.
+        device: "auto" (CUDA when torch sees a GPU, else CPU), "cpu" or "cuda" (or "cuda:N").
     """
 
     name = "transformers"
@@ -55,7 +56,10 @@ class TransformersLLM(LLM):
         num_threads: int | None = None,
         batch_size: int = 8,
         max_batch_tokens: int = 8192,
+        device: str = "auto",
     ) -> None:
+        if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+            raise ConfigError(f"device must be auto, cpu or cuda, got {device!r}")
         if dtype not in _DTYPES:
             raise ConfigError(f"dtype must be one of {', '.join(_DTYPES)}, got {dtype!r}")
         if batch_size < 1:
@@ -63,6 +67,7 @@ class TransformersLLM(LLM):
         self._path = Path(model_path_or_default) if model_path_or_default else None
         self._default_adapter = str(adapter) if adapter else None
         self._dtype = dtype
+        self._device = device
         env_threads = os.environ.get("BUNDLEKD_NUM_THREADS", "").strip()
         if num_threads is None and env_threads:
             if not env_threads.isdigit() or int(env_threads) < 1:
@@ -138,7 +143,20 @@ class TransformersLLM(LLM):
         path = self._model_dir()
         started = time.perf_counter()
         tokenizer = self._load_tokenizer()
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, self._dtype))
+        device = resolve_device(self._device)
+        model: Any = AutoModelForCausalLM.from_pretrained(
+            str(path), dtype=getattr(torch, self._dtype)
+        )
+        model.to(device)
+        self._adopt(model, tokenizer)
+        if self._default_adapter:
+            self._adapter_name(self._default_adapter)
+        logger.info(
+            "loaded %s (%s, %s) in %.1f s", path, self._dtype, device, time.perf_counter() - started
+        )
+
+    def _adopt(self, model: Any, tokenizer: Any) -> None:
+        """Make a loaded model and tokenizer this backend's (EOS ids, padding, grammar)."""
         model.eval()
         self._eos_ids = _eos_token_ids(model, tokenizer)
         if tokenizer.pad_token_id is None:
@@ -147,9 +165,18 @@ class TransformersLLM(LLM):
         self._constrainer = JsonSchemaConstrainer(
             tokenizer, model.config.vocab_size, self._eos_ids, max_threads=self._num_threads or 2
         )
-        if self._default_adapter:
-            self._adapter_name(self._default_adapter)
-        logger.info("loaded %s (%s) in %.1f s", path, self._dtype, time.perf_counter() - started)
+
+    @classmethod
+    def from_loaded(
+        cls, model: Any, tokenizer: Any, *, label: str = "in-memory", batch_size: int = 8
+    ) -> TransformersLLM:
+        """A backend over a model already in memory (e.g. one being fine-tuned, adapters and
+        all): the same prompting, batching and constrained decoding as a loaded folder."""
+        llm = cls(label, batch_size=batch_size)
+        tokenizer.padding_side = "left"  # decoder-only batches must be left padded
+        llm._tokenizer = tokenizer
+        llm._adopt(model, tokenizer)
+        return llm
 
     def _adapter_name(self, adapter: str) -> str:
         """Load the PEFT adapter `adapter` (a folder) once; return its PEFT name."""
@@ -230,6 +257,7 @@ class TransformersLLM(LLM):
         prompts = [self.prompt_text(request) for request in batch]
         # The chat template already holds the special tokens (e.g. <|im_start|>).
         encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        encoded = encoded.to(self._model.device)  # the model's device (CPU or a GPU)
         kwargs: dict[str, Any] = {
             "max_new_tokens": sampling.max_new_tokens,
             "pad_token_id": tokenizer.pad_token_id,
@@ -320,6 +348,17 @@ def token_budget_batches(
     if current:
         batches.append(current)
     return batches
+
+
+def resolve_device(device: str) -> str:
+    """ "auto" -> "cuda" when torch sees a GPU, else "cpu"; "cuda" without one is an error."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise BackendUnavailableError(f"device {device!r} asked for, but torch sees no CUDA GPU")
+    return device
 
 
 def _eos_token_ids(model: Any, tokenizer: Any) -> list[int]:
