@@ -61,7 +61,7 @@ def test_trained_adapter_is_served_by_vllm_and_generates_bundles(
     assert result.exit_code == 0, f"{shlex.join(args)}\n{result.output}"
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 3
-    assert all(row["valid"] for row in rows), [row["raw"] for row in rows]
+    assert all(row["parsed"] for row in rows), [row["raw"] for row in rows]
     assert any(row["bundles"] for row in rows), [row["raw"] for row in rows]
     config = out.with_name(out.name + ".config.yaml").read_text()
     assert f"+adapter:{name}" in config  # the run records which adapter answered

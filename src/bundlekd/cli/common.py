@@ -110,3 +110,31 @@ def print_table(table: TableData, output_format: str = "table") -> None:
         console.print(to_rich(table))
     else:
         console.out(render_text(table, output_format), end="", highlight=False)
+
+
+def invocation(ctx: typer.Context) -> str:
+    """The command line that reproduces this call: `bundlekd <sub> <cmd>` with every argument
+    and every option that differs from its default.
+
+    Rebuilt from the parsed parameters, not `sys.argv`: under a test runner or a wrapper
+    script, argv is that program's, and this line goes into cards people copy from.
+    """
+    import shlex
+
+    # Typer ships its own copy of click, so parameters are told apart by their kind name.
+    words = ["bundlekd", *ctx.command_path.split()[1:]]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if param.param_type_name == "argument":
+            words.extend(str(v) for v in (value if isinstance(value, list | tuple) else [value]))
+            continue
+        if param.param_type_name != "option" or value is None or value == param.default:
+            continue
+        if getattr(param, "is_flag", False) and isinstance(value, bool):
+            names = param.opts if value else param.secondary_opts
+            if names:
+                words.append(names[0])
+            continue
+        for item in value if isinstance(value, list | tuple) else [value]:
+            words.extend([param.opts[0], str(item)])
+    return shlex.join(words)

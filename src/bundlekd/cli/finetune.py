@@ -11,6 +11,7 @@ from bundlekd.cli.common import (
     console,
     err_console,
     errors_to_exit,
+    invocation,
     load_cli_config,
     progress_bar,
 )
@@ -171,6 +172,7 @@ def data_command(
 
 @app.command("train")
 def train_command(
+    ctx: typer.Context,
     data: Annotated[Path, typer.Argument(help="SFT rows written by `finetune data`.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder (resumes at an epoch).")],
     base: Annotated[
@@ -222,8 +224,6 @@ def train_command(
     ] = None,
 ) -> None:
     """Fine-tune the student (LoRA or full) on SFT rows; val picks the epoch; writes the card."""
-    import shlex
-    import sys
 
     from rich.table import Table
 
@@ -250,7 +250,7 @@ def train_command(
             sft__train__eval_sessions=eval_sessions,
         )
         config = loaded.config
-        command = shlex.join(["bundlekd", *sys.argv[1:]])
+        command = invocation(ctx)
         with progress_bar() as bar:
             task = bar.add_task("loading", total=None)
 
