@@ -42,3 +42,11 @@ def test_evaluate_reports_intent_similarity_per_group() -> None:
     assert summary.n_hits == 1
     assert summary.cosine == pytest.approx(1.0, abs=1e-5)
     assert evaluate([good], [session]).group().intents is None
+
+
+def test_a_method_that_names_nothing_has_no_intent_score() -> None:
+    session = _session()
+    unnamed = Prediction(session_id="s", domain="d", bundles=(Bundle(items=("0", "1"), intent=""),))
+    report = evaluate([unnamed], [session], intent_scorer=IntentScorer(HashingEmbedder()))
+    assert report.group().intents is None
+    assert report.group().headline.precision == 1.0  # the bundle itself still counts

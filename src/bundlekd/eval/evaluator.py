@@ -197,7 +197,9 @@ def evaluate(
         logger.warning("%d predictions for unknown sessions ignored: %s", len(unknown), unknown[:5])
     scored = [s for s in labelled if s.key in matched] if cfg.only_predicted else labelled
     samples = [_sample(s, matched.get(s.key), cfg.jaccard_tau) for s in scored]
-    if intent_scorer is not None:
+    # A method that names nothing (e.g. plain clustering) has no intent score, not a 0.
+    named = any(b.intent.strip() for s in samples for b in s.pred)
+    if intent_scorer is not None and named:
         samples = _with_intents(samples, intent_scorer)
     missing = [_label(s.key) for s in scored if s.key not in matched]
     repeated = [s for s in samples if s.repeats_dropped]
@@ -219,7 +221,7 @@ def evaluate(
     return EvalReport(
         method=method,
         config=cfg,
-        groups=_groups(samples, floor_scores, with_intents=intent_scorer is not None),
+        groups=_groups(samples, floor_scores, with_intents=intent_scorer is not None and named),
         samples=samples,
         diagnostics=MatchDiagnostics(
             n_predictions=len(predictions),

@@ -66,6 +66,7 @@ def to_rich(table: TableData):  # type: ignore[no-untyped-def]
         title=Text(table.title),
         caption=Text(table.caption) if table.caption else None,
         box=box.SIMPLE_HEAD,
+        min_width=min(len(table.title) + 2, 80),  # a long title must not fold inside a narrow table
         pad_edge=False,
         collapse_padding=True,
     )
