@@ -31,6 +31,11 @@ class LLMConfig(BaseModel):
     device: Device = Field(
         default="auto", description="Local models: auto (cuda when present), cpu or cuda."
     )
+    max_batch_tokens: int = Field(
+        default=8192,
+        ge=1,
+        description="Local models: most padded prompt tokens per batch (rows x longest prompt).",
+    )
     concurrency: int = Field(
         default=8, ge=1, description="Parallel requests to an OpenAI-compatible server."
     )
