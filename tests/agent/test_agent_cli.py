@@ -55,7 +55,12 @@ def test_generate_writes_predictions_and_resumes(app, scripted, tmp_path):
     assert "4/4" in result.output
     spec, options, llm = scripted[0]
     assert spec == "smollm2"
-    assert options == {"batch_size": 3, "num_threads": 1, "device": "auto", "max_batch_tokens": 8192}
+    assert options == {
+        "batch_size": 3,
+        "num_threads": 1,
+        "device": "auto",
+        "max_batch_tokens": 8192,
+    }
     first = llm.history[0]
     assert [m.role for m in first.messages] == ["system", "user", "assistant", "user"]
     manifest = json.loads((tmp_path / "preds.jsonl.manifest.json").read_text())

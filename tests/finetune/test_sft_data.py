@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bundlekd.agent.config import AgentConfig
+from bundlekd.agent.prompting import prompt_title
 from bundlekd.agent.student import StudentAgent
 from bundlekd.data.schema import Session
 from bundlekd.data.sources import load_sample
@@ -53,11 +54,13 @@ def test_augmented_rows_remap_targets_to_the_shuffled_products() -> None:
         # The prompt shows the items in the recorded order...
         order = row["permutation"] or list(range(len(session.items)))
         assert [titles[n + 1] for n in range(len(order))] == [
-            " ".join(session.items[i].title.split())[:120] for i in order
+            prompt_title(session.items[i].title, GENERATION.max_title_chars) for i in order
         ]
         orders_seen.setdefault(tuple(row["session_key"]), set()).add(tuple(order))
         # ...and every target bundle names, by its new numbers, exactly the GT bundle's titles.
-        want = {frozenset(session.items[session.position(i) - 1].title for i in b.items)
+        cut = GENERATION.max_title_chars
+        want = {frozenset(prompt_title(session.items[session.position(i) - 1].title, cut)
+                          for i in b.items)
                 for b in session.bundles or ()}  # fmt: skip
         got = {frozenset(titles[n] for n in b["items"]) for b in _answer(row)}
         assert got == want

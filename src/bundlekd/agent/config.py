@@ -66,10 +66,11 @@ class AgentConfig(BaseModel):
         description="Token budget for retrieved knowledge in the agent mode's prompt.",
     )
     max_title_chars: int = Field(
-        default=120,
+        default=60,
         ge=20,
-        description="Product titles are cut to this many characters in prompts (long Amazon "
-        "titles would otherwise crowd out examples and knowledge).",
+        description="Product titles are cut to this many characters in prompts. Chosen on val "
+        "(90 sessions): 60 keeps few-shot P/R (0.260/0.267 vs 0.261/0.272 at 120) and the "
+        "agent's bundles, raises its intent cosine (0.476 vs 0.465) and runs 1.2-1.3x faster.",
     )
     max_prompt_tokens: int = Field(
         default=1650,

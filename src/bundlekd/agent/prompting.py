@@ -40,15 +40,21 @@ class PromptParts:
     prompt_version: str
 
 
+def prompt_title(title: str, max_title_chars: int) -> str:
+    """A title as prompts show it: whitespace collapsed, cut to a length with an ellipsis."""
+    title = " ".join(title.split())
+    if len(title) > max_title_chars:
+        title = title[: max_title_chars - 1].rstrip() + "…"
+    return title
+
+
 def listing_text(session: Session, max_title_chars: int) -> str:
     """Numbered product lines of the public view ("1. title"), titles cut to a length."""
-    lines = []
-    for index, item in enumerate(session.public().items, start=1):
-        title = " ".join(item.title.split())
-        if len(title) > max_title_chars:
-            title = title[: max_title_chars - 1].rstrip() + "…"
-        lines.append(f"{index}. {title}")
-    return "\n".join(lines)
+    items = session.public().items
+    return "\n".join(
+        f"{index}. {prompt_title(item.title, max_title_chars)}"
+        for index, item in enumerate(items, start=1)
+    )
 
 
 def task_text(session: Session, config: AgentConfig) -> str:
