@@ -46,6 +46,7 @@ app.command("demo", help="The main job on the embedded sample sessions.")(demo.d
 
 @app.callback(invoke_without_command=True)
 def _main(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
     config: Path | None = typer.Option(
         None,
@@ -55,6 +56,9 @@ def _main(
     ),
 ) -> None:
     set_config_file(config)
+    # The file is per invocation: a later call in the same process (a library user, a test
+    # calling a sub-app directly) must not inherit it.
+    ctx.call_on_close(lambda: set_config_file(None))
     if version:
         typer.echo(__version__)
         raise typer.Exit()
