@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from itertools import product
+from pathlib import Path
 from typing import Any
 
 N_PARAMS = 134_515_008  # SmolLM2-135M (tied embeddings)
@@ -119,6 +120,46 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def speed_table(rows: list[dict[str, Any]], bandwidth: float, title: str) -> Any:
+    """The rows as an 80-column TableData, with each decode rate against its ceiling."""
+    from bundlekd.eval.tables import TableData, columns
+
+    weight_bytes = {"bfloat16": 2, "float16": 2, "float32": 4}
+    short_dtype = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
+    for row in rows:
+        limit = row["batch_size"] * bandwidth * 1e9 / (N_PARAMS * weight_bytes[row["dtype"]])
+        row["decode_limit"] = round(limit, 1)
+        decode = row["decode_tok_s"]
+        # Pre-formatted cells: one decimal is all these noisy numbers carry, and it keeps
+        # the table inside 80 columns.
+        row["dtype_short"] = short_dtype.get(row["dtype"], row["dtype"])
+        row["of_limit"] = f"{100 * decode / limit:.0f}%" if decode else "–"
+        for key in ("prefill_s", "decode_tok_s", "sessions_per_min"):
+            row[f"{key}_text"] = f"{row[key]:.1f}" if row[key] is not None else "–"
+    table = TableData(
+        title=title,
+        columns=columns(
+            ("mode", "mode", False),
+            ("batch_size", "bat"),
+            ("threads", "thr"),
+            ("dtype_short", "dtype", False),
+            ("prompt_tokens", "prompt"),
+            ("generated_tokens", "gen"),
+            ("prefill_s_text", "prefill"),
+            ("decode_tok_s_text", "tok/s"),
+            ("of_limit", "%max"),
+            ("sessions_per_min_text", "sess/min"),
+            ("peak_rss_mb", "RSS"),
+        ),
+        caption=f"prompt/gen: tokens; prefill: seconds; tok/s: decode = generated / (total - "
+        f"prefill); %max: of its ceiling batch × bandwidth / weight bytes (memory bandwidth "
+        f"{bandwidth:.1f} GB/s, {N_PARAMS / 1e6:.1f}M params); RSS: peak MB",
+    )
+    for row in rows:
+        table.add(row)
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=16)
@@ -130,15 +171,17 @@ def main() -> None:
     parser.add_argument("--domain", default="electronic")
     parser.add_argument("--split", default="val")
     parser.add_argument("--format", default="table", help="table, markdown, csv or json.")
+    parser.add_argument("--save", default=None, help="Also write the rows as JSON here.")
+    parser.add_argument("--rows", default=None, help="Print a --save file; measure nothing.")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
         return
-
-    from rich.console import Console
-
-    from bundlekd.eval.tables import TableData, columns, render_text, to_rich
+    if args.rows:
+        saved = json.loads(Path(args.rows).read_text())
+        _print(speed_table(saved["rows"], saved["bandwidth_gbs"], saved["title"]), args.format)
+        return
 
     source = "aicl" if os.environ.get("BUNDLEKD_DATA_DIR") else "sample"
     bandwidth = memory_bandwidth_gbs()
@@ -174,34 +217,22 @@ def main() -> None:
             continue
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(f"done {mode} batch {batch} threads {threads} {dtype}", file=sys.stderr)
-    weight_bytes = {"bfloat16": 2, "float16": 2, "float32": 4}
-    for row in rows:
-        limit = row["batch_size"] * bandwidth * 1e9 / (N_PARAMS * weight_bytes[row["dtype"]])
-        row["decode_limit"] = round(limit, 1)
-    table = TableData(
-        title=f"generation speed: {args.sessions} {source}/{args.domain}/{args.split} sessions",
-        columns=columns(
-            ("mode", "mode", False),
-            ("batch_size", "batch"),
-            ("threads", "thr"),
-            ("dtype", "dtype", False),
-            ("prompt_tokens", "prompt tok"),
-            ("generated_tokens", "gen tok"),
-            ("prefill_s", "prefill s"),
-            ("decode_tok_s", "decode tok/s"),
-            ("decode_limit", "limit tok/s"),
-            ("sessions_per_min", "sess/min"),
-            ("peak_rss_mb", "RSS MB"),
-        ),
-        caption=f"memory bandwidth {bandwidth:.1f} GB/s; limit = batch × bandwidth / weight "
-        f"bytes ({N_PARAMS / 1e6:.1f}M params); decode tok/s = generated / (total - prefill)",
-    )
-    for row in rows:
-        table.add(row)
-    if args.format == "table":
-        Console(width=max(140, Console().width)).print(to_rich(table))  # 11 columns
+    title = f"generation speed: {args.sessions} {source}/{args.domain}/{args.split} sessions"
+    if args.save:
+        saved = {"title": title, "bandwidth_gbs": bandwidth, "rows": rows}
+        Path(args.save).write_text(json.dumps(saved, indent=1))
+    _print(speed_table(rows, bandwidth, title), args.format)
+
+
+def _print(table: Any, output_format: str) -> None:
+    from rich.console import Console
+
+    from bundlekd.eval.tables import render_text, to_rich
+
+    if output_format == "table":
+        Console().print(to_rich(table))
     else:
-        print(render_text(table, args.format), end="")
+        print(render_text(table, output_format), end="")
 
 
 if __name__ == "__main__":
