@@ -86,6 +86,25 @@ def test_a_resume_under_another_configuration_is_refused_naming_the_fields(
     assert any("another configuration" in w for w in summary.warnings)
 
 
+def test_restart_stale_redoes_a_file_of_another_configuration(
+    recording_llm, test_sessions, tmp_path
+) -> None:
+    out = tmp_path / "m.jsonl"
+    old = StudentAgent(recording_llm(REPLY), AgentConfig(mode="zero_shot", max_title_chars=120))
+    run_batch(old, test_sessions[:2], out)
+    new_llm = recording_llm(REPLY)
+    new = StudentAgent(new_llm, AgentConfig(mode="zero_shot", max_title_chars=60))
+    summary = run_batch(new, test_sessions, out, restart_stale=True)
+    assert (summary.n_done, summary.n_skipped) == (5, 0)  # all redone, none mixed in
+    assert len(new_llm.requests) == 5
+    assert len(read_predictions(out)) == 5
+    manifest = json.loads(manifest_path(out).read_text())
+    assert manifest["config"]["max_title_chars"] == 60
+    assert manifest["forced_differences"] == []  # a fresh file, not a forced mix
+    again = run_batch(new, test_sessions, out, restart_stale=True)  # same config: a resume
+    assert (again.n_done, again.n_skipped) == (0, 5)
+
+
 def test_the_same_configuration_resumes_and_batch_size_does_not_matter(
     recording_llm, test_sessions, tmp_path
 ) -> None:

@@ -120,6 +120,17 @@ def _recorded_identity(out_path: Path) -> dict[str, Any] | None:
     return {key: manifest[key] for key in _LEGACY_IDENTITY if key in manifest}
 
 
+def resume_differences(out_path: Path, identity: Mapping[str, Any]) -> list[str]:
+    """The fields in which `out_path`'s recorded configuration differs from `identity`
+    (empty when it matches or records none)."""
+    recorded = _recorded_identity(out_path)
+    if recorded is None:
+        return []
+    if "config.mode" not in recorded:  # a legacy manifest: compare what it recorded
+        identity = {key: identity.get(key) for key in recorded}
+    return identity_differences(recorded, identity)
+
+
 def check_resume(out_path: Path, identity: Mapping[str, Any], *, force: bool = False) -> list[str]:
     """Refuse to resume `out_path` under another configuration; returns the forced differences.
 
@@ -127,12 +138,7 @@ def check_resume(out_path: Path, identity: Mapping[str, Any], *, force: bool = F
         ConfigError: the file holds predictions of another configuration, and not `force`;
             the message names every field that differs.
     """
-    recorded = _recorded_identity(out_path)
-    if recorded is None:
-        return []
-    if "config.mode" not in recorded:  # a legacy manifest: compare what it recorded
-        identity = {key: identity.get(key) for key in recorded}
-    differences = identity_differences(recorded, identity)
+    differences = resume_differences(out_path, identity)
     if differences and not force:
         raise ConfigError(
             f"{out_path} holds predictions of another configuration ({'; '.join(differences)}); "

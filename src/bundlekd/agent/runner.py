@@ -31,6 +31,7 @@ from bundlekd.agent.manifest import (
     check_resume,
     describe_run,
     manifest_path,
+    resume_differences,
     run_identity,
     run_warnings,
     write_manifest,
@@ -146,6 +147,7 @@ def run_batch(
     on_progress: ProgressCallback | None = None,
     group_by_size: bool = True,
     force: bool = False,
+    restart_stale: bool = False,
     context: Mapping[str, Any] | None = None,
 ) -> RunSummary:
     """Generate predictions for every session not yet in `out_path`, appending as it goes.
@@ -162,6 +164,8 @@ def run_batch(
             less. Lines then appear in that order, not the input order.
         force: Resume even when the file was started with another configuration (the
             differences are recorded in the manifest).
+        restart_stale: Discard a file made with another configuration and start it again
+            (for outputs a job owns, such as the demo's, after an upgrade changed a default).
         context: More provenance for the manifest (e.g. the KB a tool was fitted in, as
             `{"kb": {...}}`); its KB fields join the identity a resume must match.
 
@@ -182,6 +186,13 @@ def run_batch(
     with out_lock(out_path):
         drop_partial_tail(out_path)  # a crash mid-write must not glue the next line onto it
         done_keys = finished_keys(out_path)
+        if done_keys and restart_stale:
+            stale = resume_differences(out_path, identity)
+            if stale:
+                logger.warning("%s: made with another configuration, redone: %s", out_path, stale)
+                out_path.unlink()
+                manifest_path(out_path).unlink(missing_ok=True)
+                done_keys = set()
         forced = check_resume(out_path, identity, force=force) if done_keys else []
         if forced:
             warnings.append(

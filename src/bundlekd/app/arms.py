@@ -48,8 +48,12 @@ def run_arms(
     on_stage: Callable[[str], None],
     on_progress: Callable[[int, int], None] | None = None,
     tag: str = "",
+    restart_stale: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Run each arm (resuming finished predictions), score it, return rows and seconds.
+
+    `restart_stale` redoes an arm whose file was made with another configuration instead of
+    refusing it (the demo owns its folder; an experiment's folder is the user's).
 
     `tag` names a variant of the setup (e.g. "tuned" for a KB whose tool has the tuned
     embedder): its arms are saved and reported as "ARM@TAG".
@@ -103,7 +107,9 @@ def run_arms(
                     example_index=examples if generation.uses_examples else None,
                     knowledge_source=source,
                 )
-            summary = run_batch(agent, test, path, on_progress=on_progress)
+            summary = run_batch(
+                agent, test, path, on_progress=on_progress, restart_stale=restart_stale
+            )
             speed[label] = summary.sessions_per_min if summary.n_done else None
         report = evaluate(read_predictions(path), test, config.eval, intent_scorer=scorer)
         write_report(report, out / "eval" / label)

@@ -136,6 +136,7 @@ def run_demo(
         embedder=embedder,
         on_stage=stage,
         on_progress=on_progress,
+        restart_stale=True,  # after an upgrade changed a default, redo the arm, don't refuse
     )
     llm.close()
     seconds.update(arm_seconds)
