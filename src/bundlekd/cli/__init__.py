@@ -44,6 +44,15 @@ app.command("eval", help="Score a predictions file against gold sessions.")(eval
 app.command("demo", help="The main job on the embedded sample sessions.")(demo.demo_command)
 
 
+def _log_warnings_once() -> None:
+    """Library warnings to stderr in one format from the first one on. Without this they
+    print bare until some dependency calls `basicConfig`, then with its prefix. A no-op when
+    the host (pytest, an application) has configured logging already."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+
+
 @app.callback(invoke_without_command=True)
 def _main(
     ctx: typer.Context,
@@ -55,6 +64,7 @@ def _main(
         "distill, generation, eval); also $BUNDLEKD_CONFIG. Flags override it.",
     ),
 ) -> None:
+    _log_warnings_once()
     set_config_file(config)
     # The file is per invocation: a later call in the same process (a library user, a test
     # calling a sub-app directly) must not inherit it.
