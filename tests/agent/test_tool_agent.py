@@ -153,3 +153,27 @@ def test_generate_cli_runs_tool_mode_against_a_kb(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 12
     assert all(r["method"] == "tool" and r["proposals"] for r in rows)
+
+
+def test_an_older_tool_file_is_read_and_an_unreadable_one_is_a_clear_error(
+    sample_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    import shutil
+
+    from bundlekd.errors import KnowledgeBaseError
+
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(sample_kb.kb_dir, kb_dir)
+    tool_file = kb_dir / "tool" / "tool.json"
+    saved = json.loads(tool_file.read_text())
+    for settings in [*saved["settings"].values(), saved["default"]]:
+        settings["linkage"] = settings.pop("policy")  # how files before the pairs policy read
+    tool_file.write_text(json.dumps(saved))
+    sessions = load_sample().split("test")
+    old = KnowledgeBase.open(kb_dir).grouping_tool()
+    assert old.propose(sessions) == sample_kb.grouping_tool().propose(sessions)
+
+    saved["default"]["threshold"] = "high"
+    tool_file.write_text(json.dumps(saved))
+    with pytest.raises(KnowledgeBaseError, match="re-fit it with `bundlekd distill"):
+        KnowledgeBase.open(kb_dir).grouping_tool()

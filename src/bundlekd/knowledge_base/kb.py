@@ -320,14 +320,24 @@ class KnowledgeBase:
                 f"{self.kb_dir}: the tool was fitted with embedder {saved['embedder_id']!r}, "
                 f"not {chosen.model_id!r}"
             )
+        from pydantic import ValidationError
+
+        try:
+            settings = {d: GroupSettings(**s) for d, s in saved["settings"].items()}
+            default = GroupSettings(**saved["default"])
+        except (ValidationError, TypeError, KeyError, AttributeError) as exc:
+            raise KnowledgeBaseError(
+                f"{self.kb_dir}: tool/tool.json has grouping settings this version cannot read "
+                f"({str(exc).splitlines()[0]}); re-fit it with `bundlekd distill --kinds exemplar`"
+            ) from exc
         scorer = saved["scorer"]
         memories = self.scorer_memories(chosen) if scorer.get("kind") == "learned" else {}
         return GroupingTool(
             chosen,
             self.item_memory(chosen),
             scorer=scorer_from_json(scorer, memories),
-            settings={d: GroupSettings(**s) for d, s in saved["settings"].items()},
-            default=GroupSettings(**saved["default"]),
+            settings=settings,
+            default=default,
             metadata=saved.get("metadata", {}),
         )
 

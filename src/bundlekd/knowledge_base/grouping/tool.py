@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bundlekd.data.schema import Session
 from bundlekd.errors import KnowledgeBaseError
@@ -44,6 +44,15 @@ class GroupSettings(BaseModel):
     policy: Policy = "complete"
     threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
     fallback_pair: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_linkage(cls, data: Any) -> Any:
+        # tool.json files written before the "pairs" policy called the field "linkage".
+        if isinstance(data, dict) and "linkage" in data and "policy" not in data:
+            data = {**data, "policy": data["linkage"]}
+            del data["linkage"]
+        return data
 
 
 @dataclass(frozen=True, slots=True)
