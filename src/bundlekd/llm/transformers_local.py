@@ -218,9 +218,11 @@ class TransformersLLM(LLM):
             key = (request.sampling, request.json_schema is not None, adapter)
             groups.setdefault(key, []).append(index)
         results: list[Completion | None] = [None] * len(requests)
+        # Templated once: the texts give the batching lengths and then the model's input.
+        prompts = [self.prompt_text(r) for r in requests]
         lengths = {
-            i: len(self._tokenizer(self.prompt_text(r), add_special_tokens=False)["input_ids"])
-            for i, r in enumerate(requests)
+            i: len(ids)
+            for i, ids in enumerate(self._tokenizer(prompts, add_special_tokens=False)["input_ids"])
         }
         for (sampling, _constrained, adapter), indices in groups.items():
             # Similar lengths share a batch: less padding to compute.
@@ -230,8 +232,11 @@ class TransformersLLM(LLM):
             ):
                 batch = [requests[i] for i in chunk]
                 schemas = [request.json_schema for request in batch]
+                texts = [prompts[i] for i in chunk]
                 for i, completion in zip(
-                    chunk, self._generate_batch(batch, sampling, schemas, adapter), strict=True
+                    chunk,
+                    self._generate_batch(batch, texts, sampling, schemas, adapter),
+                    strict=True,
                 ):
                     results[i] = completion
         return [c for c in results if c is not None]
@@ -247,6 +252,7 @@ class TransformersLLM(LLM):
     def _generate_batch(
         self,
         batch: list[ChatRequest],
+        prompts: list[str],
         sampling: Sampling,
         schemas: list[dict[str, Any] | None],
         adapter: str,
@@ -254,7 +260,6 @@ class TransformersLLM(LLM):
         import torch
 
         tokenizer, eos_ids = self._tokenizer, self._eos_ids
-        prompts = [self.prompt_text(request) for request in batch]
         # The chat template already holds the special tokens (e.g. <|im_start|>).
         encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         encoded = encoded.to(self._model.device)  # the model's device (CPU or a GPU)
