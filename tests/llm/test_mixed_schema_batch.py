@@ -29,9 +29,9 @@ def test_mixed_schemas_in_one_batch_each_row_obeys_its_own(tiny_model_dir) -> No
     calls = []
     original = llm._generate_batch
 
-    def spy(batch, sampling, schemas, adapter):  # type: ignore[no-untyped-def]
+    def spy(batch, prompts, sampling, schemas, adapter):  # type: ignore[no-untyped-def]
         calls.append(len(batch))
-        return original(batch, sampling, schemas, adapter)
+        return original(batch, prompts, sampling, schemas, adapter)
 
     llm._generate_batch = spy  # type: ignore[method-assign]
     requests = [
