@@ -103,42 +103,49 @@ def run_demo(
     tool = fit_tool(kb, train, val, embedder)
     seconds["kb_and_tool"] = time.perf_counter() - started
 
-    llm = build_llm(config.student, batch_size=config.generation.batch_size)
-    taught: dict[str, Any] = {}
-    if teacher_sessions_per_domain > 0:
-        started = time.perf_counter()
-        teacher = build_teacher(config, llm)
-        stage(f"teacher {teacher.model_id}: rules and thoughts from 1 training session per domain")
-        report = distill(
-            _teacher_subset(train, teacher_sessions_per_domain),
-            kinds=["rule", "thought"],
-            teacher=teacher,
-            kb_dir=out / "kb",
-            kb=kb,
-            rule_settings=RuleSettings(*DEMO_RULE_TOKENS),
-            thought_tokens=DEMO_THOUGHT_TOKENS,
-        )
-        taught = report.summary()
-        seconds["teacher"] = time.perf_counter() - started
-
     from bundlekd.app.arms import run_arms
 
-    rows, arm_seconds = run_arms(
-        arms,
-        config,
-        out,
-        test=test,
-        train=train,
-        val=val,
-        kb=kb,
-        tool=tool,
-        llm=llm,
-        embedder=embedder,
-        on_stage=stage,
-        on_progress=on_progress,
-        restart_stale=True,  # after an upgrade changed a default, redo the arm, don't refuse
-    )
-    llm.close()
+    llm = build_llm(config.student, batch_size=config.generation.batch_size)
+    taught: dict[str, Any] = {}
+    try:
+        if teacher_sessions_per_domain > 0:
+            started = time.perf_counter()
+            teacher = build_teacher(config, llm)
+            stage(
+                f"teacher {teacher.model_id}: rules and thoughts from "
+                f"{teacher_sessions_per_domain} training session(s) per domain"
+            )
+            report = distill(
+                _teacher_subset(train, teacher_sessions_per_domain),
+                kinds=["rule", "thought"],
+                teacher=teacher,
+                kb_dir=out / "kb",
+                kb=kb,
+                rule_settings=RuleSettings(*DEMO_RULE_TOKENS),
+                thought_tokens=DEMO_THOUGHT_TOKENS,
+            )
+            taught = report.summary()
+            if teacher is not llm:
+                teacher.close()
+            seconds["teacher"] = time.perf_counter() - started
+
+        rows, arm_seconds = run_arms(
+            arms,
+            config,
+            out,
+            test=test,
+            train=train,
+            val=val,
+            kb=kb,
+            tool=tool,
+            llm=llm,
+            embedder=embedder,
+            on_stage=stage,
+            on_progress=on_progress,
+            restart_stale=True,  # after an upgrade changed a default, redo the arm, don't refuse
+        )
+    finally:  # the model is released even when an arm fails
+        llm.close()
     seconds.update(arm_seconds)
     summary = {"labels": labels.summary(), "teacher": taught}
     write_json(out / "summary.json", {"rows": rows, "seconds": seconds, "distill": summary})
