@@ -33,6 +33,7 @@ def build_llm(cfg: LLMConfig, *, batch_size: int = 8) -> LLM:
     if is_local_spec(cfg.model):
         options["batch_size"] = batch_size
         options["device"] = cfg.device
+        options["dtype"] = cfg.dtype
         options["max_batch_tokens"] = cfg.max_batch_tokens
         if cfg.threads is not None:
             options["num_threads"] = cfg.threads
