@@ -175,5 +175,5 @@ def test_an_older_tool_file_is_read_and_an_unreadable_one_is_a_clear_error(
 
     saved["default"]["threshold"] = "high"
     tool_file.write_text(json.dumps(saved))
-    with pytest.raises(KnowledgeBaseError, match="re-fit it with `bundlekd distill"):
+    with pytest.raises(KnowledgeBaseError, match="re-fit it with `bundlekd kb refit-tool"):
         KnowledgeBase.open(kb_dir).grouping_tool()
