@@ -99,10 +99,8 @@ def test_a_resume_refuses_a_kb_changed_in_place(
     manifest = json.loads(out.with_name(out.name + ".manifest.json").read_text())
     assert manifest["identity"]["kb_knowledge_hash"] == KnowledgeBase.open(kb_dir).knowledge_hash()
     rows = tmp_path / "rules.jsonl"
-    rows.write_text(
-        json.dumps({"kind": "rule", "text": "Tea goes with a mug.", "domain": "food",
-                    "source_splits": ["train"]}) + "\n"  # fmt: skip
-    )
+    rule = {"kind": "rule", "text": "Tea goes with a mug.", "domain": "food"}
+    rows.write_text(json.dumps({**rule, "source_splits": ["train"]}) + "\n")
     cli("kb", "add", str(kb_dir), str(rows))
     assert KnowledgeBase.open(kb_dir).tool_drift() is None  # rules do not feed the tool
     result = cli(*generate, "--out", str(out), code=1)

@@ -140,7 +140,7 @@ def check_relabelled_sessions(
     if found:
         raise LeakageError(
             f"refusing to let {_count(found, 'session')} feed {use}: they are test sessions of "
-            "their source, whatever their \"split\" says"
+            'their source, whatever their "split" says'
         )
 
 

@@ -80,6 +80,13 @@ class CachingEmbedder(Embedder):
         self._local.connection = (self._generation, connection)
         return connection
 
+    def close(self) -> None:
+        """Close this thread's connection to the file (a later call reopens it)."""
+        cached = getattr(self._local, "connection", None)
+        if cached is not None:
+            cached[1].close()
+            self._local.connection = None
+
     def _disable(self, why: str) -> None:
         if self.disabled is None:
             self.disabled = why
@@ -92,10 +99,7 @@ class CachingEmbedder(Embedder):
         if any(word in message.lower() for word in _UNUSABLE):
             self._disable(f"cannot be used ({message})")
             return False
-        cached = getattr(self._local, "connection", None)
-        if cached is not None:
-            cached[1].close()
-            self._local.connection = None
+        self.close()
         broken = self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%d%H%M%S')}")
         try:
             self.path.replace(broken)

@@ -196,4 +196,6 @@ def _check_number(where: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{where} holds a non-number {value!r:.30}")
     if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
-        raise ValueError(f"{where} holds {value!r}, not a finite number of at most {MAX_MAGNITUDE:g}")
+        raise ValueError(
+            f"{where} holds {value!r}, not a finite number of at most {MAX_MAGNITUDE:g}"
+        )

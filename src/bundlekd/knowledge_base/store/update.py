@@ -150,9 +150,7 @@ def _check_candidates(candidates: Sequence[KnowledgeItem], force: bool = False) 
         if item.status != "active":
             raise KnowledgeBaseError(f"item {item.id}: new items must be active, not {item.status}")
     # A row's split is a claim: rows from a known source's test sessions are refused anyway.
-    check_relabelled_rows(
-        (_claim(i) for i in candidates), use="the knowledge base", force=force
-    )
+    check_relabelled_rows((_claim(i) for i in candidates), use="the knowledge base", force=force)
 
 
 def _claim(item: KnowledgeItem) -> RowClaim:
