@@ -137,3 +137,16 @@ def test_a_damaged_tool_file_is_one_line_naming_the_file_and_the_refit(
     assert message.startswith(str(tool_file))
     assert f"bundlekd kb refit-tool {kb_dir}" in message
     assert "\n" not in message
+
+
+def test_rolling_back_to_a_snapshot_without_its_tool_says_the_tool_is_stale(
+    grown_kb: tuple[Path, bytes, list[Any]], tmp_path: Path
+) -> None:
+    source, _, _ = grown_kb
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(source, kb_dir)
+    for kept in (kb_dir / "snapshots").glob("*.files.json"):
+        kept.unlink()  # as a KB from before versioned tool files
+    result = cli("kb", "rollback", str(kb_dir))
+    assert "as it was then" not in result
+    assert "fitted on another knowledge state" in result
