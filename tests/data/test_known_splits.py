@@ -30,7 +30,7 @@ def test_finetune_data_refuses_a_test_session_relabelled_train(tmp_path: Path) -
     result = RUNNER.invoke(app, [*args, "--out", str(tmp_path / "sft")])
     assert result.exit_code == 1, result.output
     text = " ".join(result.output.split())
-    assert "test sessions of their source" in text
+    assert "feed fine-tuning data: test sessions of their source" in text
     assert "(sample test)" in text
     assert not (tmp_path / "sft").exists()
 

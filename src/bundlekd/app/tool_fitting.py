@@ -230,8 +230,31 @@ def refit_tool(
     from bundlekd.llm.config import EmbedderConfig
 
     fit = recorded_fit(kb_dir)
+    before = _train_hash(kb_dir)
     kb = open_kb(KBConfig(dir=kb_dir), EmbedderConfig(), create=True)
-    return fit_tool_as(kb, fit, data_dir=data_dir, progress=progress)
+    tool = fit_tool_as(kb, fit, data_dir=data_dir, progress=progress)
+    after = tool.metadata["fitted_on"]["train_hash"]
+    if before is not None and before != after:
+        logger.warning(
+            "%s: the training sessions drawn again differ from the ones the tool was fitted on "
+            "(train hash %s, was %s): has the source data changed?",
+            kb_dir,
+            after,
+            before,
+        )
+    return tool
+
+
+def _train_hash(kb_dir: Path) -> str | None:
+    from bundlekd.errors import BundleKDError
+    from bundlekd.files import read_json
+    from bundlekd.knowledge_base.grouping.tool import tool_path
+
+    try:
+        value = read_json(tool_path(kb_dir))["metadata"]["fitted_on"]["train_hash"]
+    except (BundleKDError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _choose_shared(

@@ -139,8 +139,8 @@ def check_relabelled_sessions(
     found = relabelled_sessions(sessions, data_dir)
     if found:
         raise LeakageError(
-            f"refusing to let {_count(found, 'session')} feed {use}: they are test sessions of "
-            'their source, whatever their "split" says'
+            f"refusing to let {_count(found, 'session')} feed {use}: test sessions of their "
+            'source, whatever their "split" says'
         )
 
 
