@@ -120,7 +120,7 @@ def test_history_and_rollback(tmp_path: Path) -> None:
     assert {i.id for i in store.items()} == {a.id}
     assert store.rollback(to=1) == 1
     assert store.load() == {}
-    assert store.history()[-1]["summary"] == {"to": 1}
+    assert store.history()[-1]["summary"] == {"to": 1, "files": "restored"}
     assert store.rollback(to=5) == 5  # a rollback is itself undoable: back to "before op 5"
     assert {i.id for i in store.items()} == {a.id, b.id}
     assert store.get(a.id).status == "active"

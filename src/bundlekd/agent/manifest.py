@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 _NEUTRAL_SETTINGS = frozenset({"batch_size"})
 #: What a manifest written before `identity` existed can still be compared on.
 _LEGACY_IDENTITY = ("method", "model", "prompt_version")
+#: Identity fields added later: compared only when the recorded identity has them.
+_LATER_FIELDS = frozenset({"kb_knowledge_hash"})
 
 
 def manifest_path(out_path: str | Path) -> Path:
@@ -75,7 +77,7 @@ def run_identity(description: Mapping[str, Any]) -> dict[str, Any]:
     )
     knowledge = description.get("knowledge") or {}
     kb = description.get("kb") or {}
-    for key in ("kb_dir", "kb_created_at", "kb_embedder"):
+    for key in ("kb_dir", "kb_created_at", "kb_embedder", "kb_knowledge_hash"):
         value = knowledge.get(key, kb.get(key))
         if value is not None:
             identity[key] = value
@@ -128,6 +130,7 @@ def resume_differences(out_path: Path, identity: Mapping[str, Any]) -> list[str]
         return []
     if "config.mode" not in recorded:  # a legacy manifest: compare what it recorded
         identity = {key: identity.get(key) for key in recorded}
+    identity = {k: v for k, v in identity.items() if k in recorded or k not in _LATER_FIELDS}
     return identity_differences(recorded, identity)
 
 
@@ -153,6 +156,9 @@ def check_resume(out_path: Path, identity: Mapping[str, Any], *, force: bool = F
 def run_warnings(description: Mapping[str, Any]) -> list[str]:
     """What a reader of the results must be told about the knowledge this run used."""
     found = []
+    tool = description.get("tool")
+    if isinstance(tool, Mapping) and tool.get("stale"):
+        found.append(str(tool["stale"]))
     for source in (description.get("knowledge"), description.get("kb")):
         if not isinstance(source, Mapping):
             continue

@@ -97,10 +97,10 @@ def open_kb(
 
 def grouping_tool(kb: KnowledgeBase) -> GroupingTool:
     """The KB's grouping tool with its recorded embedder behind the embedding cache."""
-    from bundlekd.knowledge_base.grouping.tool import read_tool_file
+    from bundlekd.knowledge_base.grouping.tool_file import load_tool_file
     from bundlekd.llm.config import EmbedderConfig
 
-    recorded = read_tool_file(kb.kb_dir)["embedder_id"]
+    recorded = load_tool_file(kb.kb_dir).embedder_id
     return kb.grouping_tool(build_embedder(EmbedderConfig(name=recorded)))
 
 

@@ -92,21 +92,20 @@ def _fit_tool(
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Exemplars make the grouping tool: fit it on these training sessions, tune it on val."""
-    from bundlekd.app.components import build_embedder
-    from bundlekd.app.tool_fitting import fit_tool
-    from bundlekd.data.sources import load_sessions
-    from bundlekd.llm.config import EmbedderConfig
+    from bundlekd.app.tool_fitting import fit_tool_as
 
-    data = config.data
-    val = load_sessions(
-        data.source, domains=list(data.domains) or None, split="val", data_dir=data.dir
-    )
-    if not val:
-        raise ConfigError(
-            f"{data.source} has no val sessions: the grouping tool is tuned on the validation "
-            "split (never on test); add val sessions or distil without exemplars"
-        )
-    name = config.kb.tool_embedder
-    embedder = build_embedder(EmbedderConfig(name=name)) if name else kb.embedder
-    tool = fit_tool(kb, train, val, embedder, scorer=config.kb.tool_scorer, progress=progress)
+    data, settings = config.data, config.distill
+    fit = {
+        "source": data.source,
+        "domains": sorted(data.domains),
+        "data_dir": str(data.dir) if data.dir else None,
+        "split": settings.split,
+        "ratio": settings.ratio,
+        "strategy": settings.strategy,
+        "seed": settings.seed,
+        "limit": settings.limit,
+        "scorer": config.kb.tool_scorer,
+        "tool_embedder": config.kb.tool_embedder,
+    }
+    tool = fit_tool_as(kb, fit, train=train, progress=progress)
     return tool.describe()

@@ -47,6 +47,7 @@ def run_sft_data(
     """Write SFT rows for the configured source's train (and val) sessions; returns the
     manifest. Knowledge and agent inputs come from `config.kb` (opened, read only)."""
     from bundlekd.app.components import knowledge_source, open_kb
+    from bundlekd.data.known_splits import check_relabelled_sessions
     from bundlekd.data.sources import load_sessions
     from bundlekd.errors import ConfigError
     from bundlekd.finetune.sft_data import build_sft_rows, prompt_config, write_sft_data
@@ -58,6 +59,8 @@ def run_sft_data(
     val = load_sessions(data.source, domains=domains, split="val", data_dir=data.dir)
     if not train:
         raise ConfigError(f"{data.source} has no training sessions to fine-tune on")
+    # A file's "split" is a claim: test sessions of a known source are refused whatever it says.
+    check_relabelled_sessions([*train, *val], use="fine-tuning data", data_dir=data.dir)
     inputs = None
     if sft.input != "titles" or sft.with_thought:
         if progress:

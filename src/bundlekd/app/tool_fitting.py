@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,8 +45,13 @@ def fit_tool(
     scorer: str = "cosine",
     fallback_pair: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
+    fit: dict[str, Any] | None = None,
 ) -> GroupingTool:
     """Build the tool from the KB's exemplars, fit its scorer on `train`, tune on `val`, save.
+
+    The tool records the knowledge state it was fitted on (`metadata["knowledge"]`, its hash)
+    and `fit`: how `train` was chosen (source, split, ratio, ...), so `bundlekd kb refit-tool`
+    can fit it again on a changed KB.
 
     Raises:
         LeakageError: test sessions or sessions without a split in `train` or `val`, or
@@ -57,6 +63,7 @@ def fit_tool(
     from bundlekd.files import canonical_hash
     from bundlekd.knowledge_base.grouping.scorers import CosineScorer
     from bundlekd.knowledge_base.grouping.tool import GroupingTool, GroupSettings
+    from bundlekd.knowledge_base.grouping.tool_file import fitted_knowledge
 
     check_sessions(
         train, use="fitting the grouping tool's scorer", allowed=("train",), can_force=False
@@ -64,6 +71,7 @@ def fit_tool(
     if scorer not in ("cosine", "learned"):
         raise ConfigError(f"unknown tool scorer {scorer!r}: cosine or learned")
     labelled = labelled_val(val)
+    knowledge = fitted_knowledge(kb.store.load().values())
     tool = GroupingTool(embedder, kb.item_memory(embedder, write_cache=True), scorer=CosineScorer())
     val_vectors, cosine = tool.score(labelled)
     bar = tune_grouping(labelled, cosine, fallback_pair)
@@ -106,10 +114,147 @@ def fit_tool(
             t.domain: {"precision": t.precision, "recall": t.recall} for t in bar
         },
         "exemplars": len(tool.memory.exemplar_ids),
+        "knowledge": knowledge,
+        "fit": {**(fit or {}), "scorer": scorer, "fallback_pair": fallback_pair},
     }
     tool.save(kb.kb_dir)
     logger.info("grouping tool saved in %s: %s", kb.kb_dir, tool.describe())
     return tool
+
+
+def fit_tool_as(
+    kb: KnowledgeBase,
+    fit: dict[str, Any],
+    *,
+    train: Sequence[Session] | None = None,
+    data_dir: Path | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> GroupingTool:
+    """Fit the KB's tool as `fit` says (what `distill` records: source, domains, split, ratio,
+    strategy, seed, limit, scorer, tool embedder); `train` is that sample when the caller has
+    it, else it is drawn again (the same seed gives the same sessions).
+
+    Raises:
+        ConfigError: the source has no val sessions (the tool is tuned on val, never test).
+    """
+    from bundlekd.app.components import build_embedder
+    from bundlekd.data.sampling import sample_sessions
+    from bundlekd.data.sources import data_dir_from_env, load_sessions
+    from bundlekd.llm.config import EmbedderConfig
+
+    recorded_dir = fit.get("data_dir")
+    data_dir = data_dir or data_dir_from_env() or (Path(recorded_dir) if recorded_dir else None)
+    domains = list(fit.get("domains") or ()) or None
+    if train is None:
+        sessions = load_sessions(
+            fit["source"], domains=domains, split=fit.get("split", "train"), data_dir=data_dir
+        )
+        sampled = sample_sessions(
+            sessions, fit.get("ratio", 1.0), fit.get("strategy", "random"), fit.get("seed", 0)
+        )
+        train = sampled[: fit.get("limit")]
+    val = load_sessions(fit["source"], domains=domains, split="val", data_dir=data_dir)
+    if not val:
+        raise ConfigError(
+            f"{fit['source']} has no val sessions: the grouping tool is tuned on the validation "
+            "split (never on test); add val sessions or distil without exemplars"
+        )
+    name = fit.get("tool_embedder")
+    embedder = build_embedder(EmbedderConfig(name=name)) if name else kb.embedder
+    scorer = fit.get("scorer", "cosine")
+    recorded = {k: v for k, v in fit.items() if k not in ("scorer", "fallback_pair")}
+    return fit_tool(
+        kb,
+        train,
+        val,
+        embedder,
+        scorer=scorer,
+        fallback_pair=fit.get("fallback_pair", True),
+        progress=progress,
+        fit=recorded,
+    )
+
+
+def recorded_fit(kb_dir: Path) -> dict[str, Any]:
+    """How the KB's tool was fitted: from `tool/tool.json` (`metadata.fit`), else from the
+    `distill.config.yaml` the last distillation left in the KB folder.
+
+    Raises:
+        ConfigError: neither says.
+    """
+    from bundlekd.errors import BundleKDError
+    from bundlekd.files import read_json
+    from bundlekd.knowledge_base.grouping.tool import tool_path
+
+    try:
+        saved = read_json(tool_path(kb_dir))
+        fit = saved["metadata"]["fit"]
+        if isinstance(fit, dict) and isinstance(fit.get("source"), str):
+            return dict(fit)
+    except (BundleKDError, KeyError, TypeError):
+        pass  # a damaged or older tool file: the distill config may still say
+    config_file = kb_dir / "distill.config.yaml"
+    if not config_file.is_file():
+        raise ConfigError(
+            f"{kb_dir}: no record of how its grouping tool was fitted (no tool/tool.json with "
+            "its fit settings, no distill.config.yaml); fit one with `bundlekd distill --kinds "
+            f"exemplar --kb {kb_dir} ...`"
+        )
+    from bundlekd.config import load_config
+
+    config = load_config(config_file, {}).config
+    return {
+        "source": config.data.source,
+        "domains": sorted(config.data.domains),
+        "data_dir": str(config.data.dir) if config.data.dir else None,
+        "split": config.distill.split,
+        "ratio": config.distill.ratio,
+        "strategy": config.distill.strategy,
+        "seed": config.distill.seed,
+        "limit": config.distill.limit,
+        "scorer": config.kb.tool_scorer,
+        "tool_embedder": config.kb.tool_embedder,
+    }
+
+
+def refit_tool(
+    kb_dir: Path,
+    *,
+    data_dir: Path | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> GroupingTool:
+    """Fit the KB's grouping tool again on its knowledge as it is now, with the settings it was
+    fitted with (`recorded_fit`): what `kb add`/`kb remove` leave stale."""
+    from bundlekd.app.components import open_kb
+    from bundlekd.knowledge_base.config import KBConfig
+    from bundlekd.llm.config import EmbedderConfig
+
+    fit = recorded_fit(kb_dir)
+    before = _train_hash(kb_dir)
+    kb = open_kb(KBConfig(dir=kb_dir), EmbedderConfig(), create=True)
+    tool = fit_tool_as(kb, fit, data_dir=data_dir, progress=progress)
+    after = tool.metadata["fitted_on"]["train_hash"]
+    if before is not None and before != after:
+        logger.warning(
+            "%s: the training sessions drawn again differ from the ones the tool was fitted on "
+            "(train hash %s, was %s): has the source data changed?",
+            kb_dir,
+            after,
+            before,
+        )
+    return tool
+
+
+def _train_hash(kb_dir: Path) -> str | None:
+    from bundlekd.errors import BundleKDError
+    from bundlekd.files import read_json
+    from bundlekd.knowledge_base.grouping.tool import tool_path
+
+    try:
+        value = read_json(tool_path(kb_dir))["metadata"]["fitted_on"]["train_hash"]
+    except (BundleKDError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _choose_shared(

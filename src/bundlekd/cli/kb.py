@@ -104,6 +104,14 @@ def add(
     with _open(kb_dir, index, embedder, chroma_url, create=True) as kb:
         result = kb.add(candidates, merge_threshold, force=force)
     console.print(_table(f"kb add {items} -> {kb_dir}", result.counts(), "result", "items"))
+    _warn_tool_drift(kb)
+
+
+def _warn_tool_drift(kb: KnowledgeBase) -> None:
+    """After a change: say when the saved grouping tool no longer matches the knowledge."""
+    drift = kb.tool_drift()
+    if drift is not None:
+        warn(drift)
 
 
 @app.command()
@@ -118,6 +126,7 @@ def remove(
     with _open(kb_dir, index, embedder, chroma_url) as kb:
         removed = kb.remove(ids)
     console.print(f"removed {len(removed)} item(s): {' '.join(removed) or '-'}", markup=False)
+    _warn_tool_drift(kb)
 
 
 @app.command()
@@ -233,8 +242,47 @@ def rollback(
     with _open(kb_dir, index, embedder, chroma_url) as kb:
         target = kb.rollback(to)
         active = len(kb.items())
+        files = kb.history()[-1]["summary"].get("files")
+    restored = "; its grouping tool as it was then" if files == "restored" else ""
     console.print(
-        f"restored the state before operation {target}: {active} active item(s)", markup=False
+        f"restored the state before operation {target}: {active} active item(s){restored}",
+        markup=False,
+    )
+    _warn_tool_drift(kb)
+
+
+@app.command("refit-tool")
+def refit_tool(
+    kb_dir: Path = KB_DIR,
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Data folder (default $BUNDLEKD_DATA_DIR, else as recorded)."
+    ),
+) -> None:
+    """Fit the KB's grouping tool again on its knowledge as it is now.
+
+    Uses the settings it was fitted with (source, split, ratio, seed, scorer: recorded in
+    tool/tool.json, else the KB's distill.config.yaml); what `kb add` and `kb remove` leave
+    stale.
+    """
+    from bundlekd.app.tool_fitting import refit_tool as refit
+
+    with errors_to_exit(), progress_bar() as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        tool = refit(kb_dir, data_dir=data_dir, progress=progress)
+    scores = tool.metadata.get("val_scores", {})
+    tuned = ", ".join(
+        f"{d} P {v['precision']:.3f} R {v['recall']:.3f}" for d, v in sorted(scores.items())
+    )
+    console.print(
+        f"grouping tool ({tool.scorer.kind}) re-fitted on {tool.metadata['exemplars']} "
+        f"exemplar(s); on val: {tuned}",
+        markup=False,
     )
 
 

@@ -27,7 +27,8 @@ from bundlekd.errors import ConfigError, DataError, KnowledgeBaseError
 from bundlekd.files import iter_jsonl
 from bundlekd.knowledge_base.grouping.memory import DomainMemory, memory_sessions
 from bundlekd.knowledge_base.grouping.scorers import scorer_from_json
-from bundlekd.knowledge_base.grouping.tool import GroupingTool, GroupSettings, read_tool_file
+from bundlekd.knowledge_base.grouping.tool import GroupingTool, tool_path
+from bundlekd.knowledge_base.grouping.tool_file import knowledge_drift, load_tool_file
 from bundlekd.knowledge_base.index.base import NumpyIndex, VectorIndex
 from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory
 from bundlekd.knowledge_base.retrieval.retriever import Retriever, Scored
@@ -41,6 +42,7 @@ from bundlekd.knowledge_base.store.knowledge_store import (
     knowledge_provenance,
     read_items,
 )
+from bundlekd.knowledge_base.store.state import knowledge_hash
 from bundlekd.knowledge_base.store.update import (
     DEFAULT_MERGE_THRESHOLD,
     Progress,
@@ -310,36 +312,50 @@ class KnowledgeBase:
     def grouping_tool(self, embedder: Embedder | None = None) -> GroupingTool:
         """The grouping tool saved with this KB (fitted on train, tuned on val).
 
+        A tool fitted on another knowledge state than the KB's (after `kb add`/`remove`) is
+        still loaded, with a warning and `metadata["stale"]` saying so (run manifests and
+        warnings carry it); `bundlekd kb refit-tool` re-fits it.
+
         Raises:
-            KnowledgeBaseError: the KB has no tool yet, or its embedder cannot be loaded.
+            KnowledgeBaseError: the KB has no tool yet, a damaged tool file (`tool_file`), or
+                an embedder other than the one it was fitted with.
         """
-        saved = read_tool_file(self.kb_dir)
-        chosen = embedder or get_embedder(saved["embedder_id"])
-        if chosen.model_id != saved["embedder_id"]:
+        saved = load_tool_file(self.kb_dir)
+        chosen = embedder or get_embedder(saved.embedder_id)
+        if chosen.model_id != saved.embedder_id:
             raise KnowledgeBaseError(
-                f"{self.kb_dir}: the tool was fitted with embedder {saved['embedder_id']!r}, "
+                f"{self.kb_dir}: the tool was fitted with embedder {saved.embedder_id!r}, "
                 f"not {chosen.model_id!r}"
             )
-        from pydantic import ValidationError
-
-        try:
-            settings = {d: GroupSettings(**s) for d, s in saved["settings"].items()}
-            default = GroupSettings(**saved["default"])
-        except (ValidationError, TypeError, KeyError, AttributeError) as exc:
-            raise KnowledgeBaseError(
-                f"{self.kb_dir}: tool/tool.json has grouping settings this version cannot read "
-                f"({str(exc).splitlines()[0]}); re-fit it with `bundlekd distill --kinds exemplar`"
-            ) from exc
-        scorer = saved["scorer"]
-        memories = self.scorer_memories(chosen) if scorer.get("kind") == "learned" else {}
+        metadata = dict(saved.metadata)
+        drift = knowledge_drift(saved, self.store.load().values())
+        if drift is not None:
+            logger.warning("%s", drift)
+            metadata["stale"] = drift
+        memories = self.scorer_memories(chosen) if saved.scorer.get("kind") == "learned" else {}
         return GroupingTool(
             chosen,
             self.item_memory(chosen),
-            scorer=scorer_from_json(scorer, memories),
-            settings=settings,
-            default=default,
-            metadata=saved.get("metadata", {}),
+            scorer=scorer_from_json(saved.scorer, memories),
+            settings=saved.settings,
+            default=saved.default,
+            metadata=metadata,
         )
+
+    def tool_drift(self) -> str | None:
+        """Why the saved grouping tool does not match this KB's knowledge now (None: it does,
+        or there is no tool); a damaged tool file says what is wrong with it."""
+        if not tool_path(self.kb_dir).is_file():
+            return None
+        try:
+            saved = load_tool_file(self.kb_dir)
+        except KnowledgeBaseError as exc:
+            return str(exc)
+        return knowledge_drift(saved, self.store.load().values())
+
+    def knowledge_hash(self) -> str:
+        """The hash of the active knowledge state (`store.state.knowledge_hash`)."""
+        return knowledge_hash(self.store.load().values())
 
     def items(self, **filters: Any) -> list[KnowledgeItem]:
         return self.store.items(**filters)
@@ -368,11 +384,13 @@ class KnowledgeBase:
         return knowledge_provenance(self.store.load().values())
 
     def describe(self) -> dict[str, Any]:
-        """What identifies this KB in a run's manifest: folder, creation time, embedder."""
+        """What identifies this KB in a run's manifest: folder, creation time, embedder, and
+        the hash of its active knowledge (a KB changed in place is another KB to a resume)."""
         return {
             "kb_dir": str(self.kb_dir.resolve()),
             "kb_created_at": self.store.settings.get("created_at"),
             "kb_embedder": self.embedder.model_id,
+            "kb_knowledge_hash": self.knowledge_hash(),
         }
 
     def diff(self, other: KnowledgeBase | str | Path) -> ItemDiff:

@@ -23,8 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bundlekd.data.schema import Session
-from bundlekd.errors import KnowledgeBaseError
-from bundlekd.files import read_json, write_json
+from bundlekd.files import write_json
 from bundlekd.knowledge_base.grouping.cluster import Policy, group_items
 from bundlekd.knowledge_base.grouping.scorers import CosineScorer, PairScorer
 from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory, Neighbour
@@ -33,6 +32,8 @@ from bundlekd.llm.embeddings import Embedder
 TOOL_DIR = "tool"
 TOOL_FILE = "tool.json"
 TOOL_VERSION = 1
+#: The knowledge kinds the tool is fitted from (its knowledge hash covers these).
+TOOL_KINDS: tuple[str, ...] = ("exemplar",)
 NEIGHBOURS = 10  # training items looked up per session item when naming a group
 
 
@@ -183,17 +184,3 @@ class GroupingTool:
 
 def tool_path(kb_dir: str | Path) -> Path:
     return Path(kb_dir) / TOOL_DIR / TOOL_FILE
-
-
-def read_tool_file(kb_dir: str | Path) -> dict[str, Any]:
-    """The saved tool description; a KB without one has no grouping tool yet."""
-    path = tool_path(kb_dir)
-    if not path.is_file():
-        raise KnowledgeBaseError(
-            f"{kb_dir}: no grouping tool; build one with "
-            "`bundlekd distill --kinds exemplar --kb DIR` (fits on train, tunes on val)"
-        )
-    data = read_json(path)
-    if not isinstance(data, dict) or data.get("version") != TOOL_VERSION:
-        raise KnowledgeBaseError(f"{path}: not a grouping tool of version {TOOL_VERSION}")
-    return data

@@ -86,7 +86,7 @@ class ItemMemory:
             (i for i in items if i.kind == "exemplar" and i.status == "active"), key=lambda i: i.id
         )
         rows = [_Row(item.id, pos) for item in exemplars for pos in range(len(_titles(item)))]
-        cached = _read_cache(cache_dir, embedder.model_id) if cache_dir else {}
+        cached = _read_cache(cache_dir, embedder) if cache_dir else {}
         missing = [r for r in rows if (r.exemplar_id, r.position) not in cached]
         if missing:
             by_id = {item.id: item for item in exemplars}
@@ -171,19 +171,39 @@ def _titles(item: KnowledgeItem) -> list[str]:
     return [str(t) for t in titles] if isinstance(titles, list) else []
 
 
-def _read_cache(cache_dir: Path, embedder_id: str) -> dict[tuple[str, int], np.ndarray]:
-    path = cache_file(cache_dir, embedder_id)
+def _read_cache(cache_dir: Path, embedder: Embedder) -> dict[tuple[str, int], np.ndarray]:
+    """Cached title vectors by (exemplar id, position); whatever is unusable is left out, so
+    `build` re-embeds it and (when it writes) rebuilds the file. Never raises."""
+    path = cache_file(cache_dir, embedder.model_id)
     if not path.is_file():
         return {}
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            if meta.get("embedder_id") != embedder_id:
+            if not isinstance(meta, dict) or meta.get("embedder_id") != embedder.model_id:
                 return {}
-            return {
+            ids, positions, vectors = data["ids"], data["positions"], data["vectors"]
+            if vectors.ndim != 2 or vectors.shape[1] != embedder.dim:
+                raise ValueError(
+                    f"vectors of shape {vectors.shape}, the embedder gives {embedder.dim}"
+                )
+            if not len(ids) == len(positions) == len(vectors):
+                raise ValueError("ids, positions and vectors differ in length")
+            vectors = vectors.astype(np.float32, copy=False)
+            norms = np.linalg.norm(vectors, axis=1)
+            usable = np.isfinite(vectors).all(axis=1) & (norms > 1e-6)
+            cached = {
                 (str(i), int(p)): v
-                for i, p, v in zip(data["ids"], data["positions"], data["vectors"], strict=True)
+                for i, p, v, ok in zip(ids, positions, vectors, usable, strict=True)
+                if ok
             }
-    except (OSError, ValueError, KeyError) as exc:  # a corrupt cache is rebuilt, not fatal
+    except Exception as exc:  # any damage (zip, npy, shapes): rebuild, never fatal
         logger.warning("%s: unreadable item-memory cache (%s); re-embedding", path, exc)
         return {}
+    if not usable.all():
+        logger.warning(
+            "%s: %d cached vector(s) are NaN, infinite or zero; re-embedding them",
+            path,
+            int((~usable).sum()),
+        )
+    return cached

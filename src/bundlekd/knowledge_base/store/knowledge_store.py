@@ -5,6 +5,7 @@ Layout of a KB directory::
     knowledge.jsonl     one KnowledgeItem per line (source of truth)
     history.jsonl       append-only log, one line per mutating operation
     snapshots/<n>.jsonl knowledge.jsonl as it was *before* operation n (last `keep_snapshots`)
+    snapshots/<n>.files.json  the files fitted from it (the grouping tool), as they were (`state`)
     manifest.json       counts, embedder id, index backend, versions; written last (P9)
     index/              the vector index, a rebuildable cache (see index.py)
     .lock               filelock held by every mutating operation
@@ -53,6 +54,13 @@ from bundlekd.knowledge_base.store.items import (
     migrate_row,
     row_error,
     utc_now,
+)
+from bundlekd.knowledge_base.store.state import (
+    knowledge_hash,
+    prune_snapshot_files,
+    read_snapshot_files,
+    restore_files,
+    snapshot_files,
 )
 
 logger = logging.getLogger(__name__)
@@ -111,6 +119,8 @@ class Transaction:
     changes: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     changed: bool = False
+    #: Versioned files to put back with the knowledge (a rollback), written on commit.
+    files: dict[str, str | None] | None = None
 
     def put(self, item: KnowledgeItem, action: str, **details: Any) -> None:
         """Insert or replace an item and record the change for history.jsonl."""
@@ -250,6 +260,9 @@ class KnowledgeStore:
         stamp = self._stamp()
         if stamp is not None:  # we just wrote it: no need to parse it again
             self._cache = (stamp, dict(tx.items))
+        if tx.files is not None:
+            restored = restore_files(self.kb_dir, tx.files)
+            tx.changes.append({"action": "files", **restored})
         append_jsonl(
             self.history_path,
             {
@@ -338,9 +351,12 @@ class KnowledgeStore:
 
     def _write_snapshot(self, seq: int) -> None:
         current = self.knowledge_path.read_text("utf-8") if self.knowledge_path.exists() else ""
+        # The fitted files first: a snapshot's knowledge never appears without them.
+        snapshot_files(self.kb_dir, self.snapshot_dir, seq)
         atomic_write_text(self.snapshot_dir / f"{seq}.jsonl", current)
         for old in self.snapshots()[: -self.keep_snapshots]:
             (self.snapshot_dir / f"{old}.jsonl").unlink(missing_ok=True)
+        prune_snapshot_files(self.snapshot_dir, self.snapshots())
 
     def write_manifest(self) -> None:
         """Describe the KB; written after the payload, atomically (P9)."""
@@ -358,6 +374,7 @@ class KnowledgeStore:
             "knowledge_sha256": file_sha256(self.knowledge_path)
             if self.knowledge_path.exists()
             else None,
+            "knowledge_hash": knowledge_hash(items),
             "last_seq": self.last_seq(),
             "counts": count_items(items),
         }
@@ -392,7 +409,12 @@ class KnowledgeStore:
         raise KnowledgeBaseError(f"{self.kb_dir}: nothing to roll back")
 
     def rollback(self, to: int | None = None) -> int:
-        """Restore the state before operation `to` (default: undo the latest op); returns it."""
+        """Restore the state before operation `to` (default: undo the latest op); returns it.
+
+        The fitted files kept with that snapshot (the grouping tool) come back with the
+        knowledge; a snapshot that kept none (older KBs) leaves them as they are, and the KB
+        then reports its tool as fitted on another knowledge state.
+        """
         with self.transaction("rollback") as tx:
             target = self.rollback_target() if to is None else to
             path = self.snapshot_dir / f"{target}.jsonl"
@@ -401,7 +423,8 @@ class KnowledgeStore:
                     f"{self.kb_dir}: snapshot {target} is not kept; available: {self.snapshots()}"
                 )
             tx.replace_all(read_items(path), snapshot=target)
-            tx.summary = {"to": target}
+            tx.files = read_snapshot_files(self.snapshot_dir, target)
+            tx.summary = {"to": target, "files": "restored" if tx.files is not None else "kept"}
         return target
 
 

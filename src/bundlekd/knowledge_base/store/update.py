@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bundlekd.data.known_splits import RowClaim, check_relabelled_rows
 from bundlekd.data.leakage import check_sources
 from bundlekd.errors import KnowledgeBaseError
 from bundlekd.knowledge_base.index.base import VectorIndex
@@ -148,6 +149,15 @@ def _check_candidates(candidates: Sequence[KnowledgeItem], force: bool = False) 
     for item in candidates:
         if item.status != "active":
             raise KnowledgeBaseError(f"item {item.id}: new items must be active, not {item.status}")
+    # A row's split is a claim: rows from a known source's test sessions are refused anyway.
+    check_relabelled_rows((_claim(i) for i in candidates), use="the knowledge base", force=force)
+
+
+def _claim(item: KnowledgeItem) -> RowClaim:
+    titles = [*item.stats.get("titles", ()), *item.stats.get("others", ())]
+    return RowClaim(
+        _label(item), item.domain, item.source_session_ids, item.source_splits, tuple(titles)
+    )
 
 
 def _label(item: KnowledgeItem) -> str:
