@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,17 +99,31 @@ def load_cli_config(**overrides: Any) -> LoadedConfig:
     return load_config(_config_file[0], dotted)
 
 
-def print_table(table: TableData, output_format: str = "table") -> None:
-    """A result table: rich for a terminal, or markdown/csv/json text for pipes and files."""
+def check_format(output_format: str) -> None:
+    """Refuse an unknown --format before any work is done."""
     from bundlekd.errors import ConfigError
-    from bundlekd.eval.tables import FORMATS, render_text, to_rich
+    from bundlekd.eval.tables import FORMATS
 
     if output_format not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {output_format!r}")
+
+
+def print_table(table: TableData, output_format: str = "table") -> None:
+    """A result table: rich for a terminal, or markdown/csv/json text for pipes and files."""
+    print_tables([table], output_format)
+
+
+def print_tables(tables: Sequence[TableData], output_format: str = "table") -> None:
+    """Result tables on stdout: rich for a terminal, or ONE markdown/csv/json document (the
+    tables nested in it) for pipes and files. Everything else a command says goes to stderr."""
+    from bundlekd.eval.tables import render_many, to_rich
+
+    check_format(output_format)
     if output_format == "table":
-        console.print(to_rich(table))
+        for table in tables:
+            console.print(to_rich(table))
     else:
-        console.out(render_text(table, output_format), end="", highlight=False)
+        console.out(render_many(tables, output_format), end="", highlight=False)
 
 
 def invocation(ctx: typer.Context) -> str:

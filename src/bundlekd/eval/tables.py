@@ -127,6 +127,34 @@ def render_text(table: TableData, fmt: str) -> str:
     raise ValueError(f"unknown table format {fmt!r}; choose from {', '.join(FORMATS)}")
 
 
+def render_many(tables: Sequence[TableData], fmt: str) -> str:
+    """Several tables (one per domain, then overall) as ONE markdown, CSV or JSON document.
+
+    One table renders as `render_text` does. Several: JSON nests them (`{"tables": [...]}`);
+    CSV has one header, the union of the columns after a first `table` column (the title);
+    Markdown puts the tables one after the other.
+    """
+    if len(tables) == 1:
+        return render_text(tables[0], fmt)
+    if fmt == "markdown":
+        return "\n".join(to_markdown(t) for t in tables)
+    if fmt == "json":
+        nested = [json.loads(to_json(t)) for t in tables]
+        return json.dumps({"tables": nested}, indent=2) + "\n"
+    if fmt == "csv":
+        keys: list[str] = []
+        for table in tables:
+            keys += [c.key for c in table.columns if c.key not in keys]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["table", *keys])
+        for table in tables:
+            for row in table.rows:
+                writer.writerow([table.title, *("" if row.get(k) is None else row[k] for k in keys)])
+        return buffer.getvalue()
+    return render_text(tables[0], fmt)  # raises for an unknown format
+
+
 def columns(*specs: tuple[str, str] | tuple[str, str, bool]) -> list[Column]:
     """`columns(("method", "method", False), ("precision", "P"))`."""
     return [Column(*spec) for spec in specs]
