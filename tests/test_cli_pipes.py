@@ -50,7 +50,8 @@ def test_eval_stdout_is_one_document(tmp_path: Path, fmt: str) -> None:
     test = load_sample().split("test")
     path = tmp_path / "gold.jsonl"
     write_predictions(
-        path, [Prediction(session_id=s.session_id, domain=s.domain, bundles=s.bundles) for s in test]
+        path,
+        [Prediction(session_id=s.session_id, domain=s.domain, bundles=s.bundles) for s in test],
     )
     result = _run(["eval", str(path), "--gold", "sample", "--no-intents", "--format", fmt])
     parsed = parse(result.stdout, fmt)

@@ -27,6 +27,7 @@ from bundlekd.eval.evaluator import EvalConfig
 from bundlekd.finetune.sft_config import SFTConfig
 from bundlekd.knowledge_base.config import DistillConfig, KBConfig, RetrievalConfig
 from bundlekd.llm.config import EmbedderConfig, LLMConfig, TeacherConfig
+from bundlekd.sanitize import redact, redact_tree
 
 ENV_PREFIX = "BUNDLEKD_"
 CONFIG_FILE_ENV = "BUNDLEKD_CONFIG"
@@ -80,14 +81,18 @@ class LoadedConfig:
 
     def rows(self) -> Iterator[tuple[str, Any, str]]:
         """(dotted key, value, source) for every leaf setting, in section order."""
-        for key, value in flatten(self.config.model_dump(mode="json")).items():
-            yield key, value, self.sources.get(key, DEFAULT)
+        for key, value in flatten(self.dump()).items():
+            yield key, value, redact(self.sources.get(key, DEFAULT))
+
+    def dump(self) -> dict[str, Any]:
+        """The settings as JSON-able data, credentials in URLs redacted (for files and screens)."""
+        return redact_tree(self.config.model_dump(mode="json"))  # type: ignore[no-any-return]
 
     def to_yaml(self) -> str:
         """The resolved configuration as YAML (loadable with `--config`)."""
         import yaml
 
-        return yaml.safe_dump(self.config.model_dump(mode="json"), sort_keys=False)
+        return yaml.safe_dump(self.dump(), sort_keys=False)
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

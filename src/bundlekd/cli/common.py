@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from bundlekd.errors import BundleKDError
+from bundlekd.sanitize import printable, redact
 
 if TYPE_CHECKING:
     from bundlekd.config import LoadedConfig
@@ -38,7 +39,8 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """
     from rich.text import Text
 
-    err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+    shown = printable(redact(message))
+    err_console.print(Text.assemble(("error:", "bold red"), " ", shown), soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -46,7 +48,8 @@ def warn(message: str) -> None:
     """A loud one-line warning on stderr (plain text: it may quote ids, paths or model output)."""
     from rich.text import Text
 
-    err_console.print(Text.assemble(("warning:", "bold yellow"), " ", message), soft_wrap=True)
+    shown = printable(redact(message))
+    err_console.print(Text.assemble(("warning:", "bold yellow"), " ", shown), soft_wrap=True)
 
 
 @contextlib.contextmanager

@@ -134,7 +134,9 @@ def arms_command(
                 on_progress=on_progress,
             )
         titled = [
-            comparison_table(rows, f"{source}/{split}: {name} ({rows[0]['sessions']} sessions)", wide=wide)
+            comparison_table(
+                rows, f"{source}/{split}: {name} ({rows[0]['sessions']} sessions)", wide=wide
+            )
             for name, rows in tables.items()
         ]
         print_tables(titled, output_format)
