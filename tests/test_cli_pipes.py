@@ -80,7 +80,9 @@ def test_experiment_arms_stdout_is_one_document_per_format(
     from bundlekd.llm import registry
     from bundlekd.llm.fake import ScriptedLLM
 
-    monkeypatch.setattr(registry, "get_llm", lambda spec="x", **_: ScriptedLLM('{"bundles": []}'))
+    monkeypatch.setattr(
+        registry, "get_llm", lambda spec="x", **_: ScriptedLLM(lambda _: '{"bundles": []}')
+    )
     monkeypatch.setenv("BUNDLEKD_EMBEDDER__NAME", "hashing")
     base = ["experiment", "arms", "--kb", str(sample_tool_kb), "--out", str(tmp_path / "arms")]
     base += ["--source", "sample", "--arms", "cluster,tool"]
