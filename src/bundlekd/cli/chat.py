@@ -118,10 +118,14 @@ def chat_command(
             )
         titles = items or ([] if session_id is not None else _read_titles())
         session, train = pick_session(loaded.config, session_id, titles)
-        chat, llm = open_chat(loaded.config, session, train)
+        ad_hoc = session_id is None and not loaded.config.data.domains
+        chat, llm, note = open_chat(loaded.config, session, train, infer_domain=ad_hoc)
+        session = chat.session
         console.print(
             styled("bold", f"session {printable(session.session_id)}", f"({session.domain})")
         )
+        if note:
+            console.print(note, style="dim")
         for number, title in enumerate(session.titles, start=1):
             console.print(f"  {number}. {printable(title)}")
         with console.status("generating bundles…"):
