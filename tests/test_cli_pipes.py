@@ -57,7 +57,8 @@ def test_eval_stdout_is_one_document(tmp_path: Path, fmt: str) -> None:
     parsed = parse(result.stdout, fmt)
     if fmt == "json":
         assert parsed["rows"]
-    assert "wrote" in result.stderr and "wrote" not in result.stdout
+    assert "wrote" in result.stderr
+    assert "wrote" not in result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +95,8 @@ def test_experiment_arms_stdout_is_one_document_per_format(
             titles = [t["title"] for t in parsed["tables"]]
             assert len(titles) == 4 and any("overall" in t for t in titles), titles
         if fmt == "csv":
-            assert parsed[0][0] == "table" and len({r[0] for r in parsed[1:]}) == 4
+            assert parsed[0][0] == "table"
+            assert len({r[0] for r in parsed[1:]}) == 4
 
 
 def test_demo_stdout_is_one_document(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -118,7 +120,8 @@ def test_demo_stdout_is_one_document(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     for fmt in FORMATS:
         result = _run(["demo", "--out", str(tmp_path), "--format", fmt])
         parse(result.stdout, fmt)
-        assert "time:" in result.stderr and "outputs in" in result.stderr
+        assert "time:" in result.stderr
+        assert "outputs in" in result.stderr
 
 
 def test_an_unknown_format_fails_before_any_work(tmp_path: Path) -> None:

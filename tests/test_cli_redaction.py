@@ -44,12 +44,14 @@ def test_resolved_configs_and_config_show_redact(
 ) -> None:
     loaded = load_config(overrides={"teacher.model": URL_SPEC}, environ={})
     text = write_resolved_config(loaded, tmp_path / "distill.config.yaml").read_text()
-    assert "openai:M@http://***@127.0.0.1:9/v1" in text and "SECRETKEY" not in text
+    assert "openai:M@http://***@127.0.0.1:9/v1" in text
+    assert "SECRETKEY" not in text
     monkeypatch.setenv("BUNDLEKD_TEACHER__MODEL", URL_SPEC)
     for fmt in ("table", "yaml"):
         result = CliRunner().invoke(app, ["config", "show", "--format", fmt])
         assert result.exit_code == 0, result.output
-        assert "***@127.0.0.1" in result.stdout and "SECRETKEY" not in result.stdout
+        assert "***@127.0.0.1" in result.stdout
+        assert "SECRETKEY" not in result.stdout
 
 
 def test_chat_strips_escapes_from_titles_and_model_text(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,8 +63,10 @@ def test_chat_strips_escapes_from_titles_and_model_text(monkeypatch: pytest.Monk
     args = ["chat", "--items", "Camera\x1b]0;pwned\x07 bag", "--items", "UV \x1b[31mfilter"]
     result = CliRunner().invoke(app, [*args, "--mode", "zero_shot"], input="quit\n")
     assert result.exit_code == 0, result.output
-    assert "\x1b" not in result.output and "\x07" not in result.output
-    assert "1. Camera bag" in result.output and "Go together" in result.output
+    assert "\x1b" not in result.output
+    assert "\x07" not in result.output
+    assert "1. Camera bag" in result.output
+    assert "Go together" in result.output
 
 
 def test_table_cells_are_printable() -> None:

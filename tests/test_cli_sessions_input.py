@@ -65,7 +65,8 @@ def test_validate_and_generate_say_what_is_skipped_and_why(tmp_path: Path, scrip
     args = ["generate", "--sessions", str(path), "--mode", "zero_shot", "--out", str(out)]
     result = CliRunner().invoke(app, [*args, "--embedder", "hashing"])
     assert result.exit_code == 0, result.output
-    assert '1 session(s) in' in result.stderr and 'no "split" and were skipped' in result.stderr
+    assert "1 session(s) in" in result.stderr
+    assert 'no "split" and were skipped' in result.stderr
     assert "without a title" in result.stderr  # what `data validate` says about b
     assert [json.loads(line)["session_id"] for line in out.read_text().splitlines()] == ["b"]
 

@@ -23,7 +23,8 @@ def test_broken_json_in_the_environment_is_one_line_naming_the_variable() -> Non
     with pytest.raises(ConfigError) as caught:
         load_config(environ={"BUNDLEKD_DISTILL__KINDS": '["pattern"'})
     message = str(caught.value)
-    assert "BUNDLEKD_DISTILL__KINDS" in message and "a,b" in message
+    assert "BUNDLEKD_DISTILL__KINDS" in message
+    assert "a,b" in message
     assert "\n" not in message
 
 
@@ -51,7 +52,8 @@ def test_a_yaml_section_of_the_wrong_type_is_never_dropped(tmp_path: Path) -> No
     for environ in ({"BUNDLEKD_STUDENT__THREADS": "2"}, {}):
         with pytest.raises(ConfigError) as caught:
             load_config(path, environ=environ)
-        assert str(path) in str(caught.value) and "'student'" in str(caught.value)
+        assert str(path) in str(caught.value)
+        assert "'student'" in str(caught.value)
     # And the other way round: the environment sets a section the file fills with settings.
     path.write_text("student:\n  threads: 2\n")
     with pytest.raises(ConfigError, match=r"BUNDLEKD_STUDENT: a list setting"):

@@ -31,6 +31,11 @@ def build_llm(cfg: LLMConfig, *, batch_size: int = 8) -> LLM:
 
     options: dict[str, object] = {}
     if is_local_spec(cfg.model):
+        _, marked, adapter = cfg.model.partition("+adapter:")
+        if marked and adapter:  # a broken adapter is one line, before any model loads
+            from bundlekd.llm.adapter_check import check_adapter_folder
+
+            check_adapter_folder(adapter)
         options["batch_size"] = batch_size
         options["device"] = cfg.device
         options["max_batch_tokens"] = cfg.max_batch_tokens
