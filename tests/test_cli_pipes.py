@@ -29,7 +29,8 @@ def parse(text: str, fmt: str) -> Any:
         return json.loads(text)
     if fmt == "csv":
         rows = list(csv.reader(io.StringIO(text)))
-        assert rows and all(len(r) == len(rows[0]) for r in rows), text
+        assert rows, text
+        assert all(len(r) == len(rows[0]) for r in rows), text
         return rows
     tables = [line for line in text.splitlines() if line.startswith("|")]
     assert tables, text
@@ -93,7 +94,8 @@ def test_experiment_arms_stdout_is_one_document_per_format(
         assert "▶" in result.stderr
         if fmt == "json":  # per-domain tables and the overall one, nested in one document
             titles = [t["title"] for t in parsed["tables"]]
-            assert len(titles) == 4 and any("overall" in t for t in titles), titles
+            assert len(titles) == 4, titles
+            assert any("overall" in t for t in titles), titles
         if fmt == "csv":
             assert parsed[0][0] == "table"
             assert len({r[0] for r in parsed[1:]}) == 4
