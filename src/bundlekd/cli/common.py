@@ -61,8 +61,22 @@ def errors_to_exit() -> Iterator[None]:
         raise fail(str(exc)) from None
 
 
+#: Seconds between plain progress lines when stderr is a pipe or a log file.
+PROGRESS_SECONDS_ENV = "BUNDLEKD_PROGRESS_SECONDS"
+DEFAULT_PROGRESS_SECONDS = 30.0
+
+
 def progress_bar():  # type: ignore[no-untyped-def]
-    """A rich progress bar with count, rate and ETA, for long loops."""
+    """A rich progress bar with count, rate and ETA, for long loops.
+
+    On a terminal it is a live bar. When stderr is not a terminal (a log file, a pipe, CI) a
+    live bar shows nothing until the end, so a plain line per visible task is printed instead
+    every 30 s (`$BUNDLEKD_PROGRESS_SECONDS`), from a timer: a long step is no silence either.
+    """
+    import os
+    import threading
+    import time
+
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -72,7 +86,38 @@ def progress_bar():  # type: ignore[no-untyped-def]
         TimeRemainingColumn,
     )
 
-    return Progress(
+    class _Progress(Progress):
+        def __enter__(self) -> _Progress:
+            super().__enter__()
+            if not err_console.is_terminal:
+                self._stop_beat = threading.Event()
+                self._started = time.monotonic()
+                self._beat = threading.Thread(target=self._heartbeat, daemon=True)
+                self._beat.start()
+            return self
+
+        def __exit__(self, *exc_info: Any) -> None:
+            if getattr(self, "_beat", None) is not None:
+                self._stop_beat.set()
+                self._beat.join()
+            super().__exit__(*exc_info)
+
+        def _heartbeat(self) -> None:
+            every = _progress_seconds(os.environ.get(PROGRESS_SECONDS_ENV, ""))
+            while not self._stop_beat.wait(every):
+                elapsed = time.monotonic() - self._started
+                for task in list(self.tasks):
+                    if not task.visible:
+                        continue
+                    count = f"{task.completed:g}" + (f"/{task.total:g}" if task.total else "")
+                    err_console.print(
+                        f"progress: {task.description}: {count} ({elapsed:.0f} s)",
+                        markup=False,
+                        highlight=False,
+                        soft_wrap=True,
+                    )
+
+    return _Progress(
         TextColumn("{task.description}", markup=False, style="bold blue"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -80,6 +125,14 @@ def progress_bar():  # type: ignore[no-untyped-def]
         TimeRemainingColumn(),
         console=err_console,
     )
+
+
+def _progress_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        return DEFAULT_PROGRESS_SECONDS
+    return seconds if seconds > 0 else DEFAULT_PROGRESS_SECONDS
 
 
 # The --config file given to the root command (set by its callback, read by every command).
