@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -91,10 +90,12 @@ def nearest_domain(
 ) -> tuple[str, float] | None:
     """The domain of the item-memory exemplars nearest `titles` (a similarity-weighted vote
     over each title's k nearest) and its share of the vote; None for an empty memory."""
-    votes: Counter[str] = Counter()
+    votes: dict[str, float] = {}
     for neighbours in memory.nearest(list(titles), k):
         for neighbour in neighbours:
-            votes[neighbour.domain] += max(neighbour.score, 0.0) + 1e-6
+            votes[neighbour.domain] = (
+                votes.get(neighbour.domain, 0.0) + max(neighbour.score, 0.0) + 1e-6
+            )
     if not votes:
         return None
     domain, weight = max(votes.items(), key=lambda kv: (kv[1], kv[0]))
