@@ -68,7 +68,11 @@ def test_validate_and_generate_say_what_is_skipped_and_why(tmp_path: Path, scrip
     assert "1 session(s) in" in result.stderr
     assert 'no "split" and were skipped' in result.stderr
     assert "without a title" in result.stderr  # what `data validate` says about b
-    assert [json.loads(line)["session_id"] for line in out.read_text().splitlines()] == ["b"]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["session_id"] for r in rows] == ["b"]
+    # The model bundled products 1 and 2; 2 has no title, so no bundle is left to claim.
+    assert rows[0]["bundles"] == []
+    assert "untitled item(s) left out of bundles: ['b-1']" in rows[0]["errors"]
 
 
 def test_an_unknown_domain_is_refused_before_the_first_batch(
