@@ -27,12 +27,13 @@ demo: install
 
 # The full suite, with the real vLLM OpenAI server started for the integration tests.
 # The server also serves a LoRA adapter trained by `bundlekd finetune train` (a few steps on
-# the sample data, 1-2 min), so LoRA serving and SFT adapters are tested for real.
+# the sample data, about a minute), so LoRA serving and SFT adapters are tested for real.
 TEST_LORA := $(HOME)/.cache/bundlekd/test-sft-lora
+# The vLLM venv installs (disk and network) while the model converts and the adapter trains (CPU).
 test: install
-	bash scripts/vllm/setup.sh
-	$(BIN)/bundlekd llm convert
-	$(BIN)/python scripts/vllm/make_test_lora.py $(TEST_LORA)
+	@bash scripts/vllm/setup.sh & setup=$$!; \
+	  $(BIN)/bundlekd llm convert && $(BIN)/python scripts/vllm/make_test_lora.py $(TEST_LORA); \
+	  built=$$?; wait $$setup || exit 1; exit $$built
 	bash scripts/vllm/serve.sh default $(VLLM_PORT) --enable-lora --max-lora-rank 16 \
 	  --lora-modules bkd-lora=$(TEST_LORA)
 	BUNDLEKD_VLLM_URL=http://127.0.0.1:$(VLLM_PORT)/v1 BUNDLEKD_VLLM_LORA=bkd-lora \

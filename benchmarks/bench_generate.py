@@ -2,7 +2,7 @@
 
     BUNDLEKD_DATA_DIR=../shared/data/bundles python benchmarks/bench_generate.py \
         --kb runs/kb-aicl --sessions 16 --modes zero_shot,few_shot,icl,agent \
-        --batch-sizes 8 --threads 1,2 --dtypes bfloat16,float32
+        --batch-sizes 8 --threads 1,2 --dtypes auto,bfloat16,float32 [--emulate-avx2]
 
 Each (mode, batch size, threads, dtype) runs in a fresh child process (torch threads and peak
 RSS are per process), loads the default model, warms up on one session (grammar compile and
@@ -11,6 +11,10 @@ first-call costs are not billed), then generates the sessions twice: once with a
 tokens/s (generated tokens over the time after prefill), sessions/min and peak RSS. The parent
 prints the memory bandwidth it measures and the decode limit that implies for the model: every
 decode step reads all weights once, so tokens/s <= batch × bandwidth / weight bytes.
+The title names the CPU, torch's kernel level and whether bf16 is native; dtype "auto" shows
+what it resolved to (auto:fp32). `--emulate-avx2` runs the children with torch and oneDNN limited
+to AVX2 kernels (ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2): on a CPU with native bf16 it
+shows what an AVX2-only CPU would do (bf16 emulated), and "auto" sees the limit too.
 Quote ratios from one run, not absolute times: the machines are shared and noisy.
 """
 
@@ -89,6 +93,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     config = load_config(None, overrides).config
     targets, train = load_targets(config.data)
     inner = get_llm("smollm2", batch_size=spec["batch_size"], dtype=spec["dtype"])
+    resolved = inner.runtime().get("dtype", spec["dtype"])
     llm = Recorder(inner)
     started = time.perf_counter()
     agent = build_agent(config, llm, train_sessions=train)
@@ -109,6 +114,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     generated = sum(c.completion_tokens for c in llm.completions)
     return {
         **spec,
+        "resolved_dtype": resolved,
         "setup_s": round(setup_s, 2),
         "prompt_tokens": prompt_tokens,
         "generated_tokens": generated,
@@ -127,12 +133,15 @@ def speed_table(rows: list[dict[str, Any]], bandwidth: float, title: str) -> Any
     weight_bytes = {"bfloat16": 2, "float16": 2, "float32": 4}
     short_dtype = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
     for row in rows:
-        limit = row["batch_size"] * bandwidth * 1e9 / (N_PARAMS * weight_bytes[row["dtype"]])
+        resolved = row.get("resolved_dtype", row["dtype"])
+        limit = row["batch_size"] * bandwidth * 1e9 / (N_PARAMS * weight_bytes[resolved])
         row["decode_limit"] = round(limit, 1)
         decode = row["decode_tok_s"]
         # Pre-formatted cells: one decimal is all these noisy numbers carry, and it keeps
         # the table inside 80 columns.
-        row["dtype_short"] = short_dtype.get(row["dtype"], row["dtype"])
+        row["dtype_short"] = short_dtype.get(resolved, resolved)
+        if row["dtype"] == "auto":
+            row["dtype_short"] = f"auto:{row['dtype_short']}"
         row["of_limit"] = f"{100 * decode / limit:.0f}%" if decode else "–"
         for key in ("prefill_s", "decode_tok_s", "sessions_per_min"):
             row[f"{key}_text"] = f"{row[key]:.1f}" if row[key] is not None else "–"
@@ -166,7 +175,10 @@ def main() -> None:
     parser.add_argument("--modes", default="zero_shot,few_shot,icl,agent")
     parser.add_argument("--batch-sizes", default="8")
     parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--dtypes", default="bfloat16")
+    parser.add_argument("--dtypes", default="auto", help="auto, bfloat16, float32 (comma list).")
+    parser.add_argument(
+        "--emulate-avx2", action="store_true", help="Limit torch/oneDNN to AVX2 kernels."
+    )
     parser.add_argument("--kb", default=None, help="KB with a grouping tool (icl, agent).")
     parser.add_argument("--domain", default="electronic")
     parser.add_argument("--split", default="val")
@@ -184,6 +196,14 @@ def main() -> None:
         return
 
     source = "aicl" if os.environ.get("BUNDLEKD_DATA_DIR") else "sample"
+    child_env = dict(os.environ)
+    if args.emulate_avx2:
+        child_env.update(ATEN_CPU_CAPABILITY="avx2", ONEDNN_MAX_CPU_ISA="AVX2")
+    cpu = subprocess.run(
+        [sys.executable, "-c", "from bundlekd.llm.precision import cpu_summary as s; print(s())"],
+        capture_output=True, text=True, check=False, env=child_env,
+    ).stdout.strip()  # fmt: skip
+    print(f"CPU: {cpu}", file=sys.stderr)
     bandwidth = memory_bandwidth_gbs()
     rows = []
     modes = [m for m in args.modes.split(",") if m]
@@ -211,13 +231,17 @@ def main() -> None:
             capture_output=True,
             text=True,
             check=False,
+            env=child_env,
         )
         if done.returncode != 0:
             print(done.stderr[-2000:], file=sys.stderr)
             continue
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(f"done {mode} batch {batch} threads {threads} {dtype}", file=sys.stderr)
-    title = f"generation speed: {args.sessions} {source}/{args.domain}/{args.split} sessions"
+    title = (
+        f"generation speed: {args.sessions} {source}/{args.domain}/{args.split} sessions; "
+        f"CPU: {cpu}"
+    )
     if args.save:
         saved = {"title": title, "bandwidth_gbs": bandwidth, "rows": rows}
         Path(args.save).write_text(json.dumps(saved, indent=1))

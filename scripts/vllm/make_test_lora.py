@@ -1,8 +1,9 @@
 """Train the LoRA adapter that `make test` serves on vLLM, with bundlekd's own trainer.
 
 Four optimiser steps on the shipped sample's SFT rows (titles input, one shuffled copy per
-session), rank 8, on the default model (SmolLM2-135M-Instruct): 1-2 minutes on 2 busy CPU
-cores (set BUNDLEKD_NUM_THREADS=1 there). The folder gets the trainer's adapter_card.json,
+session), rank 8, on the default model (SmolLM2-135M-Instruct): about 40 CPU-seconds in the
+dtype `auto` picks (float32 on an AVX2-only CPU, where emulated bf16 took over 17 minutes;
+set BUNDLEKD_NUM_THREADS=1 on busy cores). The folder gets the trainer's adapter_card.json,
 so the integration tests can check that the adapter vLLM serves is one `bundlekd finetune
 train` wrote, and then generate bundles with it through `bundlekd generate`. A folder that
 already has a card is kept.

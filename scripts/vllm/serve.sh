@@ -97,10 +97,18 @@ export OMP_NUM_THREADS="${VLLM_OMP_NUM_THREADS:-$((ncpu > 1 ? ncpu - 1 : 1))}"
 # Offline machine: never try the Hub; no usage reporting.
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 VLLM_NO_USAGE_STATS=1 DO_NOT_TRACK=1
 
+# bf16 only where the CPU computes it natively (AVX512-BF16 or AMX); elsewhere (AVX2-only, e.g.
+# AMD EPYC before Zen 4) it is emulated and several times slower, so float32. VLLM_DTYPE overrides.
+if [[ -z "${VLLM_DTYPE:-}" ]]; then
+    if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null; then VLLM_DTYPE=bfloat16
+    else VLLM_DTYPE=float32; fi
+fi
+log "dtype: $VLLM_DTYPE"
+
 cmd=(
     "$venv/bin/python" -m vllm.entrypoints.openai.api_server
     --model "$model_dir" --host 127.0.0.1 --port "$port"
-    --max-model-len 2048 --enforce-eager --served-model-name "$served_name" --dtype bfloat16
+    --max-model-len 2048 --enforce-eager --served-model-name "$served_name" --dtype "$VLLM_DTYPE"
 )
 # Guided decoding (response_format json_schema) emits compact JSON: with xgrammar's default
 # "any whitespace", SmolLM2 fills arrays with newlines until max_tokens and the JSON never closes.

@@ -59,6 +59,7 @@ def test_generate_writes_predictions_and_resumes(app, scripted, tmp_path):
         "batch_size": 3,
         "num_threads": 1,
         "device": "auto",
+        "dtype": "auto",
         "max_batch_tokens": 8192,
     }
     first = llm.history[0]

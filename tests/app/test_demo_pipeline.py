@@ -4,16 +4,34 @@ and a FAISS KB on disk: what `make demo` runs, with fewer arms for time, then a 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
+
+import pytest
 
 from bundlekd.app.demo import run_demo
 
 ARMS = ("cluster", "tool", "agent", "icl")
 
 
-def test_demo_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
+def test_the_default_demo_has_no_teacher_stage(tmp_path: Path) -> None:
     stages: list[str] = []
-    result = run_demo(tmp_path, arms=ARMS, on_stage=stages.append)
+    result = run_demo(tmp_path, arms=("cluster", "tool"), on_stage=stages.append)
+    assert result.distill_summary["teacher"] == {}
+    assert "teacher" not in result.seconds
+    assert not any(stage.startswith("teacher") for stage in stages)
+    assert {row["method"] for row in result.rows} >= {"cluster", "tool"}
+
+
+def test_demo_runs_end_to_end_and_resumes(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    stages: list[str] = []
+    with caplog.at_level(logging.WARNING):
+        # The opt-in teacher stage on one session (the real 135M teacher), then every arm.
+        result = run_demo(tmp_path, arms=ARMS, teacher_sessions=1, on_stage=stages.append)
+    # Patterns are in the KB, so no arm's result changes for lack of rules or thoughts: no
+    # warning about knowledge kinds (the tool and agent arms never read rules or thoughts).
+    assert not [r.getMessage() for r in caplog.records if "knowledge" in r.getMessage()]
+    assert any(stage.startswith("teacher") and "up to 1 training" in stage for stage in stages)
 
     methods = [row["method"] for row in result.rows]
     assert methods[0].startswith("pair floor")
@@ -38,11 +56,12 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     assert len(agent_lines) == 12
     assert all(line["proposals"] and line["knowledge_ids"] for line in agent_lines)
     assert result.distill_summary["teacher"]["teacher_requests"] > 0
+    assert result.distill_summary["teacher"]["sessions_done"] == 1
     assert (tmp_path / "summary.json").exists()
 
     # A re-run reuses the KB, the teacher cache and the finished predictions.
     before = (tmp_path / "predictions" / "agent.jsonl").read_text()
-    again = run_demo(tmp_path, arms=ARMS)
+    again = run_demo(tmp_path, arms=ARMS, teacher_sessions=1)
     assert (tmp_path / "predictions" / "agent.jsonl").read_text() == before
     assert [r["precision"] for r in again.rows] == [r["precision"] for r in result.rows]
     assert again.distill_summary["teacher"]["teacher_calls"] == 0

@@ -47,8 +47,10 @@ class KBKnowledgeSource:
         self.missing: tuple[str, ...] = tuple(k for k in kinds if k not in present)
         self.kinds: tuple[str, ...] = tuple(k for k in kinds if k in present) or tuple(kinds)
         if self.missing:
-            # An ICL run without knowledge is few-shot under another label: say so.
-            logger.warning(
+            # Missing kinds' quota goes to the kinds present, so only a KB with none of them
+            # changes a result (ICL becomes few-shot); the run's warnings say that once, and
+            # the manifest records the missing kinds either way.
+            logger.info(
                 "%s holds no active %s knowledge%s",
                 kb.kb_dir,
                 "/".join(self.missing),

@@ -157,11 +157,12 @@ def run_warnings(description: Mapping[str, Any]) -> list[str]:
     for source in (description.get("knowledge"), description.get("kb")):
         if not isinstance(source, Mapping):
             continue
-        if source.get("kinds_missing"):
+        if source.get("kinds_missing") and source.get("no_knowledge"):
+            # Only then does it change a result: a missing kind's quota goes to the others.
             missing = "/".join(source["kinds_missing"])
             found.append(
-                f"the knowledge base holds no {missing} knowledge"
-                + ("; the prompts get no knowledge at all" if source.get("no_knowledge") else "")
+                f"the knowledge base holds no {missing} knowledge; the prompts get no "
+                "knowledge at all"
             )
         if source.get("test_items"):
             found.append(

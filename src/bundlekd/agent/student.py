@@ -87,6 +87,7 @@ class StudentAgent:
         return {
             "model": self.llm.model_id,
             "backend": self.llm.name,
+            "runtime": self.llm.runtime(),
             "method": self.config.method,
             "prompt_version": self.prompt_version,
             "config": self.config.model_dump(mode="json"),

@@ -76,6 +76,7 @@ class ToolAgent:
         return {
             "model": self.llm.model_id if self.llm is not None else "",
             "backend": self.llm.name if self.llm is not None else "",
+            "runtime": self.llm.runtime() if self.llm is not None and self.config.uses_llm else {},
             "method": self.config.method,
             "prompt_version": prompt_version(self.config) if self.config.uses_llm else "",
             "config": self.config.model_dump(mode="json"),

@@ -91,7 +91,13 @@ def run_arms(
             agent: StudentAgent | ToolAgent
             source: KBKnowledgeSource | None
             if generation.uses_tool:
-                source = knowledge_source(kb, generation, config.retrieval)
+                # Only the agent reads knowledge; the tool arm has no source, so no warning
+                # about kinds it never uses.
+                source = (
+                    knowledge_source(kb, generation, config.retrieval)
+                    if generation.uses_knowledge
+                    else None
+                )
                 agent = ToolAgent(tool, generation, llm if generation.uses_llm else None, source)
             else:
                 if generation.uses_examples and examples is None:

@@ -38,6 +38,7 @@ def build_llm(cfg: LLMConfig, *, batch_size: int = 8) -> LLM:
             check_adapter_folder(adapter)
         options["batch_size"] = batch_size
         options["device"] = cfg.device
+        options["dtype"] = cfg.dtype
         options["max_batch_tokens"] = cfg.max_batch_tokens
         if cfg.threads is not None:
             options["num_threads"] = cfg.threads

@@ -37,5 +37,19 @@ def show(
     table.add_column("source", overflow="fold")  # a --config path may be long: fold it
     for key, value, source in loaded.rows():
         shown = json.dumps(value) if not isinstance(value, str) else value
+        if key.endswith(".dtype") and value == "auto":
+            shown = f"auto -> {_auto_dtype()}"
         table.add_row(key, shown, source, style=None if source == "default" else "bold")
     console.print(table, markup=False)
+
+
+def _auto_dtype() -> str:
+    """What "auto" means for a local model on this machine, and why (imports torch)."""
+    try:
+        from bundlekd.llm.precision import resolve_dtype
+        from bundlekd.llm.transformers_local import resolve_device
+
+        choice = resolve_dtype("auto", resolve_device("auto"))
+    except ImportError:  # no torch: nothing local runs, so nothing to resolve
+        return "(no local backend installed)"
+    return f"{choice.dtype} ({choice.reason})"

@@ -205,8 +205,17 @@ def train_command(
     device: Annotated[
         str | None, typer.Option("--device", help="auto (default), cpu or cuda.")
     ] = None,
+    dtype: Annotated[
+        str | None,
+        typer.Option(
+            "--dtype",
+            help="auto (default: bf16 only where the CPU/GPU computes it natively), "
+            "bfloat16 or float32.",
+        ),
+    ] = None,
     bf16: Annotated[
-        bool | None, typer.Option("--bf16/--no-bf16", help="bf16 compute (default: auto).")
+        bool | None,
+        typer.Option("--bf16/--no-bf16", help="Older spelling of --dtype bfloat16/float32."),
     ] = None,
     threads: Annotated[int | None, typer.Option("--threads", help="torch CPU threads.")] = None,
     checkpointing: Annotated[
@@ -244,6 +253,7 @@ def train_command(
             sft__train__max_length=max_length,
             sft__train__seed=seed,
             sft__train__device=device,
+            sft__train__dtype=dtype,
             sft__train__bf16=bf16,
             sft__train__threads=threads,
             sft__train__gradient_checkpointing=checkpointing,

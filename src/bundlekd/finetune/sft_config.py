@@ -109,10 +109,15 @@ class SFTTrainConfig(BaseModel):
     device: TrainDevice = Field(
         default="auto", description="auto (cuda when present), cpu or cuda."
     )
+    dtype: Literal["auto", "bfloat16", "float32"] = Field(
+        default="auto",
+        description="Compute dtype. auto: bf16 on a GPU that has it; on CPU bf16 for LoRA (a "
+        "frozen bf16 base, float32 adapter) only where the CPU computes bf16 natively "
+        "(AVX512-BF16/AMX; emulated bf16 trains up to 20x slower), float32 for full tuning.",
+    )
     bf16: bool | None = Field(
         default=None,
-        description="bfloat16 compute. Unset: on for CUDA; on CPU on for LoRA (frozen bf16 "
-        "base, float32 adapter: measured faster, RUNTIME.md §3) and off for full tuning.",
+        description="Older spelling of dtype (true = bfloat16, false = float32); overrides it.",
     )
     threads: int | None = Field(default=None, ge=1, description="torch CPU threads.")
     gradient_checkpointing: bool = Field(

@@ -46,6 +46,7 @@ from bundlekd.finetune.sft_batches import (
 from bundlekd.finetune.sft_config import SFTTrainConfig
 from bundlekd.finetune.sft_data import read_sft_data
 from bundlekd.finetune.sft_validation import Scorer, objective, predict_val
+from bundlekd.llm.precision import DtypeChoice, resolve_dtype
 
 logger = logging.getLogger(__name__)
 
@@ -85,11 +86,14 @@ def _env_threads() -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
-def resolve_precision(cfg: SFTTrainConfig, device: str) -> bool:
-    """bf16 or not: the setting, else on for CUDA and for LoRA on CPU (frozen bf16 base)."""
+def resolve_precision(cfg: SFTTrainConfig, device: str) -> DtypeChoice:
+    """bf16 or float32: the setting, else `llm.precision`'s rule (bf16 only where the hardware
+    computes it natively); full tuning on CPU stays float32 (bf16 autocast gains little there)."""
     if cfg.bf16 is not None:
-        return cfg.bf16
-    return device.startswith("cuda") or cfg.method == "lora"
+        return DtypeChoice("bfloat16" if cfg.bf16 else "float32", "set explicitly (bf16)")
+    if cfg.dtype == "auto" and cfg.method == "full" and not device.startswith("cuda"):
+        return DtypeChoice("float32", "full tuning on CPU keeps float32")
+    return resolve_dtype(cfg.dtype, device)
 
 
 def _schedule(cfg: SFTTrainConfig, total: int) -> Callable[[int], float]:
@@ -210,7 +214,9 @@ def train_sft(
     _check_resume(out, key)
     checkpoints = out / "checkpoints"
     device = resolve_device(cfg.device)
-    bf16 = resolve_precision(cfg, device)
+    precision = resolve_precision(cfg, device)
+    bf16 = precision.dtype == "bfloat16"
+    logger.info("training in %s (%s)", precision.dtype, precision.reason)
     threads = cfg.threads or _env_threads()
     if threads:
         torch.set_num_threads(threads)
@@ -279,7 +285,7 @@ def train_sft(
         write_json(checkpoints / "history.json", history)
         logger.info("sft epoch %d: %s", epoch, record)
 
-    return _finish(out, history, manifest, cfg, base, key, device, bf16, model, dropped,
+    return _finish(out, history, manifest, cfg, base, key, device, precision, model, dropped,
                    len(encoded), command, served_name)  # fmt: skip
 
 
@@ -375,7 +381,7 @@ def _finish(
     base: BaseModelRef,
     key: dict[str, Any],
     device: str,
-    bf16: bool,
+    precision: DtypeChoice,
     model: Any,
     dropped: int,
     n_rows: int,
@@ -427,7 +433,8 @@ def _finish(
         "inference_flags": manifest["inference_flags"],
         "train": cfg.model_dump(mode="json"),
         "device": device,
-        "bf16": bf16,
+        "bf16": precision.dtype == "bfloat16",
+        **precision.to_dict(),
         "trainable_parameters": trainable,
         "epochs": history,
         "best_epoch": best["epoch"],

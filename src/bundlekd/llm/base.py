@@ -99,5 +99,9 @@ class LLM(ABC):
         """
         return approx_tokens(text)
 
+    def runtime(self) -> dict[str, str]:
+        """How this backend computes, for manifests (a local model: dtype, why, device)."""
+        return {}
+
     def close(self) -> None:  # noqa: B027  # optional hook, most backends hold nothing
         """Release resources (servers, threads)."""

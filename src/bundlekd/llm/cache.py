@@ -145,6 +145,9 @@ class CachingLLM(LLM):
         """The wrapped backend's token count (a cache does not change tokenization)."""
         return self.inner.count_tokens(text)
 
+    def runtime(self) -> dict[str, str]:
+        return self.inner.runtime()
+
     def count(self) -> int:
         """Number of stored completions (not __len__: an empty cache must stay truthy)."""
         return self._connect().execute("SELECT COUNT(*) FROM completions").fetchone()[0]

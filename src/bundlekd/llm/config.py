@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bundlekd.llm.precision import DtypeSetting
+
 Device = Literal["auto", "cpu", "cuda"]
 
 
@@ -30,6 +32,12 @@ class LLMConfig(BaseModel):
     )
     device: Device = Field(
         default="auto", description="Local models: auto (cuda when present), cpu or cuda."
+    )
+    dtype: DtypeSetting = Field(
+        default="auto",
+        description="Local models: auto (bfloat16 where the CPU/GPU computes it natively, "
+        "e.g. AVX512-BF16 or AMX; float32 elsewhere, where bf16 is emulated and 3x slower), "
+        "bfloat16, float32 or float16.",
     )
     max_batch_tokens: int = Field(
         default=8192,

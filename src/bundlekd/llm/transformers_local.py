@@ -22,11 +22,11 @@ from bundlekd.errors import BackendUnavailableError, ConfigError, LLMError
 from bundlekd.llm.adapter_check import check_adapter_folder
 from bundlekd.llm.base import LLM, ChatRequest, Completion, Sampling
 from bundlekd.llm.model_store import DEFAULT_MODEL_NAME, ensure_default_model
+from bundlekd.llm.precision import DTYPE_SETTINGS, DtypeChoice, resolve_dtype
 from bundlekd.llm.structured import JsonSchemaConstrainer, xgrammar_available
 
 logger = logging.getLogger(__name__)
 
-_DTYPES = ("bfloat16", "float32", "float16")
 _NO_ADAPTER = ""  # group key for "base model"
 
 
@@ -36,7 +36,8 @@ class TransformersLLM(LLM):
     Args:
         model_path_or_default: an HF model folder, or None for the default model.
         adapter: a PEFT adapter folder applied to requests that name no adapter.
-        dtype: "bfloat16" (default: half the RAM, faster prefill on CPU), "float32" or "float16".
+        dtype: "auto" (default: bf16 where the CPU or GPU computes it natively, else float32;
+            see `llm.precision`), "bfloat16", "float32" or "float16".
         num_threads: torch intra-op threads (process-wide!); default $BUNDLEKD_NUM_THREADS,
             else torch's default (all cores). On a busy shared CPU, 1 thread can be 10x faster
             than 2: waiting OpenMP threads spin when their partner is descheduled.
@@ -53,7 +54,7 @@ class TransformersLLM(LLM):
         self,
         model_path_or_default: str | Path | None = None,
         adapter: str | Path | None = None,
-        dtype: str = "bfloat16",
+        dtype: str = "auto",
         num_threads: int | None = None,
         batch_size: int = 8,
         max_batch_tokens: int = 8192,
@@ -61,13 +62,14 @@ class TransformersLLM(LLM):
     ) -> None:
         if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
             raise ConfigError(f"device must be auto, cpu or cuda, got {device!r}")
-        if dtype not in _DTYPES:
-            raise ConfigError(f"dtype must be one of {', '.join(_DTYPES)}, got {dtype!r}")
+        if dtype not in DTYPE_SETTINGS:
+            raise ConfigError(f"dtype must be one of {', '.join(DTYPE_SETTINGS)}, got {dtype!r}")
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self._path = Path(model_path_or_default) if model_path_or_default else None
         self._default_adapter = str(adapter) if adapter else None
         self._dtype = dtype
+        self._dtype_choice: DtypeChoice | None = None
         self._device = device
         env_threads = os.environ.get("BUNDLEKD_NUM_THREADS", "").strip()
         if num_threads is None and env_threads:
@@ -145,16 +147,32 @@ class TransformersLLM(LLM):
         started = time.perf_counter()
         tokenizer = self._load_tokenizer()
         device = resolve_device(self._device)
+        choice = self.dtype_choice()
         model: Any = AutoModelForCausalLM.from_pretrained(
-            str(path), dtype=getattr(torch, self._dtype)
+            str(path), dtype=getattr(torch, choice.dtype)
         )
         model.to(device)
         self._adopt(model, tokenizer)
         if self._default_adapter:
             self._adapter_name(self._default_adapter)
         logger.info(
-            "loaded %s (%s, %s) in %.1f s", path, self._dtype, device, time.perf_counter() - started
+            "loaded %s (%s: %s; %s) in %.1f s",
+            path,
+            choice.dtype,
+            choice.reason,
+            device,
+            time.perf_counter() - started,
         )
+
+    def dtype_choice(self) -> DtypeChoice:
+        """The dtype the weights run in, and why (resolved once; no weights loaded)."""
+        if self._dtype_choice is None:
+            self._dtype_choice = resolve_dtype(self._dtype, resolve_device(self._device))
+        return self._dtype_choice
+
+    def runtime(self) -> dict[str, str]:
+        """How this backend computes (for manifests): dtype, why, and the device."""
+        return {**self.dtype_choice().to_dict(), "device": resolve_device(self._device)}
 
     def _adopt(self, model: Any, tokenizer: Any) -> None:
         """Make a loaded model and tokenizer this backend's (EOS ids, padding, grammar)."""
@@ -177,6 +195,8 @@ class TransformersLLM(LLM):
         tokenizer.padding_side = "left"  # decoder-only batches must be left padded
         llm._tokenizer = tokenizer
         llm._adopt(model, tokenizer)
+        dtype = str(getattr(model, "dtype", "unknown")).removeprefix("torch.")
+        llm._dtype_choice = DtypeChoice(dtype, "the model it was given")
         return llm
 
     def _adapter_name(self, adapter: str) -> str:
