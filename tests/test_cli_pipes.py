@@ -87,7 +87,7 @@ def test_experiment_arms_stdout_is_one_document_per_format(
     )
     monkeypatch.setenv("BUNDLEKD_EMBEDDER__NAME", "hashing")
     base = ["experiment", "arms", "--kb", str(sample_tool_kb), "--out", str(tmp_path / "arms")]
-    base += ["--source", "sample", "--arms", "cluster,tool"]
+    base += ["--source", "sample", "--arms", "cluster,tool", "--sample", "2"]
     for fmt in FORMATS:
         result = _run([*base, "--format", fmt])
         parsed = parse(result.stdout, fmt)
