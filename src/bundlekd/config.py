@@ -5,8 +5,10 @@ them and applies precedence. `load_config` also records where every value came f
 `bundlekd config show` and for the resolved config each run writes beside its outputs.
 
 Environment variables are `BUNDLEKD_<SECTION>__<FIELD>` (e.g. `BUNDLEKD_STUDENT__MODEL`), plus
-the older short names `BUNDLEKD_DATA_DIR` and `BUNDLEKD_NUM_THREADS`. Secrets (API keys) are
-never configuration: backends read them from the environment variable they name.
+the older short names `BUNDLEKD_DATA_DIR` and `BUNDLEKD_NUM_THREADS`. A list setting is written
+`a,b` or as JSON (`BUNDLEKD_DISTILL__KINDS=pattern,rule` or `'["pattern", "rule"]'`).
+Secrets (API keys) are never configuration: backends read them from the environment variable
+they name; a key pasted into a model URL is redacted wherever the configuration is shown.
 """
 
 from __future__ import annotations
