@@ -5,8 +5,10 @@ them and applies precedence. `load_config` also records where every value came f
 `bundlekd config show` and for the resolved config each run writes beside its outputs.
 
 Environment variables are `BUNDLEKD_<SECTION>__<FIELD>` (e.g. `BUNDLEKD_STUDENT__MODEL`), plus
-the older short names `BUNDLEKD_DATA_DIR` and `BUNDLEKD_NUM_THREADS`. Secrets (API keys) are
-never configuration: backends read them from the environment variable they name.
+the older short names `BUNDLEKD_DATA_DIR` and `BUNDLEKD_NUM_THREADS`. A list setting is written
+`a,b` or as JSON (`BUNDLEKD_DISTILL__KINDS=pattern,rule` or `'["pattern", "rule"]'`).
+Secrets (API keys) are never configuration: backends read them from the environment variable
+they name; a key pasted into a model URL is redacted wherever the configuration is shown.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bundlekd.eval.evaluator import EvalConfig
 from bundlekd.finetune.sft_config import SFTConfig
 from bundlekd.knowledge_base.config import DistillConfig, KBConfig, RetrievalConfig
 from bundlekd.llm.config import EmbedderConfig, LLMConfig, TeacherConfig
+from bundlekd.sanitize import redact, redact_tree
 
 ENV_PREFIX = "BUNDLEKD_"
 CONFIG_FILE_ENV = "BUNDLEKD_CONFIG"
@@ -80,14 +83,18 @@ class LoadedConfig:
 
     def rows(self) -> Iterator[tuple[str, Any, str]]:
         """(dotted key, value, source) for every leaf setting, in section order."""
-        for key, value in flatten(self.config.model_dump(mode="json")).items():
-            yield key, value, self.sources.get(key, DEFAULT)
+        for key, value in flatten(self.dump()).items():
+            yield key, value, redact(self.sources.get(key, DEFAULT))
+
+    def dump(self) -> dict[str, Any]:
+        """The settings as JSON-able data, credentials in URLs redacted (for files and screens)."""
+        return redact_tree(self.config.model_dump(mode="json"))  # type: ignore[no-any-return]
 
     def to_yaml(self) -> str:
         """The resolved configuration as YAML (loadable with `--config`)."""
         import yaml
 
-        return yaml.safe_dump(self.config.model_dump(mode="json"), sort_keys=False)
+        return yaml.safe_dump(self.dump(), sort_keys=False)
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -139,11 +146,45 @@ def _yaml_layer(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    data = {k: v for k, v in data.items() if v is not None}  # `student:` alone: an empty section
+    for section, value in data.items():
+        if section in ProjectConfig.model_fields and not isinstance(value, dict):
+            raise ConfigError(
+                f"{path}: section {section!r} must be a mapping of settings (key: value), "
+                f"got {type(value).__name__} {value!r}"
+            )
     return data
 
 
+def _is_list_field(section: str, name: str) -> bool:
+    """Whether `section.name` holds a list or tuple (written `a,b` or as JSON in the env)."""
+    import typing
+
+    outer = ProjectConfig.model_fields.get(section)
+    inner = getattr(outer.annotation, "model_fields", {}).get(name) if outer else None
+    if inner is None:
+        return False
+    kinds = [inner.annotation, *typing.get_args(inner.annotation)]
+    return any(typing.get_origin(k) in (list, tuple, set, frozenset) for k in kinds)
+
+
+def _list_values_as_json(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment, lower-cased, with comma lists (`BUNDLEKD_DISTILL__KINDS=pattern,rule`)
+    of list-valued settings rewritten as the JSON pydantic-settings reads."""
+    import json
+
+    out = {}
+    for key, value in environ.items():
+        lowered = key.lower()
+        parts = lowered[len(ENV_PREFIX) :].split("__") if lowered.startswith("bundlekd_") else []
+        if len(parts) == 2 and _is_list_field(*parts) and not value.strip().startswith("["):
+            value = json.dumps([v.strip() for v in value.split(",") if v.strip()])
+        out[lowered] = value
+    return out
+
+
 def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
-    from pydantic_settings import EnvSettingsSource
+    from pydantic_settings import EnvSettingsSource, SettingsError
 
     source = EnvSettingsSource(
         ProjectConfig,
@@ -151,8 +192,20 @@ def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
         env_nested_delimiter="__",
         case_sensitive=False,
     )
-    source.env_vars = {k.lower(): v for k, v in environ.items()}  # read this mapping, not os
-    layer = {k: v for k, v in source().items() if k in ProjectConfig.model_fields}
+    source.env_vars = _list_values_as_json(environ)  # read this mapping, not os
+    try:
+        read = source()
+    except SettingsError as exc:  # e.g. a list written as broken JSON: name the variables
+        import re
+
+        found = re.search(r'field "([^"]+)"', str(exc))
+        section = f"{ENV_PREFIX}{found.group(1) if found else ''}".upper()
+        names = sorted(k for k in environ if k.upper().startswith(section))
+        raise ConfigError(
+            f"unreadable environment variable {' / '.join(names) or section}: a list setting "
+            'is written a,b or as JSON ["a", "b"], a whole section as JSON {"key": value}'
+        ) from None
+    layer = {k: v for k, v in read.items() if k in ProjectConfig.model_fields}
     flat = flatten(layer)
     for name, dotted in LEGACY_ENV.items():
         value = environ.get(name, "").strip()
@@ -165,12 +218,54 @@ def _describe(exc: ValidationError, sources: Mapping[str, str]) -> str:
     problems = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"])
-        origin = sources.get(key, DEFAULT)
+        origin = _origin(key, sources)
         hint = ""
         if error["type"] == "extra_forbidden":
             hint = " (unknown setting; secrets such as API keys come only from the environment)"
         problems.append(f"{key}: {error['msg']}{hint} [from {origin}]")
     return "invalid configuration: " + "; ".join(problems)
+
+
+def _origin(key: str, sources: Mapping[str, str]) -> str:
+    """The layer that set `key`, a setting inside it (`studnet` from `studnet.model` in a
+    YAML file) or the section around it; "default" only when no layer touched any of them."""
+    if key in sources:
+        return sources[key]
+    inside = sorted({label for dotted, label in sources.items() if dotted.startswith(key + ".")})
+    if inside:
+        return ", ".join(inside)
+    parts = key.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        parent = ".".join(parts[:end])
+        if parent in sources:
+            return sources[parent]
+    return DEFAULT
+
+
+def _check_sections(
+    merged: Mapping[str, Any],
+    layer: Mapping[str, Any],
+    label: str,
+    sources: Mapping[str, str],
+    prefix: str = "",
+) -> None:
+    """A section that one layer sets to a plain value and another fills with settings is an
+    error naming both, never one silently replacing the other."""
+    for key, value in layer.items():
+        dotted = f"{prefix}{key}"
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            _check_sections(below, value, label, sources, dotted + ".")
+        elif key in merged and isinstance(value, Mapping) != isinstance(below, Mapping):
+            plain, plain_from = (
+                (below, sources.get(dotted, DEFAULT))
+                if isinstance(value, Mapping)
+                else (value, label)
+            )
+            raise ConfigError(
+                f"invalid configuration: {dotted} must be a section of settings (key: value), "
+                f"got {type(plain).__name__} {plain!r} [from {plain_from}]"
+            )
 
 
 def load_config(
@@ -205,6 +300,7 @@ def load_config(
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for label, layer in layers:
+        _check_sections(merged, layer, label, sources)
         merged = _merge(merged, layer)
         for key in flatten(layer):
             sources[key] = label

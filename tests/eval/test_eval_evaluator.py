@@ -108,12 +108,14 @@ def test_domainless_predictions_match_by_unique_session_id() -> None:
         evaluate([make_prediction("1", [["a1", "a2"]], domain="")], gold)
 
 
-def test_repeated_prediction_keeps_the_last_one() -> None:
+def test_different_predictions_for_one_session_are_refused_not_last_wins() -> None:
     predictions, gold = _two_domains()
     fixed = make_prediction("2", [["b2", "b3"]], domain="electronic")
-    report = evaluate([*predictions, fixed], gold)
+    with pytest.raises(DataError, match=r"1 session\(s\) have two or more different.*electronic/2"):
+        evaluate([*predictions, fixed], gold)
+    # An identical repeated line (e.g. appended twice) is counted once, and reported.
+    report = evaluate([*predictions, predictions[-1]], gold)
     assert report.diagnostics.n_duplicates == 1
-    assert report.group("electronic").headline.precision == pytest.approx(1.0)
 
 
 def test_no_gt_sessions_feed_the_false_positive_rate_not_the_averages() -> None:

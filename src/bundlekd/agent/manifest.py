@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from bundlekd import __version__
 from bundlekd.errors import ConfigError, DataError
 from bundlekd.files import iter_jsonl, read_json, write_json
+from bundlekd.sanitize import redact_tree
 
 if TYPE_CHECKING:
     from bundlekd.agent.runner import RunSummary
@@ -193,17 +194,19 @@ def write_manifest(
 ) -> None:
     write_json(
         manifest_path(out_path),
-        {
-            "kind": "predictions",
-            "predictions": out_path.name,
-            "complete": complete,
-            "stopped_by": failure,
-            "bundlekd_version": __version__,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            **description,
-            "batch_size": batch_size,
-            "last_run": asdict(summary),
-            "warnings": list(summary.warnings),
-            "file": file_counts(out_path),
-        },
+        redact_tree(
+            {
+                "kind": "predictions",
+                "predictions": out_path.name,
+                "complete": complete,
+                "stopped_by": failure,
+                "bundlekd_version": __version__,
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                **description,
+                "batch_size": batch_size,
+                "last_run": asdict(summary),
+                "warnings": list(summary.warnings),
+                "file": file_counts(out_path),
+            }
+        ),
     )

@@ -39,7 +39,7 @@ from bundlekd.agent.manifest import (
 from bundlekd.agent.student import StudentAgent
 from bundlekd.agent.tool_agent import ToolAgent
 from bundlekd.data.predictions_jsonl import drop_partial_tail, finished_keys, prediction_to_json
-from bundlekd.data.schema import Session
+from bundlekd.data.schema import Prediction, Session
 from bundlekd.errors import BundleKDError, LLMError, WriteError
 from bundlekd.files import append_jsonl
 
@@ -245,6 +245,8 @@ def _run(
                     f"{exc} (the run stopped: {n_done + n_skipped} finished session(s) are kept "
                     f"in {out_path}; re-run the same command to retry the {left} left)",
                 ) from exc
+            batch = {s.key: s for s in todo[start : start + size]}
+            predictions = [_untitled_left_out(p, batch.get(p.key)) for p in predictions]
             for prediction in predictions:
                 append_jsonl(out_path, prediction_to_json(prediction))
             n_done += len(predictions)
@@ -281,6 +283,26 @@ def _run(
             # never let a manifest problem hide the error that interrupted the run
             logger.exception("%s: could not write the manifest of an interrupted run", out_path)
     return summary
+
+
+def _untitled_left_out(prediction: Prediction, session: Session | None) -> Prediction:
+    """An item without a title (empty or whitespace) says nothing to bundle it by: it is
+    left out of the predicted bundles, and a bundle left with fewer than 2 items is dropped
+    (`generate` warns about such items before the first batch, as `data validate` does)."""
+    if session is None:
+        return prediction
+    untitled = {item.item_id for item in session.items if not item.title.strip()}
+    if not untitled or not any(set(b.items) & untitled for b in prediction.bundles):
+        return prediction
+    kept = []
+    for bundle in prediction.bundles:
+        items = tuple(i for i in bundle.items if i not in untitled)
+        if len(items) >= 2:
+            kept.append(bundle.model_copy(update={"items": items}))
+    note = f"untitled item(s) left out of bundles: {sorted(untitled)[:5]}"
+    return prediction.model_copy(
+        update={"bundles": tuple(kept), "errors": (*prediction.errors, note)}
+    )
 
 
 def _with_context(exc: LLMError, message: str) -> LLMError:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from bundlekd.agent.chat import ChatSession
     from bundlekd.config import ProjectConfig
     from bundlekd.data.schema import Session
+    from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory
     from bundlekd.llm.base import LLM
 
 
@@ -48,16 +49,54 @@ def pick_session(
 
 
 def open_chat(
-    config: ProjectConfig, session: Session, train: Sequence[Session]
-) -> tuple[ChatSession, LLM]:
-    """A ChatSession over `session` with the configured student (close the LLM when done)."""
-    from bundlekd.agent import ChatSession
+    config: ProjectConfig,
+    session: Session,
+    train: Sequence[Session],
+    *,
+    infer_domain: bool = False,
+) -> tuple[ChatSession, LLM, str | None]:
+    """A ChatSession over `session` with the configured student (close the LLM when done),
+    and a note to show when the session's domain was inferred.
+
+    `infer_domain` (typed-in products, no --domain): with a grouping tool, the session takes
+    the domain of the KB exemplars nearest its titles, since a learned tool scores only the
+    domains it has a memory of.
+    """
+    from bundlekd.agent import ChatSession, session_from_titles
     from bundlekd.app.components import build_agent, build_llm
 
     llm = build_llm(config.student, batch_size=1)
+    note = None
     try:
         agent = build_agent(config, llm, train_sessions=train)
+        memory = getattr(getattr(agent, "proposer", None), "memory", None)
+        if infer_domain and memory is not None:
+            inferred = nearest_domain(memory, session.titles)
+            if inferred is not None:
+                domain, share = inferred
+                session = session_from_titles(list(session.titles), domain=domain)
+                note = (
+                    f"domain {domain}: inferred from the KB's exemplars nearest these titles "
+                    f"({share:.0%} of the vote); --domain sets it"
+                )
     except BaseException:
         llm.close()
         raise
-    return ChatSession(agent, session), llm
+    return ChatSession(agent, session), llm, note
+
+
+def nearest_domain(
+    memory: ItemMemory, titles: Sequence[str], k: int = 5
+) -> tuple[str, float] | None:
+    """The domain of the item-memory exemplars nearest `titles` (a similarity-weighted vote
+    over each title's k nearest) and its share of the vote; None for an empty memory."""
+    votes: dict[str, float] = {}
+    for neighbours in memory.nearest(list(titles), k):
+        for neighbour in neighbours:
+            votes[neighbour.domain] = (
+                votes.get(neighbour.domain, 0.0) + max(neighbour.score, 0.0) + 1e-6
+            )
+    if not votes:
+        return None
+    domain, weight = max(votes.items(), key=lambda kv: (kv[1], kv[0]))
+    return domain, weight / sum(votes.values())

@@ -31,6 +31,11 @@ def build_llm(cfg: LLMConfig, *, batch_size: int = 8) -> LLM:
 
     options: dict[str, object] = {}
     if is_local_spec(cfg.model):
+        _, marked, adapter = cfg.model.partition("+adapter:")
+        if marked and adapter:  # a broken adapter is one line, before any model loads
+            from bundlekd.llm.adapter_check import check_adapter_folder
+
+            check_adapter_folder(adapter)
         options["batch_size"] = batch_size
         options["device"] = cfg.device
         options["dtype"] = cfg.dtype
@@ -182,11 +187,13 @@ def sample_per_domain(sessions: Sequence[Session], n: int, seed: int) -> list[Se
 
 
 def load_targets(
-    data: DataConfig, sessions_file: Path | None = None
+    data: DataConfig, sessions_file: Path | None = None, *, notes: list[str] | None = None
 ) -> tuple[list[Session], list[Session]]:
     """(sessions to predict, training sessions of the same source and domains).
 
-    `sessions_file` (a sessions JSONL) replaces `data.source` when given.
+    `sessions_file` (a sessions JSONL) replaces `data.source` when given. `notes` receives
+    what the whole input holds that a reader must know before the first batch runs (see
+    `input_notes`).
     """
     from bundlekd.data.sources import SPLITS, load_sessions
 
@@ -195,9 +202,36 @@ def load_targets(
     where = str(sessions_file) if sessions_file is not None else data.source
     every = load_sessions(where, domains=list(data.domains) or None, split="all", data_dir=data.dir)
     targets = [s for s in every if data.split == "all" or s.split == data.split]
+    if notes is not None:
+        notes.extend(input_notes(every, targets, data.split, where))
     if data.sample is not None:
         targets = sample_per_domain(targets, data.sample, data.seed)
     if data.limit is not None:
         targets = targets[: data.limit]
     train = [s for s in every if s.split == "train"]  # worked examples: same source and domains
     return targets, train
+
+
+def input_notes(
+    every: Sequence[Session], targets: Sequence[Session], split: str, where: str
+) -> list[str]:
+    """What was skipped and why, and what `bundlekd data validate` would warn about the
+    sessions to predict (untitled items, GT bundles under 2 items, leaking categories)."""
+    from bundlekd.data.validate import session_warnings
+
+    notes = []
+    unsplit = [s.session_id for s in every if s.split is None]
+    if split != "all" and unsplit:
+        notes.append(
+            f'{len(unsplit)} session(s) in {where} have no "split" and were skipped under '
+            f'--split {split} (e.g. {", ".join(unsplit[:3])}): add "split" to them, or pass '
+            "--split all"
+        )
+    flagged = [(s.session_id, w) for s in targets for w in session_warnings(s)]
+    if flagged:
+        shown = "; ".join(f"{sid}: {message}" for sid, message in flagged[:3])
+        notes.append(
+            f"{len({sid for sid, _ in flagged})} session(s) to predict have problems "
+            f"`bundlekd data validate` reports, e.g. {shown}"
+        )
+    return notes

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +13,9 @@ from bundlekd.errors import ConfigError
 if TYPE_CHECKING:
     from bundlekd.agent.runner import RunSummary
     from bundlekd.config import LoadedConfig
+    from bundlekd.data.schema import Session
+
+logger = logging.getLogger(__name__)
 
 
 def config_path_for(out: Path) -> Path:
@@ -64,7 +69,10 @@ def run_generation(
 
     check_out_path(out)
     config = loaded.config
-    targets, train = load_targets(config.data, sessions_file)
+    notes: list[str] = []
+    targets, train = load_targets(config.data, sessions_file, notes=notes)
+    for note in notes:  # said before the first batch, and again in the summary
+        logger.warning("%s", note)
     if not targets:
         domains = ",".join(config.data.domains) or "all"
         raise ConfigError(
@@ -80,9 +88,10 @@ def run_generation(
     # (the model loads on the first call: everything above fails before it does)
     try:
         agent = build_agent(config, llm, train_sessions=train, kb=kb)
+        check_tool_domains(agent, targets)
         check_out(agent, out, force=force, context=context)
         write_resolved_config(loaded, config_path_for(out))
-        return run_batch(
+        summary = run_batch(
             agent,
             targets,
             out,
@@ -93,3 +102,25 @@ def run_generation(
         )
     finally:
         llm.close()
+    return replace(summary, warnings=(*notes, *summary.warnings))
+
+
+def check_tool_domains(agent: object, targets: Sequence[Session]) -> None:
+    """A learned grouping tool scores only domains it has a memory of: sessions of any other
+    domain are refused before the first batch, not when their batch comes up.
+
+    Raises:
+        ConfigError: naming the unknown domains, how many sessions they hold, and the known ones.
+    """
+    scorer = getattr(getattr(agent, "proposer", None), "scorer", None)
+    memories = getattr(scorer, "memories", None)
+    if getattr(scorer, "kind", "") != "learned" or not isinstance(memories, dict):
+        return
+    unknown = sorted({s.domain for s in targets} - set(memories))
+    if unknown:
+        count = sum(s.domain in unknown for s in targets)
+        raise ConfigError(
+            f"{count} session(s) are of domain(s) {unknown} that the KB's learned grouping tool "
+            f"has no memory of (it knows {sorted(memories)}); give --domain, or use a KB "
+            "distilled from those domains, or a mode without the tool (e.g. --mode few_shot)"
+        )

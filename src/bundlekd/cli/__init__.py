@@ -50,7 +50,19 @@ def _log_warnings_once() -> None:
     the host (pytest, an application) has configured logging already."""
     import logging
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    from bundlekd.sanitize import printable, redact
+
+    class _Shown(logging.Formatter):
+        """Credentials in URLs redacted, terminal escapes stripped, in every logged line."""
+
+        def format(self, record: logging.LogRecord) -> str:
+            return printable(redact(super().format(record)))
+
+    if logging.getLogger().handlers:
+        return  # the host (pytest, an application) configured logging
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Shown("%(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
 
 @app.callback(invoke_without_command=True)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from bundlekd.cli.common import console, errors_to_exit, load_cli_config, styled, warn
 from bundlekd.errors import ConfigError
+from bundlekd.sanitize import printable
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -133,7 +134,7 @@ def apriori_command(
         console.print(_summary(f"apriori baseline ({source}/{split})", predictions, extra))
         for name, patterns in baseline.patterns.items():
             for pattern in patterns[:show_patterns]:
-                console.print(styled("bold", f"  {name}:", pattern.text))
+                console.print(styled("bold", f"  {name}:", printable(pattern.text)))
         console.print(f"fit + predict: {elapsed:.1f} s ({config.model_dump()})")
         _write(predictions, out)
 

@@ -21,6 +21,7 @@ from bundlekd.cli.generate import (
     ThreadsOpt,
 )
 from bundlekd.errors import ConfigError, LLMError
+from bundlekd.sanitize import printable, redact
 
 if TYPE_CHECKING:
     from bundlekd.agent import ChatSession, ChatTurn
@@ -48,28 +49,29 @@ def _show(chat: ChatSession, turn: ChatTurn) -> None:
     from rich.table import Table
 
     if turn.kind == "error":
-        err_console.print(turn.message, style="red")
+        err_console.print(printable(turn.message), style="red")
         return
     if turn.kind in ("answer", "help"):
-        console.print(turn.message)
+        console.print(printable(turn.message))
         return
-    console.print(turn.message)
+    console.print(printable(turn.message))
     table = Table(show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("intent")
     table.add_column("products")
     for number, bundle in enumerate(turn.bundles, start=1):
         products = "\n".join(
-            f"{chat.session.position(i)}. {chat.session.items[chat.session.position(i) - 1].title}"
+            f"{chat.session.position(i)}. "
+            + printable(chat.session.items[chat.session.position(i) - 1].title)
             for i in bundle.items
         )
-        table.add_row(str(number), bundle.intent or "-", products)
+        table.add_row(str(number), printable(bundle.intent) or "-", products)
     if turn.bundles:
         console.print(table)
     if turn.kind == "bundles" and turn.knowledge:
         console.print("knowledge used:", style="dim")
         for snippet in turn.knowledge:
-            console.print(f"- ({snippet.kind}) {snippet.text}", style="dim")
+            console.print(f"- ({snippet.kind}) {printable(snippet.text)}", style="dim")
 
 
 def chat_command(
@@ -116,10 +118,16 @@ def chat_command(
             )
         titles = items or ([] if session_id is not None else _read_titles())
         session, train = pick_session(loaded.config, session_id, titles)
-        chat, llm = open_chat(loaded.config, session, train)
-        console.print(styled("bold", f"session {session.session_id}", f"({session.domain})"))
+        ad_hoc = session_id is None and not loaded.config.data.domains
+        chat, llm, note = open_chat(loaded.config, session, train, infer_domain=ad_hoc)
+        session = chat.session
+        console.print(
+            styled("bold", f"session {printable(session.session_id)}", f"({session.domain})")
+        )
+        if note:
+            console.print(note, style="dim")
         for number, title in enumerate(session.titles, start=1):
-            console.print(f"  {number}. {title}")
+            console.print(f"  {number}. {printable(title)}")
         with console.status("generating bundles…"):
             first = chat.start()
     _show(chat, first)
@@ -134,7 +142,7 @@ def chat_command(
         try:
             turn = chat.send(line)
         except LLMError as exc:  # a failed question should not end the conversation
-            err_console.print(styled("red", "model error:", str(exc)))
+            err_console.print(styled("red", "model error:", printable(redact(str(exc)))))
             continue
         _show(chat, turn)
     llm.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from bundlekd.errors import BundleKDError
+from bundlekd.sanitize import printable, redact
 
 if TYPE_CHECKING:
     from bundlekd.config import LoadedConfig
@@ -38,7 +39,8 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """
     from rich.text import Text
 
-    err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+    shown = printable(redact(message))
+    err_console.print(Text.assemble(("error:", "bold red"), " ", shown), soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -46,7 +48,8 @@ def warn(message: str) -> None:
     """A loud one-line warning on stderr (plain text: it may quote ids, paths or model output)."""
     from rich.text import Text
 
-    err_console.print(Text.assemble(("warning:", "bold yellow"), " ", message), soft_wrap=True)
+    shown = printable(redact(message))
+    err_console.print(Text.assemble(("warning:", "bold yellow"), " ", shown), soft_wrap=True)
 
 
 @contextlib.contextmanager
@@ -58,8 +61,22 @@ def errors_to_exit() -> Iterator[None]:
         raise fail(str(exc)) from None
 
 
+#: Seconds between plain progress lines when stderr is a pipe or a log file.
+PROGRESS_SECONDS_ENV = "BUNDLEKD_PROGRESS_SECONDS"
+DEFAULT_PROGRESS_SECONDS = 30.0
+
+
 def progress_bar():  # type: ignore[no-untyped-def]
-    """A rich progress bar with count, rate and ETA, for long loops."""
+    """A rich progress bar with count, rate and ETA, for long loops.
+
+    On a terminal it is a live bar. When stderr is not a terminal (a log file, a pipe, CI) a
+    live bar shows nothing until the end, so a plain line per visible task is printed instead
+    every 30 s (`$BUNDLEKD_PROGRESS_SECONDS`), from a timer: a long step is no silence either.
+    """
+    import os
+    import threading
+    import time
+
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -69,7 +86,38 @@ def progress_bar():  # type: ignore[no-untyped-def]
         TimeRemainingColumn,
     )
 
-    return Progress(
+    class _Progress(Progress):
+        def __enter__(self) -> _Progress:
+            super().__enter__()
+            if not err_console.is_terminal:
+                self._stop_beat = threading.Event()
+                self._started = time.monotonic()
+                self._beat = threading.Thread(target=self._heartbeat, daemon=True)
+                self._beat.start()
+            return self
+
+        def __exit__(self, *exc_info: Any) -> None:
+            if getattr(self, "_beat", None) is not None:
+                self._stop_beat.set()
+                self._beat.join()
+            super().__exit__(*exc_info)
+
+        def _heartbeat(self) -> None:
+            every = _progress_seconds(os.environ.get(PROGRESS_SECONDS_ENV, ""))
+            while not self._stop_beat.wait(every):
+                elapsed = time.monotonic() - self._started
+                for task in list(self.tasks):
+                    if not task.visible:
+                        continue
+                    count = f"{task.completed:g}" + (f"/{task.total:g}" if task.total else "")
+                    err_console.print(
+                        f"progress: {task.description}: {count} ({elapsed:.0f} s)",
+                        markup=False,
+                        highlight=False,
+                        soft_wrap=True,
+                    )
+
+    return _Progress(
         TextColumn("{task.description}", markup=False, style="bold blue"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -77,6 +125,14 @@ def progress_bar():  # type: ignore[no-untyped-def]
         TimeRemainingColumn(),
         console=err_console,
     )
+
+
+def _progress_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        return DEFAULT_PROGRESS_SECONDS
+    return seconds if seconds > 0 else DEFAULT_PROGRESS_SECONDS
 
 
 # The --config file given to the root command (set by its callback, read by every command).
@@ -99,17 +155,31 @@ def load_cli_config(**overrides: Any) -> LoadedConfig:
     return load_config(_config_file[0], dotted)
 
 
-def print_table(table: TableData, output_format: str = "table") -> None:
-    """A result table: rich for a terminal, or markdown/csv/json text for pipes and files."""
+def check_format(output_format: str) -> None:
+    """Refuse an unknown --format before any work is done."""
     from bundlekd.errors import ConfigError
-    from bundlekd.eval.tables import FORMATS, render_text, to_rich
+    from bundlekd.eval.tables import FORMATS
 
     if output_format not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {output_format!r}")
+
+
+def print_table(table: TableData, output_format: str = "table") -> None:
+    """A result table: rich for a terminal, or markdown/csv/json text for pipes and files."""
+    print_tables([table], output_format)
+
+
+def print_tables(tables: Sequence[TableData], output_format: str = "table") -> None:
+    """Result tables on stdout: rich for a terminal, or ONE markdown/csv/json document (the
+    tables nested in it) for pipes and files. Everything else a command says goes to stderr."""
+    from bundlekd.eval.tables import render_many, to_rich
+
+    check_format(output_format)
     if output_format == "table":
-        console.print(to_rich(table))
+        for table in tables:
+            console.print(to_rich(table))
     else:
-        console.out(render_text(table, output_format), end="", highlight=False)
+        console.out(render_many(tables, output_format), end="", highlight=False)
 
 
 def invocation(ctx: typer.Context) -> str:

@@ -7,13 +7,7 @@ from pathlib import Path
 import typer
 
 from bundlekd.cli import common
-from bundlekd.cli.common import (
-    console,
-    err_console,
-    errors_to_exit,
-    load_cli_config,
-    progress_bar,
-)
+from bundlekd.cli.common import err_console, errors_to_exit, load_cli_config, progress_bar
 
 
 def demo_command(
@@ -46,13 +40,14 @@ def demo_command(
     from bundlekd.eval.compare import comparison_table
 
     with errors_to_exit():
+        common.check_format(output_format)
         config = load_cli_config(student__model=model, teacher__model=teacher).config
     with errors_to_exit(), progress_bar() as bar:
         task = bar.add_task("sessions", total=None, visible=False)
 
         def on_stage(message: str) -> None:
             bar.update(task, visible=False, completed=0)
-            console.print(f"▶ {message}", markup=False, style="bold cyan")
+            err_console.print(f"▶ {message}", markup=False, style="bold cyan")
 
         def on_progress(done: int, total: int) -> None:
             bar.update(task, visible=True, completed=done, total=total)
@@ -87,7 +82,7 @@ def demo_command(
             markup=False,
         )
     timings = ", ".join(f"{name} {secs:.0f}s" for name, secs in result.seconds.items())
-    console.print(f"time: {timings}", markup=False)
-    console.print(
+    err_console.print(f"time: {timings}", markup=False)
+    err_console.print(
         f"outputs in {result.out_dir} (summary.json, predictions/, eval/, kb/)", markup=False
     )

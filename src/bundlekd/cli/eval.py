@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from bundlekd.cli.common import console, errors_to_exit, load_cli_config, print_table, warn
+from bundlekd.cli.common import (
+    check_format,
+    err_console,
+    errors_to_exit,
+    load_cli_config,
+    print_table,
+    warn,
+)
 
 
 def eval_command(
@@ -65,6 +72,7 @@ def eval_command(
     from bundlekd.eval.report import report_table
 
     with errors_to_exit():
+        check_format(output_format)
         config = load_cli_config(
             data__domains=domain or None,
             data__dir=data_dir,
@@ -78,4 +86,4 @@ def eval_command(
         print_table(report_table(run.report, wide=wide), output_format)
     for message in run.warnings:
         warn(message)
-    console.print(f"wrote {run.results_path} and {run.samples_path}", markup=False)
+    err_console.print(f"wrote {run.results_path} and {run.samples_path}", markup=False)

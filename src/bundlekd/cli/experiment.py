@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
-from bundlekd.cli.common import console, errors_to_exit, load_cli_config, progress_bar, warn
+from bundlekd.cli.common import (
+    check_format,
+    console,
+    err_console,
+    errors_to_exit,
+    load_cli_config,
+    progress_bar,
+    warn,
+)
 
 app = typer.Typer(help="Reproduce the study's experiments.", no_args_is_help=True)
 
@@ -49,7 +57,7 @@ def icl_kinds(
 
             def on_stage(message: str) -> None:
                 bar.update(task, description=message.split(":")[0], completed=0)
-                console.print(Text.assemble(("▶", "bold cyan"), " ", message))
+                err_console.print(Text.assemble(("▶", "bold cyan"), " ", message))
 
             rows = run_icl_kinds_experiment(
                 sessions,
@@ -92,10 +100,11 @@ def arms_command(
 ) -> None:
     """Baselines, the tool, the agent and the study's students on the same sessions."""
     from bundlekd.app.experiments import run_arms_experiment
-    from bundlekd.cli.common import print_table
+    from bundlekd.cli.common import print_tables
     from bundlekd.eval.compare import comparison_table
 
     with errors_to_exit():
+        check_format(output_format)
         config = load_cli_config(
             data__source=source,
             data__domains=domain or None,
@@ -114,7 +123,7 @@ def arms_command(
 
             def on_stage(message: str) -> None:
                 bar.update(task, description=message.split(" on ")[0], completed=0)
-                console.print(f"▶ {message}", markup=False, style="bold cyan")
+                err_console.print(f"▶ {message}", markup=False, style="bold cyan")
 
             tables = run_arms_experiment(
                 config,
@@ -124,6 +133,10 @@ def arms_command(
                 on_stage=on_stage,
                 on_progress=on_progress,
             )
-        for domain_name, rows in tables.items():
-            title = f"{source}/{split}: {domain_name} ({rows[0]['sessions']} sessions)"
-            print_table(comparison_table(rows, title, wide=wide), output_format)
+        titled = [
+            comparison_table(
+                rows, f"{source}/{split}: {name} ({rows[0]['sessions']} sessions)", wide=wide
+            )
+            for name, rows in tables.items()
+        ]
+        print_tables(titled, output_format)

@@ -156,8 +156,11 @@ def data_command(
             generation__knowledge_kinds=knowledge_kinds.split(",") if knowledge_kinds else None,
             kb__dir=kb,
         ).config
-        with err_console.status("building SFT rows") as spinner:
-            manifest = run_sft_data(config, out, progress=spinner.update)
+        with progress_bar() as bar:  # a spinner is silent in a log: the bar's timer is not
+            task = bar.add_task("building SFT rows", total=None)
+            manifest = run_sft_data(
+                config, out, progress=lambda text: bar.update(task, description=text)
+            )
     table = Table(title=f"SFT data -> {out}", show_header=False)
     table.add_row("input", manifest["input"])
     for split, count in manifest["rows"].items():

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bundlekd.cli.common import console, errors_to_exit, progress_bar, warn
+from bundlekd.sanitize import printable
 
 if TYPE_CHECKING:
     from bundlekd.knowledge_base.kb import KnowledgeBase
@@ -63,7 +64,8 @@ def _open(
 
 
 def _row(*cells: object) -> list[Text]:
-    return [Text(str(cell)) for cell in cells]
+    # Cells quote KB text (model-written rules, product titles): no terminal escapes.
+    return [Text(printable(str(cell))) for cell in cells]
 
 
 def _table(title: str, rows: dict[str, Any], key: str = "field", value: str = "value") -> Table:

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from bundlekd.cli.common import console, err_console, errors_to_exit, fail, styled
+from bundlekd.sanitize import printable
 
 app = typer.Typer(
     help="Chat backends: default model, connectivity, registry.", no_args_is_help=True
@@ -69,7 +70,7 @@ def ping(
         llm.close()
     if completion.error:
         raise fail(completion.error)
-    console.print(styled("bold", f"{llm.model_id}:", completion.text))
+    console.print(styled("bold", f"{llm.model_id}:", printable(completion.text)))
     console.print(
         f"{seconds:.2f} s total (incl. loading), generate {completion.latency_s:.2f} s, "
         f"{completion.prompt_tokens}+{completion.completion_tokens} tokens, "

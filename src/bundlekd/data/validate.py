@@ -96,4 +96,9 @@ def validate_sessions_file(path: str | Path, *, max_messages: int = 100) -> Sess
                 note(report.warnings, f"{where}: session {session.session_id}: {message}")
     if report.sessions == 0 and not report.errors:
         report.errors.append(f"{path}: no sessions")
+    if report.by_split["none"]:
+        report.warnings.append(
+            f'{path}: {report.by_split["none"]} session(s) have no "split": generate and eval '
+            "pick sessions by split (default test) and skip them unless given --split all"
+        )
     return report

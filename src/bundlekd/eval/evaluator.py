@@ -258,6 +258,7 @@ def _match(
         domains_of.setdefault(session_id, []).append(domain)
     matched: dict[Key, Prediction] = {}
     unknown: list[str] = []
+    conflicting: list[str] = []
     n_duplicates = 0
     for prediction in predictions:
         key = prediction.key
@@ -273,9 +274,25 @@ def _match(
         if key not in gold_by_key:
             unknown.append(_label(key))
             continue
-        n_duplicates += key in matched
+        if key in matched:
+            n_duplicates += 1
+            if _content(matched[key]) != _content(prediction):
+                conflicting.append(_label(key))
+            continue  # an identical copy (a re-appended line) changes nothing
         matched[key] = prediction
+    if conflicting:
+        raise DataError(
+            f"{len(conflicting)} session(s) have two or more different predictions, e.g. "
+            f"{_show(conflicting, 5)}: keep one line per session (which one to score is not "
+            "guessed)"
+        )
+    if n_duplicates:
+        logger.warning("%d repeated identical prediction line(s) counted once", n_duplicates)
     return matched, unknown, n_duplicates
+
+
+def _content(prediction: Prediction) -> tuple[object, ...]:
+    return (prediction.bundles, prediction.parsed, prediction.errors)
 
 
 def _sample(session: Session, prediction: Prediction | None, tau: float) -> SampleRecord:

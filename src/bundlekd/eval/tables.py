@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bundlekd.sanitize import printable
+
 TableFormat = Literal["table", "markdown", "csv", "json"]
 FORMATS: tuple[str, ...] = ("table", "markdown", "csv", "json")
 
@@ -46,14 +48,14 @@ class TableData:
 
 
 def cell(value: Any) -> str:
-    """Numbers with 3 decimals, None as an en dash, everything else as text."""
+    """Numbers with 3 decimals, None as an en dash, everything else as printable text."""
     if value is None:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.3f}"
-    return str(value)
+    return printable(str(value))  # labels may quote data or model text
 
 
 def to_rich(table: TableData):  # type: ignore[no-untyped-def]
@@ -63,8 +65,8 @@ def to_rich(table: TableData):  # type: ignore[no-untyped-def]
     from rich.text import Text
 
     rendered = Table(
-        title=Text(table.title),
-        caption=Text(table.caption) if table.caption else None,
+        title=Text(printable(table.title)),
+        caption=Text(printable(table.caption)) if table.caption else None,
         box=box.SIMPLE_HEAD,
         min_width=min(len(table.title) + 2, 80),  # a long title must not fold inside a narrow table
         pad_edge=False,
@@ -87,13 +89,13 @@ def to_rich(table: TableData):  # type: ignore[no-untyped-def]
 
 def to_markdown(table: TableData) -> str:
     headers = [c.header for c in table.columns]
-    lines = [f"**{table.title}**", "", "| " + " | ".join(headers) + " |"]
+    lines = [f"**{printable(table.title)}**", "", "| " + " | ".join(headers) + " |"]
     lines.append("|" + "|".join("---:" if c.numeric else "---" for c in table.columns) + "|")
     for row in table.rows:
         values = [cell(row.get(c.key)).replace("|", "\\|") for c in table.columns]
         lines.append("| " + " | ".join(values) + " |")
     if table.caption:
-        lines += ["", table.caption]
+        lines += ["", printable(table.caption)]
     return "\n".join(lines) + "\n"
 
 
@@ -102,10 +104,14 @@ def to_csv(table: TableData) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([c.key for c in table.columns])
     for row in table.rows:
-        writer.writerow(
-            [row.get(c.key, "") if row.get(c.key) is not None else "" for c in table.columns]
-        )
+        writer.writerow([_csv_value(row.get(c.key)) for c in table.columns])
     return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    return printable(value) if isinstance(value, str) else value
 
 
 def to_json(table: TableData) -> str:
@@ -125,6 +131,34 @@ def render_text(table: TableData, fmt: str) -> str:
     if fmt == "json":
         return to_json(table)
     raise ValueError(f"unknown table format {fmt!r}; choose from {', '.join(FORMATS)}")
+
+
+def render_many(tables: Sequence[TableData], fmt: str) -> str:
+    """Several tables (one per domain, then overall) as ONE markdown, CSV or JSON document.
+
+    One table renders as `render_text` does. Several: JSON nests them (`{"tables": [...]}`);
+    CSV has one header, the union of the columns after a first `table` column (the title);
+    Markdown puts the tables one after the other.
+    """
+    if len(tables) == 1:
+        return render_text(tables[0], fmt)
+    if fmt == "markdown":
+        return "\n".join(to_markdown(t) for t in tables)
+    if fmt == "json":
+        nested = [json.loads(to_json(t)) for t in tables]
+        return json.dumps({"tables": nested}, indent=2) + "\n"
+    if fmt == "csv":
+        keys: list[str] = []
+        for table in tables:
+            keys += [c.key for c in table.columns if c.key not in keys]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["table", *keys])
+        for table in tables:
+            for row in table.rows:
+                writer.writerow([printable(table.title), *(_csv_value(row.get(k)) for k in keys)])
+        return buffer.getvalue()
+    return render_text(tables[0], fmt)  # raises for an unknown format
 
 
 def columns(*specs: tuple[str, str] | tuple[str, str, bool]) -> list[Column]:

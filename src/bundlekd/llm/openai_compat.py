@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 from bundlekd.errors import BackendUnavailableError, ConfigError, LLMError, TransportError
 from bundlekd.llm.base import LLM, ChatRequest, Completion
+from bundlekd.sanitize import redact
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +81,12 @@ class OpenAICompatLLM(LLM):
         self.base_url = (
             base_url or os.environ.get("BUNDLEKD_BASE_URL") or DEFAULT_BASE_URL
         ).rstrip("/")
+        # Credentials pasted into the URL are sent, never shown (ids, errors, manifests).
+        self.shown_url = redact(self.base_url)
         key = os.environ.get(api_key_env)
         if not key:
             if not _is_local(self.base_url):
-                raise ConfigError(f"{self.base_url} needs an API key: set ${api_key_env}")
+                raise ConfigError(f"{self.shown_url} needs an API key: set ${api_key_env}")
             key = "EMPTY"
         self._api_key = key
         self.concurrency = concurrency
@@ -94,7 +97,7 @@ class OpenAICompatLLM(LLM):
 
     @property
     def model_id(self) -> str:
-        return f"{self.model}@{self.base_url}"
+        return f"{self.model}@{self.shown_url}"
 
     def _get_client(self) -> Any:
         with self._client_lock:
@@ -123,10 +126,10 @@ class OpenAICompatLLM(LLM):
             quick = client.with_options(timeout=min(self.timeout_s, 10.0), max_retries=0)
             return [m.id for m in quick.models.list()]
         except openai.APIConnectionError as exc:
-            raise BackendUnavailableError(f"cannot reach {self.base_url} : {exc}") from exc
+            raise BackendUnavailableError(f"cannot reach {self.shown_url} : {exc}") from exc
         except openai.APIStatusError as exc:
             raise BackendUnavailableError(
-                f"{self.base_url} answered HTTP {exc.status_code} to GET /models"
+                f"{self.shown_url} answered HTTP {exc.status_code} to GET /models"
             ) from exc
 
     def generate(self, requests: Sequence[ChatRequest]) -> list[Completion]:
@@ -173,26 +176,26 @@ class OpenAICompatLLM(LLM):
             response = client.chat.completions.create(**kwargs)
         except openai.APITimeoutError as exc:  # before APIConnectionError, its base class
             raise TransportError(
-                f"{self.base_url}: request timed out after {self.timeout_s:g} s "
+                f"{self.shown_url}: request timed out after {self.timeout_s:g} s "
                 f"({self.max_retries + 1} tries)"
             ) from exc
         except openai.APIConnectionError as exc:
             raise BackendUnavailableError(
-                f"cannot reach {self.base_url} : {exc.__cause__ or exc}"
+                f"cannot reach {self.shown_url} : {exc.__cause__ or exc}"
             ) from exc
         except openai.APIStatusError as exc:
             status = exc.status_code
             if status in _SETUP_STATUS:
                 raise BackendUnavailableError(
-                    f"{self.base_url} answered HTTP {status} for model {kwargs['model']!r}: "
+                    f"{self.shown_url} answered HTTP {status} for model {kwargs['model']!r}: "
                     f"check the API key and the served model name ({_detail(exc)})"
                 ) from exc
             if status >= 500 or status in _TRANSIENT_STATUS:
                 raise TransportError(
-                    f"{self.base_url} answered HTTP {status} after "
+                    f"{self.shown_url} answered HTTP {status} after "
                     f"{self.max_retries + 1} tries ({_detail(exc)})"
                 ) from exc
-            return _error(f"HTTP {status} from {self.base_url}", exc, kwargs)
+            return _error(f"HTTP {status} from {self.shown_url}", exc, kwargs)
         latency = time.perf_counter() - started
         choice = response.choices[0]
         usage = response.usage

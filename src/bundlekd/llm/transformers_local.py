@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bundlekd.errors import BackendUnavailableError, ConfigError, LLMError
+from bundlekd.llm.adapter_check import check_adapter_folder
 from bundlekd.llm.base import LLM, ChatRequest, Completion, Sampling
 from bundlekd.llm.model_store import DEFAULT_MODEL_NAME, ensure_default_model
 from bundlekd.llm.precision import DTYPE_SETTINGS, DtypeChoice, resolve_dtype
@@ -202,8 +203,7 @@ class TransformersLLM(LLM):
         """Load the PEFT adapter `adapter` (a folder) once; return its PEFT name."""
         if adapter in self._adapter_names:
             return self._adapter_names[adapter]
-        if not Path(adapter).is_dir():
-            raise ConfigError(f"adapter {adapter!r} is not a folder (expected a PEFT adapter dir)")
+        check_adapter_folder(adapter)
         try:
             from peft import PeftModel
         except ImportError as exc:
@@ -212,10 +212,16 @@ class TransformersLLM(LLM):
             ) from exc
         # PEFT adapter names become module keys: no dots or slashes.
         name = "a" + hashlib.sha1(adapter.encode()).hexdigest()[:12]
-        if isinstance(self._model, PeftModel):
-            self._model.load_adapter(adapter, adapter_name=name)
-        else:
-            self._model = PeftModel.from_pretrained(self._model, adapter, adapter_name=name)
+        try:
+            if isinstance(self._model, PeftModel):
+                self._model.load_adapter(adapter, adapter_name=name)
+            else:
+                self._model = PeftModel.from_pretrained(self._model, adapter, adapter_name=name)
+        except (RuntimeError, ValueError, KeyError, OSError) as exc:  # e.g. another base model
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(
+                f"adapter {adapter}: does not load onto {self.model_id.split('+')[0]}: {first}"
+            ) from exc
         self._model.eval()
         self._adapter_names[adapter] = name
         logger.info("loaded adapter %s as %s", adapter, name)
