@@ -45,6 +45,14 @@ ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads (
 DeviceOpt = Annotated[
     str | None, typer.Option("--device", help="Local model: auto (default), cpu or cuda.")
 ]
+DtypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dtype",
+        help="Local model: auto (default: bf16 only where the CPU/GPU computes it natively, "
+        "else float32), bfloat16, float32 or float16.",
+    ),
+]
 EmbedderOpt = Annotated[
     str | None, typer.Option("--embedder", help="minilm (default), hashing or a model folder.")
 ]
@@ -90,6 +98,7 @@ def generate_command(
     ] = None,
     threads: ThreadsOpt = None,
     device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
     embedder: EmbedderOpt = None,
     force: Annotated[
         bool,
@@ -118,6 +127,7 @@ def generate_command(
             student__model=model,
             student__threads=threads,
             student__device=device,
+            student__dtype=dtype,
             generation__mode=mode,
             generation__variant=variant,
             generation__n_examples=examples,
