@@ -65,3 +65,28 @@ def test_an_engine_failure_keeps_what_was_written_and_a_rerun_finishes(
     assert asked == ["s3", "s4", "s5"]
     assert (summary.n_done, summary.n_skipped) == (3, 2)
     assert sorted(p.session_id for p in read_predictions(out)) == ["s1", "s2", "s3", "s4", "s5"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--workers", "2"], "--ray-address and --workers need --engine ray"),
+        (["--engine", "spark"], "unknown --engine 'spark'"),
+        (["--engine", "ray", "--workers", "0"], "--workers must be at least 1"),
+    ],
+)
+def test_engine_options_are_checked_before_anything_loads(tmp_path, extra, message):
+    import typer
+    from typer.testing import CliRunner
+
+    from bundlekd.cli.generate import generate_command
+
+    app = typer.Typer()
+    app.command("generate")(generate_command)
+    app.command("other")(lambda: None)
+    out = tmp_path / "p.jsonl"
+    args = ["generate", "--source", "sample", "--out", str(out), *extra]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert not out.exists()

@@ -69,13 +69,15 @@ def _start_node(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     return process
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)  # `ray start --block` then stops the node it started
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.send_signal(signal.SIGTERM)  # `ray start --block` then stops its own node
+    for process in processes:
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +96,7 @@ def cluster() -> Iterator[str]:
         nodes.append(_start_node(["--address", address], folder / "worker.log"))
         yield address
     finally:
-        for node in reversed(nodes):
-            _stop(node)
+        _stop(nodes)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -197,7 +198,7 @@ def test_killing_a_worker_loses_and_duplicates_nothing(cluster, tool_kb, tmp_pat
     if not Path("/proc/self/cmdline").exists():
         pytest.skip("finds Ray's worker processes through /proc")
     sessions = tmp_path / "many.jsonl"
-    total = _many_sessions(sessions, copies=25)
+    total = _many_sessions(sessions, copies=12)
     out = tmp_path / "killed.jsonl"
     args = ["generate", "--sessions", str(sessions), "--split", "all", "--kb", str(tool_kb)]
     args += ["--batch-size", "2", "--out", str(out), "--engine", "ray"]
