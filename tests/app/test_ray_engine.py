@@ -86,11 +86,9 @@ def cluster() -> Iterator[str]:
     folder = Path(tempfile.mkdtemp(prefix="bkray", dir="/tmp"))  # Ray's socket paths are short
     port = _free_port()
     address = f"127.0.0.1:{port}"
-    head = _start_node(
-        ["--head", "--port", str(port), "--node-ip-address", "127.0.0.1"]
-        + ["--include-dashboard", "false", "--temp-dir", str(folder)],
-        folder / "head.log",
-    )
+    head_args = ["--head", "--port", str(port), "--node-ip-address", "127.0.0.1"]
+    head_args += ["--include-dashboard", "false", "--temp-dir", str(folder)]
+    head = _start_node(head_args, folder / "head.log")
     nodes = [head]
     try:
         nodes.append(_start_node(["--address", address], folder / "worker.log"))
@@ -212,7 +210,8 @@ def test_killing_a_worker_loses_and_duplicates_nothing(cluster, tool_kb, tmp_pat
     output, _ = run.communicate(timeout=300)
     assert written < total, "the run finished before the kill: make it longer"
     if run.returncode != 0:  # stopped cleanly: a one-line error, then a resume finishes it
-        assert "error:" in output and "Traceback" not in output, output[-3000:]
+        assert "error:" in output, output[-3000:]
+        assert "Traceback" not in output, output[-3000:]
         _bundlekd(args, check=True)
     keys = Counter((r["domain"], r["session_id"]) for r in _rows(out))
     assert len(keys) == total  # 0 lost
