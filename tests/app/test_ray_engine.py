@@ -8,6 +8,7 @@ the machine. Start-up is slow (~15-30 s), hence one cluster for the whole module
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -59,6 +60,7 @@ def _start_node(args: list[str], log: Path) -> subprocess.Popen[bytes]:
         stdout=handle,
         stderr=subprocess.STDOUT,
         env=_env(),
+        start_new_session=True,  # its own process group: the teardown can end all of it
     )
     deadline = time.monotonic() + 180
     while STARTED not in log.read_text(errors="replace"):
@@ -70,14 +72,17 @@ def _start_node(args: list[str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM: `ray start --block` stops its own node, but may drain for 30 s first; after
+    10 s the rest of each node's process group (the processes this module started) is killed."""
     for process in processes:
-        process.send_signal(signal.SIGTERM)  # `ray start --block` then stops its own node
+        process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
     for process in processes:
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +214,7 @@ def test_killing_a_worker_loses_and_duplicates_nothing(cluster, tool_kb, tmp_pat
     os.kill(victims[0], signal.SIGKILL)
     output, _ = run.communicate(timeout=300)
     assert written < total, "the run finished before the kill: make it longer"
+    print(f"killed pid {victims[0]} after {written}/{total} lines; exit {run.returncode}")
     if run.returncode != 0:  # stopped cleanly: a one-line error, then a resume finishes it
         assert "error:" in output, output[-3000:]
         assert "Traceback" not in output, output[-3000:]
