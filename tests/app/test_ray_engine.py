@@ -53,22 +53,31 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_node(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    handle = log.open("wb")
-    process = subprocess.Popen(
-        [RAY, "start", "--block", "--num-cpus", "1", "--object-store-memory", "80000000", *args],
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        env=_env(),
-        start_new_session=True,  # its own process group: the teardown can end all of it
-    )
-    deadline = time.monotonic() + 180
-    while STARTED not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
+def _start_node(args: list[str], log: Path, attempts: int = 3) -> subprocess.Popen[bytes]:
+    """`ray start --block ARGS`, once it says it started. Ray gives a node 30 s to register
+    (hard-coded); on a loaded box that can run out, so a failed start is tried again."""
+    command = [RAY, "start", "--block", "--num-cpus", "1", "--object-store-memory", "80000000"]
+    command += args
+    for attempt in range(1, attempts + 1):
+        with log.open("wb") as handle:
+            process = subprocess.Popen(
+                command,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                env=_env(),
+                start_new_session=True,  # its own process group: the teardown ends all of it
+            )
+        deadline = time.monotonic() + 120
+        while STARTED not in log.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                _stop([process])
+                break
+            time.sleep(0.5)
+        else:
+            return process
+        if attempt == attempts:
             pytest.fail(f"ray start failed: {log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.5)
-    return process
+    raise AssertionError("unreachable")
 
 
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
