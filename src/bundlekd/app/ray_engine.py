@@ -17,6 +17,8 @@ duplicated, as with the local engine).
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -81,11 +83,20 @@ class AgentWorker:
         self.agent = build_agent(cfg, self.llm, train_sessions=train_sessions, kb=kb)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        """`{"prediction": [JSON...], "error": ["", ...]}`; one of our errors (e.g. an
+        `LLMError`: the server is down) comes back as one row `error: "Type: message"` (Ray
+        would carry the exception home without its type), so the driver raises it as itself."""
         from bundlekd.data.schema import Session
 
         sessions = [Session.model_validate_json(str(text)) for text in batch["session"]]
-        predictions = self.agent.generate(sessions)
-        return {"prediction": [p.model_dump_json() for p in predictions]}
+        try:
+            predictions = self.agent.generate(sessions)
+        except BundleKDError as exc:
+            return {"prediction": [""], "error": [f"{type(exc).__name__}: {exc}"]}
+        return {
+            "prediction": [p.model_dump_json() for p in predictions],
+            "error": [""] * len(predictions),
+        }
 
 
 def ray_engine(config: ProjectConfig, train: Sequence[Session], options: RayOptions) -> BatchEngine:
@@ -127,6 +138,7 @@ def _stream(
     started_here = not ray.is_initialized()
     if started_here:
         _connect(options.address)
+    batches: Iterator[Any] | None = None
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the CLI draws its own
@@ -152,8 +164,14 @@ def _stream(
                 raise _our_error(exc) from exc
             if batch is None:
                 return
+            failed = [str(text) for text in batch["error"] if text]
+            if failed:
+                raise _as_our_error(failed[0])
             yield [Prediction.model_validate_json(str(text)) for text in batch["prediction"]]
     finally:
+        close = getattr(batches, "close", None)
+        if callable(close):  # stop the dataset's execution before the driver disconnects
+            close()
         if started_here:
             ray.shutdown()
 
@@ -161,6 +179,7 @@ def _stream(
 def _connect(address: str | None) -> None:
     import ray
 
+    _check_reachable(address or os.environ.get("RAY_ADDRESS"))
     try:
         ray.init(
             address=address,
@@ -173,11 +192,41 @@ def _connect(address: str | None) -> None:
         raise EngineError(f"cannot reach the Ray cluster at {where}: {exc}") from None
 
 
+def _check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """Fail fast on a HOST:PORT nobody listens on (`ray.init` would retry for minutes)."""
+    if not address or address in ("auto", "local") or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"Ray address {address!r} is not HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise EngineError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc} "
+            "(is `ray start --head` running there?)"
+        ) from None
+
+
 def _default_workers(cpus_per_worker: float) -> int:
     import ray
 
     cpus = float(ray.cluster_resources().get("CPU", 1.0))
     return max(1, int(cpus // cpus_per_worker))
+
+
+def _as_our_error(text: str) -> BundleKDError:
+    """`"Type: message"` from a worker, raised again as that type of ours (else EngineError)."""
+    import bundlekd.errors
+
+    name, _, message = text.partition(": ")
+    kind = getattr(bundlekd.errors, name, None)
+    if isinstance(kind, type) and issubclass(kind, BundleKDError):
+        try:
+            return kind(message)
+        except TypeError:
+            pass
+    return EngineError(text)
 
 
 def _our_error(exc: BaseException) -> BundleKDError:
