@@ -21,6 +21,7 @@ import os
 import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bundlekd.errors import BundleKDError, ConfigError, EngineError
@@ -114,6 +115,9 @@ def ray_engine(config: ProjectConfig, train: Sequence[Session], options: RayOpti
         raise ConfigError(f"{INSTALL_HINT} ({exc})") from None
     uses_examples = config.generation.uses_examples
     train_json = [s.model_dump_json() for s in train] if uses_examples else []
+    if config.kb.dir is not None:  # workers do not run in the driver's folder
+        kb = config.kb.model_copy(update={"dir": Path(config.kb.dir).resolve()})
+        config = config.model_copy(update={"kb": kb})
     config_json = config.model_dump(mode="json")
 
     def run(todo: Sequence[Session], size: int) -> Iterator[Sequence[Prediction]]:
