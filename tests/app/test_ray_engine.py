@@ -231,3 +231,25 @@ def test_killing_a_worker_loses_and_duplicates_nothing(cluster, tool_kb, tmp_pat
     keys = Counter((r["domain"], r["session_id"]) for r in _rows(out))
     assert len(keys) == total  # 0 lost
     assert max(keys.values()) == 1  # 0 duplicated
+
+
+def test_killing_the_driver_then_resuming_loses_and_duplicates_nothing(cluster, tool_kb, tmp_path):
+    sessions = tmp_path / "many.jsonl"
+    total = _many_sessions(sessions, copies=12)
+    out = tmp_path / "driver.jsonl"
+    args = ["generate", "--sessions", str(sessions), "--split", "all", "--kb", str(tool_kb)]
+    args += ["--batch-size", "2", "--out", str(out), "--engine", "ray"]
+    args += ["--ray-address", cluster, "--workers", "2"]
+    run = _bundlekd(args, wait=False)
+    assert isinstance(run, subprocess.Popen)
+    written = _wait_for_lines(out, 20, run)
+    run.kill()  # the driver: the only writer
+    run.communicate(timeout=60)
+    kept = out.read_bytes().count(b"\n")  # whole lines; the resume cuts a half-written one
+    assert written <= kept < total
+    resumed = _bundlekd(args, check=True)
+    assert isinstance(resumed, subprocess.CompletedProcess)
+    keys = Counter((r["domain"], r["session_id"]) for r in _rows(out))
+    assert len(keys) == total  # 0 lost
+    assert max(keys.values()) == 1  # 0 duplicated
+    print(f"killed the driver after {kept}/{total} lines; the resume finished the rest")
