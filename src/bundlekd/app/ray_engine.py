@@ -103,8 +103,8 @@ class AgentWorker:
 def ray_engine(config: ProjectConfig, train: Sequence[Session], options: RayOptions) -> BatchEngine:
     """A `BatchEngine` for `run_batch` that runs the configured agent on a Ray cluster.
 
-    Raises (while iterating):
-        ConfigError: Ray is not installed.
+    Raises:
+        ConfigError: Ray Data is not installed (at once; the rest while iterating).
         EngineError: the cluster cannot be reached, or a batch failed on a worker for a reason
             that is not one of ours (ours, such as `LLMError`, come back as themselves).
     """
