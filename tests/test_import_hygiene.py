@@ -6,7 +6,16 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["torch", "transformers", "peft", "trl", "faiss", "chromadb", "sentence_transformers"]
+HEAVY = [
+    "torch",
+    "transformers",
+    "peft",
+    "trl",
+    "faiss",
+    "chromadb",
+    "sentence_transformers",
+    "ray",
+]
 
 _PROBE = """
 import json, sys

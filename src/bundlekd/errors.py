@@ -36,6 +36,11 @@ class BackendUnavailableError(TransportError):
     """A backend or its dependency is missing or unreachable."""
 
 
+class EngineError(BundleKDError):
+    """A distributed engine failed (the Ray cluster is unreachable, or a batch failed on a
+    worker for a reason that is not one of ours). Finished predictions stay; a re-run resumes."""
+
+
 class WriteError(BundleKDError):
     """An output could not be written (read-only filesystem, a path under a file, a folder
     where a file should be, no space); the message names the path."""

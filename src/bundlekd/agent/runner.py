@@ -20,8 +20,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,11 @@ logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
 """Called after each batch with (sessions handled so far in this run, sessions to handle)."""
+
+BatchEngine = Callable[[Sequence[Session], int], Iterable[Sequence[Prediction]]]
+"""Runs the agent over (sessions to do, batch size) and yields finished predictions in batches,
+in any order (the local engine calls the agent in this process; `bundlekd.app.ray_engine` fans
+the batches out over a Ray cluster). The runner writes what it yields and nothing else."""
 
 _LOCK_WAIT_S = 1.0
 
@@ -149,6 +155,7 @@ def run_batch(
     force: bool = False,
     restart_stale: bool = False,
     context: Mapping[str, Any] | None = None,
+    engine: BatchEngine | None = None,
 ) -> RunSummary:
     """Generate predictions for every session not yet in `out_path`, appending as it goes.
 
@@ -168,6 +175,10 @@ def run_batch(
             (for outputs a job owns, such as the demo's, after an upgrade changed a default).
         context: More provenance for the manifest (e.g. the KB a tool was fitted in, as
             `{"kb": {...}}`); its KB fields join the identity a resume must match.
+        engine: Where the batches run (default: `agent.generate` here, batch after batch).
+            Whatever the engine, this process alone appends the lines, under the lock, and
+            drops a prediction it already wrote in this run or did not ask for, so a retried
+            batch can never duplicate a session.
 
     Raises:
         LLMError: The backend failed (e.g. an outage); earlier batches are kept on disk and
@@ -206,7 +217,6 @@ def run_batch(
         if n_skipped:
             logger.info("%s: resuming, %d sessions already done", out_path, n_skipped)
         return _run(
-            agent,
             todo,
             out_path,
             size=size,
@@ -214,11 +224,18 @@ def run_batch(
             on_progress=on_progress,
             manifest={**description, "identity": identity, "forced_differences": forced},
             warnings=warnings,
+            engine=engine or partial(_local_batches, agent),
         )
 
 
+def _local_batches(
+    agent: StudentAgent | ToolAgent, todo: Sequence[Session], size: int
+) -> Iterator[list[Prediction]]:
+    for start in range(0, len(todo), size):
+        yield agent.generate(todo[start : start + size])
+
+
 def _run(
-    agent: StudentAgent | ToolAgent,
     todo: list[Session],
     out_path: Path,
     *,
@@ -227,16 +244,20 @@ def _run(
     on_progress: ProgressCallback | None,
     manifest: dict[str, Any],
     warnings: list[str],
+    engine: BatchEngine,
 ) -> RunSummary:
     started = time.perf_counter()
     n_done = n_parsed = tokens = 0
     failure: str | None = None
+    wanted = {s.key for s in todo}
+    by_key = {s.key: s for s in todo}
     try:
         if on_progress is not None:
             on_progress(0, len(todo))
-        for start in range(0, len(todo), size):
+        batches = iter(engine(todo, size))
+        while True:
             try:
-                predictions = agent.generate(todo[start : start + size])
+                batch = next(batches, None)
             except LLMError as exc:
                 failure = str(exc)
                 left = len(todo) - n_done
@@ -245,8 +266,11 @@ def _run(
                     f"{exc} (the run stopped: {n_done + n_skipped} finished session(s) are kept "
                     f"in {out_path}; re-run the same command to retry the {left} left)",
                 ) from exc
-            batch = {s.key: s for s in todo[start : start + size]}
-            predictions = [_untitled_left_out(p, batch.get(p.key)) for p in predictions]
+            if batch is None:
+                break
+            predictions = [
+                _untitled_left_out(p, by_key.get(p.key)) for p in _new_only(batch, wanted)
+            ]
             for prediction in predictions:
                 append_jsonl(out_path, prediction_to_json(prediction))
             n_done += len(predictions)
@@ -305,6 +329,21 @@ def _untitled_left_out(prediction: Prediction, session: Session | None) -> Predi
     )
 
 
+def _new_only(batch: Sequence[Prediction], wanted: set[tuple[str, str]]) -> list[Prediction]:
+    """The predictions of `batch` still wanted (each key is then no longer wanted)."""
+    fresh = []
+    for prediction in batch:
+        if prediction.key not in wanted:
+            logger.warning(
+                "dropping a prediction for %s/%s: already written in this run or not asked for",
+                *prediction.key,
+            )
+            continue
+        wanted.discard(prediction.key)
+        fresh.append(prediction)
+    return fresh
+
+
 def _with_context(exc: LLMError, message: str) -> LLMError:
     """The same kind of error with a message that says what was kept and how to go on."""
     try:
@@ -314,6 +353,7 @@ def _with_context(exc: LLMError, message: str) -> LLMError:
 
 
 __all__ = [
+    "BatchEngine",
     "ProgressCallback",
     "RunSummary",
     "check_out",

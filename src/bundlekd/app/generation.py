@@ -12,6 +12,7 @@ from bundlekd.errors import ConfigError
 
 if TYPE_CHECKING:
     from bundlekd.agent.runner import RunSummary
+    from bundlekd.app.ray_engine import RayOptions
     from bundlekd.config import LoadedConfig
     from bundlekd.data.schema import Session
 
@@ -47,6 +48,7 @@ def run_generation(
     sessions_file: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     force: bool = False,
+    ray: RayOptions | None = None,
 ) -> RunSummary:
     """Predict the configured sessions into `out` (resumed if present).
 
@@ -56,12 +58,15 @@ def run_generation(
 
     Args:
         force: resume `out` even if it was started with another configuration.
+        ray: run the agent on a Ray cluster (`bundlekd.app.ray_engine`) instead of in this
+            process; the file, manifest and resume rules are the same.
 
     Raises:
         WriteError: `out` cannot be written, or another run is writing it.
         ConfigError: nothing to predict, a mode without what it needs, or `out` holds
             predictions of another configuration (without `force`).
         LLMError: the backend failed; finished batches stay in `out`, a re-run resumes.
+        EngineError: the Ray cluster failed; finished batches stay in `out`, a re-run resumes.
     """
     from bundlekd.agent.runner import check_out, run_batch
     from bundlekd.app.components import build_agent, build_llm, load_targets, open_kb
@@ -81,6 +86,12 @@ def run_generation(
     generation = config.generation
     kb = None
     context: dict[str, Any] = {}
+    engine = None
+    if ray is not None:  # fails without Ray Data before anything loads
+        from bundlekd.app.ray_engine import ray_engine
+
+        engine = ray_engine(config, train, ray)
+        context["engine"] = {"name": "ray", "address": ray.address, "workers": ray.workers}
     if generation.uses_knowledge or generation.uses_tool:
         kb = open_kb(config.kb, config.embedder)
         context["kb"] = {**kb.describe(), **kb.provenance()}
@@ -99,6 +110,7 @@ def run_generation(
             on_progress=on_progress,
             force=force,
             context=context,
+            engine=engine,
         )
     finally:
         llm.close()

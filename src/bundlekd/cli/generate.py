@@ -106,11 +106,26 @@ def generate_command(
             "--force", help="Resume --out even if it was started with another configuration."
         ),
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option("--engine", help="local (this process) or ray (Ray Data; extra [scale])."),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", help="Ray cluster HOST:PORT (default $RAY_ADDRESS, else local)."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Ray agent workers (default: the cluster's CPUs)."),
+    ] = None,
 ) -> None:
     """Generate bundles for many sessions; a re-run skips sessions already in --out.
 
     A backend outage stops the run with exit code 1 and keeps what finished; re-run the same
-    command to retry the rest.
+    command to retry the rest. `--engine ray` runs the agent on a Ray cluster and writes the
+    same file (docs/scaling.md).
     """
     from bundlekd.app.generation import run_generation
     from bundlekd.errors import ConfigError
@@ -118,6 +133,7 @@ def generate_command(
     with errors_to_exit():
         if sessions is not None and source is not None:
             raise ConfigError("give --sessions FILE.jsonl or --source, not both")
+        ray = _ray_options(engine, ray_address, workers)
         loaded = load_cli_config(
             data__source=source,
             data__domains=domain or None,
@@ -152,11 +168,26 @@ def generate_command(
                 progress.update(task, completed=done, total=total)
 
             summary = run_generation(
-                loaded, out, sessions_file=sessions, on_progress=advance, force=force
+                loaded, out, sessions_file=sessions, on_progress=advance, force=force, ray=ray
             )
     _print_summary(summary, out)
     for message in summary.warnings:
         warn(message)
+
+
+def _ray_options(engine: str, address: str | None, workers: int | None):  # type: ignore[no-untyped-def]
+    """The Ray options for `--engine ray`; None for the local engine."""
+    from bundlekd.errors import ConfigError
+
+    if engine == "local":
+        if address is not None or workers is not None:
+            raise ConfigError("--ray-address and --workers need --engine ray")
+        return None
+    if engine != "ray":
+        raise ConfigError(f"unknown --engine {engine!r}: valid choices are local, ray")
+    from bundlekd.app.ray_engine import RayOptions
+
+    return RayOptions(address=address, workers=workers)
 
 
 def _print_summary(summary, out: Path) -> None:  # type: ignore[no-untyped-def]
