@@ -12,9 +12,10 @@ tokens/s (generated tokens over the time after prefill), sessions/min and peak R
 prints the memory bandwidth it measures and the decode limit that implies for the model: every
 decode step reads all weights once, so tokens/s <= batch × bandwidth / weight bytes.
 The title names the CPU, torch's kernel level and whether bf16 is native; dtype "auto" shows
-what it resolved to (auto:fp32). `--emulate-avx2` runs the children with torch and oneDNN limited
+what it resolved to (fp32*). `--emulate-avx2` runs the children with torch and oneDNN limited
 to AVX2 kernels (ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2): on a CPU with native bf16 it
-shows what an AVX2-only CPU would do (bf16 emulated), and "auto" sees the limit too.
+shows what an AVX2-only CPU would do (bf16 emulated), and "auto" sees the limit too. A dtype
+with a star is the one "auto" chose.
 Quote ratios from one run, not absolute times: the machines are shared and noisy.
 """
 
@@ -146,7 +147,7 @@ def speed_table(
         # the table inside 80 columns.
         row["dtype_short"] = short_dtype.get(resolved, resolved)
         if row["dtype"] == "auto":
-            row["dtype_short"] = f"auto:{row['dtype_short']}"
+            row["dtype_short"] += "*"
         row["of_limit"] = f"{100 * decode / limit:.0f}%" if decode else "–"
         for key in ("prefill_s", "decode_tok_s", "sessions_per_min"):
             row[f"{key}_text"] = f"{row[key]:.1f}" if row[key] is not None else "–"
@@ -165,7 +166,7 @@ def speed_table(
             ("sessions_per_min_text", "sess/min"),
             ("peak_rss_mb", "RSS"),
         ),
-        caption=f"prompt/gen: tokens; prefill: seconds; tok/s: decode = generated / (total - "
+        caption=f"dtype*: what auto chose; prompt/gen: tokens; prefill: seconds; tok/s: decode = generated / (total - "
         f"prefill); %max: of its ceiling batch × bandwidth / weight bytes (memory bandwidth "
         f"{bandwidth:.1f} GB/s, {N_PARAMS / 1e6:.1f}M params); RSS: peak MB"
         + (f"; CPU: {cpu}" if cpu else ""),
