@@ -166,7 +166,8 @@ def speed_table(
             ("sessions_per_min_text", "sess/min"),
             ("peak_rss_mb", "RSS"),
         ),
-        caption=f"dtype*: what auto chose; prompt/gen: tokens; prefill: seconds; tok/s: decode = generated / (total - "
+        caption="dtype*: what auto chose; "
+        f"prompt/gen: tokens; prefill: seconds; tok/s: decode = generated / (total - "
         f"prefill); %max: of its ceiling batch × bandwidth / weight bytes (memory bandwidth "
         f"{bandwidth:.1f} GB/s, {N_PARAMS / 1e6:.1f}M params); RSS: peak MB"
         + (f"; CPU: {cpu}" if cpu else ""),
