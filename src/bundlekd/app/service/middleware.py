@@ -1,0 +1,116 @@
+"""One ASGI middleware: the request-body size limit (413) and the per-request metrics.
+
+The body is read here, up to the limit, before any route sees it: a declared
+Content-Length over the limit is refused without reading, and a chunked body is cut off as soon
+as it passes the limit, so a large upload costs at most `max_body_bytes` of memory.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from bundlekd.app.service.metrics import ServiceMetrics
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class GuardMiddleware:
+    """Wraps the app: enforces `max_body_bytes`, times and counts every HTTP request."""
+
+    def __init__(self, app: Any, *, max_body_bytes: int, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_and_record(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+            await send(message)
+
+        try:
+            if scope["method"] in _BODY_METHODS:
+                body = await self._read_body(scope, receive)
+                if body is None:
+                    status[0] = 413
+                    self.metrics.error("body_too_large")
+                    await _too_large(send, self.max_body_bytes)
+                    return
+                receive = _replay(body, receive)
+            await self.app(scope, receive, send_and_record)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            self.metrics.observe(scope["method"], path, status[0], time.perf_counter() - started)
+
+    async def _read_body(self, scope: Scope, receive: Any) -> bytes | None:
+        """The whole body, or None when it is over the limit."""
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    if int(value) > self.max_body_bytes:
+                        return None
+                except ValueError:
+                    pass  # the server rejects a malformed header before this runs
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return b"".join(chunks)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    sent = [False]
+
+    async def replayed() -> Message:
+        if not sent[0]:
+            sent[0] = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # later calls wait for the disconnect, as Starlette expects
+
+    return replayed
+
+
+async def _too_large(send: Any, limit: int) -> None:
+    payload = json.dumps(
+        {
+            "detail": [
+                {
+                    "loc": ["body"],
+                    "msg": f"request body over {limit} bytes (max_body_bytes)",
+                    "type": "limit",
+                }
+            ]
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
