@@ -1,0 +1,105 @@
+"""Helpers of the service tests: request bodies, an in-process app, a real server process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bundlekd.data.sources import load_sample
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def session_body(session_id: str = "s1", domain: str = "electronic") -> dict[str, Any]:
+    """A test session of the shipped sample as a request's `session`."""
+    sample = [s for s in load_sample().split("test") if s.domain == domain][0]
+    items = [{"item_id": i.item_id, "title": i.title} for i in sample.items]
+    return {"session_id": session_id, "domain": domain, "items": items}
+
+
+def rule(text: str, domain: str = "electronic") -> dict[str, Any]:
+    return {"kind": "rule", "text": text, "domain": domain, "source_splits": ["train"]}
+
+
+def client_for(
+    kb_dir: Path,
+    loader: Callable[[], Any] | None = None,
+    *,
+    background: bool = False,
+    **settings: Any,
+) -> Any:
+    """A TestClient over an app on `kb_dir` (tool mode unless `loader` says otherwise),
+    loaded before the first request unless `background`."""
+    from fastapi.testclient import TestClient
+
+    from bundlekd.app.service.app import create_app
+    from bundlekd.app.service.runtime import load_runtime
+    from bundlekd.app.service.settings import ServiceSettings
+    from bundlekd.config import load_config
+
+    config = load_config(None, {"kb.dir": kb_dir}, environ={}).config
+    app = create_app(
+        ServiceSettings(**settings),
+        loader or (lambda: load_runtime(config)),
+        background_load=background,
+    )
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(kb_dir: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Any]:
+    """A real `bundlekd serve` process on a free loopback port; yields (url, Popen)."""
+    port = free_port()
+    environ = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "src"),
+        "BUNDLEKD_NUM_THREADS": "1",
+        **(env or {}),
+    }
+    command = [sys.executable, "-m", "bundlekd", "serve", "--kb", str(kb_dir)]
+    command += ["--port", str(port), "--log-level", "warning", *args]
+    process = subprocess.Popen(command, env=environ, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process)
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def wait_ready(url: str, process: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            err = process.stderr.read() if process.stderr else ""
+            raise RuntimeError(f"bundlekd serve exited with {process.returncode}: {err[-2000:]}")
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} was not ready after {timeout_s} s")
