@@ -19,13 +19,36 @@ REPO = Path(__file__).resolve().parents[2]
 
 def session_body(session_id: str = "s1", domain: str = "electronic") -> dict[str, Any]:
     """A test session of the shipped sample as a request's `session`."""
-    sample = [s for s in load_sample().split("test") if s.domain == domain][0]
+    sample = next(s for s in load_sample().split("test") if s.domain == domain)
     items = [{"item_id": i.item_id, "title": i.title} for i in sample.items]
     return {"session_id": session_id, "domain": domain, "items": items}
 
 
 def rule(text: str, domain: str = "electronic") -> dict[str, Any]:
     return {"kind": "rule", "text": text, "domain": domain, "source_splits": ["train"]}
+
+
+def app_for(
+    kb_dir: Path,
+    loader: Callable[[], Any] | None = None,
+    *,
+    background: bool = False,
+    **settings: Any,
+) -> Any:
+    """The service app on `kb_dir` (tool mode unless `loader` says otherwise), loaded before
+    the first request unless `background`."""
+    from bundlekd.app.service.app import create_app
+    from bundlekd.app.service.runtime import load_runtime
+    from bundlekd.app.service.settings import ServiceSettings
+    from bundlekd.config import load_config
+
+    config = load_config(None, {"kb.dir": kb_dir}, environ={}).config
+    return create_app(
+        ServiceSettings(**settings),
+        loader or (lambda: load_runtime(config)),
+        background_load=background,
+        modes=None if loader else ["tool"],
+    )
 
 
 def client_for(
@@ -35,21 +58,10 @@ def client_for(
     background: bool = False,
     **settings: Any,
 ) -> Any:
-    """A TestClient over an app on `kb_dir` (tool mode unless `loader` says otherwise),
-    loaded before the first request unless `background`."""
+    """A TestClient over `app_for(...)`; enter it (`with`) to run the app's startup."""
     from fastapi.testclient import TestClient
 
-    from bundlekd.app.service.app import create_app
-    from bundlekd.app.service.runtime import load_runtime
-    from bundlekd.app.service.settings import ServiceSettings
-    from bundlekd.config import load_config
-
-    config = load_config(None, {"kb.dir": kb_dir}, environ={}).config
-    app = create_app(
-        ServiceSettings(**settings),
-        loader or (lambda: load_runtime(config)),
-        background_load=background,
-    )
+    app = app_for(kb_dir, loader, background=background, **settings)
     return TestClient(app, raise_server_exceptions=False)
 
 

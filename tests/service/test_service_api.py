@@ -34,7 +34,8 @@ def test_bundles_for_one_session_and_a_list_with_positions_and_knowledge_ids(
     prediction = one.json()["predictions"][0]
     assert one.json()["mode"] == "tool"
     assert prediction["session_id"] == "a"
-    assert prediction["bundles"] and all(b["intent"] for b in prediction["bundles"])
+    assert prediction["bundles"]
+    assert all(b["intent"] for b in prediction["bundles"])
     ids = [i["item_id"] for i in session_body()["items"]]
     for bundle in prediction["bundles"]:
         assert [ids[p - 1] for p in bundle["positions"]] == bundle["items"]
@@ -73,10 +74,14 @@ def test_limits_name_the_field(tiny_kb: Path) -> None:
     assert "max_sessions" in too_many.json()["detail"][0]["msg"]
     assert too_long.status_code == 422
     assert too_long.json()["detail"][0]["loc"] == ["body", "session", "items"]
-    assert neither.status_code == 422 and "exactly one" in neither.text
-    assert dupes.status_code == 422 and "unique" in dupes.text
-    assert mode.status_code == 422 and mode.json()["detail"][0]["loc"] == ["body", "mode"]
-    assert bad_mode.status_code == 422 and "input" not in bad_mode.json()["detail"][0]
+    assert neither.status_code == 422
+    assert "exactly one" in neither.text
+    assert dupes.status_code == 422
+    assert "unique" in dupes.text
+    assert mode.status_code == 422
+    assert mode.json()["detail"][0]["loc"] == ["body", "mode"]
+    assert bad_mode.status_code == 422
+    assert "input" not in bad_mode.json()["detail"][0]
     assert title.json()["detail"][0]["loc"] == ["body", "session", "items", 2, "title"]
 
 
@@ -106,9 +111,11 @@ def test_api_key_from_the_environment(tiny_kb: Path, monkeypatch: pytest.MonkeyP
         )
         health = client.get("/health")
         docs = client.get("/openapi.json")
-    assert missing.status_code == 401 and wrong.status_code == 401
+    assert missing.status_code == 401
+    assert wrong.status_code == 401
     assert right.status_code == 200
-    assert health.status_code == 200 and docs.status_code == 200
+    assert health.status_code == 200
+    assert docs.status_code == 200
     assert "X-API-Key" in str(docs.json()["components"]["securitySchemes"])
 
 
@@ -146,10 +153,14 @@ def test_ready_only_once_loaded_and_503_with_retry_after_before(tiny_kb: Path) -
         while client.get("/ready").status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.05)
         ready = client.get("/ready")
-    assert loading.status_code == 503 and loading.headers["Retry-After"] == "1"
-    assert loading.json()["ready"] is False and loading.json()["detail"] == "loading"
-    assert early.status_code == 503 and "Retry-After" in early.headers
-    assert ready.status_code == 200 and ready.json()["modes"] == ["tool"]
+    assert loading.status_code == 503
+    assert loading.headers["Retry-After"] == "1"
+    assert loading.json()["ready"] is False
+    assert loading.json()["detail"] == "loading"
+    assert early.status_code == 503
+    assert "Retry-After" in early.headers
+    assert ready.status_code == 200
+    assert ready.json()["modes"] == ["tool"]
 
 
 def test_a_failed_load_is_reported_by_ready(tmp_path: Path) -> None:
@@ -208,7 +219,9 @@ def test_overload_is_a_declared_503_not_an_unbounded_queue(tiny_kb: Path) -> Non
         )
         metrics = client.get("/metrics").text
     codes = sorted(a.status_code for a in answers)
-    assert 200 in codes and 503 in codes and set(codes) <= {200, 503}
+    assert 200 in codes
+    assert 503 in codes
+    assert set(codes) <= {200, 503}
     refused = [a for a in answers if a.status_code == 503]
     assert all(a.headers["Retry-After"] == "1" and "overloaded" in a.text for a in refused)
     assert 'bundlekd_errors_total{kind="overload"}' in metrics
@@ -218,7 +231,8 @@ def test_a_slow_request_times_out_with_503(tiny_kb: Path) -> None:
     load, _ = _slow_loader(tiny_kb, 1.0)
     with client_for(tiny_kb, load, request_timeout_s=0.2) as client:
         answer = client.post("/v1/bundles", json={"session": session_body()})
-    assert answer.status_code == 503 and "request_timeout_s" in answer.text
+    assert answer.status_code == 503
+    assert "request_timeout_s" in answer.text
     assert answer.headers["Retry-After"] == "1"
 
 
@@ -236,7 +250,8 @@ def test_concurrent_requests_share_model_calls(tiny_kb: Path) -> None:
         f"s{n}" for n in range(8)
     ]
     calls = made[0].calls
-    assert sum(calls) == 8 and len(calls) < 8  # requests queued behind a call share the next
+    assert sum(calls) == 8
+    assert len(calls) < 8
 
 
 def test_agent_mode_micro_batches_concurrent_requests_into_one_llm_call(tiny_kb: Path) -> None:
@@ -278,7 +293,8 @@ def test_agent_mode_micro_batches_concurrent_requests_into_one_llm_call(tiny_kb:
         metrics = client.get("/metrics").text
     assert [a.status_code for a in answers] == [200] * 6
     assert all(a.json()["predictions"][0]["bundles"][0]["intent"] == "named 0" for a in answers)
-    assert sum(llm.calls) == 6 and len(llm.calls) < 6
+    assert sum(llm.calls) == 6
+    assert len(llm.calls) < 6
     assert 'bundlekd_batch_sessions_count{mode="agent"}' in metrics
 
 
@@ -303,8 +319,10 @@ def test_knowledge_add_then_search_and_reads_never_write(kb_dir: Path) -> None:
         unknown = client.post(
             "/v1/knowledge", json={"items": [{**rule("No split."), "source_splits": []}]}
         )
-    assert hits.status_code == 200 and len(hits.json()["hits"]) == 3
-    assert added.status_code == 200 and added.json()["added"] == 1
+    assert hits.status_code == 200
+    assert len(hits.json()["hits"]) == 3
+    assert added.status_code == 200
+    assert added.json()["added"] == 1
     assert again.json() | {"last_seq": 0} == {
         "added": 0,
         "merged": 0,
@@ -313,7 +331,8 @@ def test_knowledge_add_then_search_and_reads_never_write(kb_dir: Path) -> None:
         "last_seq": 0,
     }
     assert found.json()["hits"][0]["id"] == added.json()["ids"][0]
-    assert leak.status_code == 422 and "test" in leak.json()["detail"]
+    assert leak.status_code == 422
+    assert "test" in leak.json()["detail"]
     assert unknown.status_code == 422
     from bundlekd.knowledge_base.kb import KnowledgeBase
 
@@ -339,4 +358,5 @@ def test_metrics_and_openapi(tiny_kb: Path) -> None:
     assert {"/v1/bundles", "/v1/knowledge", "/v1/knowledge/search", "/health", "/ready"} <= set(
         schema["paths"]
     )
-    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()

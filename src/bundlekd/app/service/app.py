@@ -25,7 +25,11 @@ was started with `BUNDLEKD_API_KEY` set.
 
 
 def create_app(
-    settings: ServiceSettings, loader: Loader, *, background_load: bool = True
+    settings: ServiceSettings,
+    loader: Loader,
+    *,
+    background_load: bool = True,
+    modes: list[str] | None = None,
 ) -> Any:
     """The FastAPI app (typed Any: fastapi is an optional extra, imported here).
 
@@ -34,13 +38,16 @@ def create_app(
         loader: Builds the `Runtime` (blocking); called once at startup.
         background_load: Load in a thread while the port already answers /health (the server);
             False loads before the first request (tests).
+        modes: The modes the runtime will serve, for the OpenAPI schema (default: any).
     """
-    import bundlekd
-    from fastapi import FastAPI
+    from fastapi import Depends, FastAPI
 
+    import bundlekd
     from bundlekd.app.service.errors import install_handlers
     from bundlekd.app.service.middleware import GuardMiddleware
+    from bundlekd.app.service.openapi import configured_openapi
     from bundlekd.app.service.routes import api, ops
+    from bundlekd.app.service.security import require_api_key
 
     state = ServiceState(settings, loader)
 
@@ -62,7 +69,9 @@ def create_app(
     )
     app.state.service = state
     app.include_router(ops)
-    app.include_router(api)
+    # The key is checked (and declared in the schema) only when one is configured.
+    app.include_router(api, dependencies=[Depends(require_api_key)] if state.api_key else [])
+    app.openapi = lambda: configured_openapi(app, settings, modes)  # type: ignore[method-assign]
     install_handlers(app, state.metrics, settings.retry_after_s)
     app.add_middleware(
         GuardMiddleware, max_body_bytes=settings.max_body_bytes, metrics=state.metrics

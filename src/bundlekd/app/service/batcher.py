@@ -7,7 +7,7 @@ on a local model, one fan-out on a server). The call runs on a single worker thr
 agents, the embedder cache and a local model are used by one thread at a time.
 
 The queue is bounded in sessions: a request that would pass `capacity` is refused at once
-(`Overloaded`, which the service answers 503 with Retry-After), never queued without end. A
+(`OverloadedError`, which the service answers 503 with Retry-After), never queued without end. A
 request whose caller gave up (timeout, disconnect) before its batch started is skipped.
 """
 
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 RunBatch = Callable[[str, list[Session]], list[Prediction]]
 
 
-class Overloaded(Exception):
+class OverloadedError(Exception):
     """The queue is full: try again later."""
 
 
@@ -85,10 +85,10 @@ class MicroBatcher:
         """Queue sessions; the future resolves to their predictions, in order.
 
         Raises:
-            Overloaded: accepting them would pass `capacity`.
+            OverloadedError: accepting them would pass `capacity`.
         """
         if self.pending + len(sessions) > self.capacity:
-            raise Overloaded(
+            raise OverloadedError(
                 f"{self.pending} sessions are queued or running (capacity {self.capacity})"
             )
         future: asyncio.Future[list[Prediction]] = asyncio.get_running_loop().create_future()

@@ -18,7 +18,7 @@ from bundlekd.app.service.metrics import ServiceMetrics
 logger = logging.getLogger(__name__)
 
 
-class Unavailable(Exception):
+class UnavailableError(Exception):
     """Declared overload or not ready: 503 with Retry-After."""
 
     def __init__(self, message: str, kind: str) -> None:
@@ -48,7 +48,7 @@ def install_handlers(app: Any, metrics: ServiceMetrics, retry_after_s: int) -> N
         metrics.error("limit")
         return JSONResponse({"detail": exc.detail()}, status_code=exc.status)
 
-    async def unavailable(_: Any, exc: Unavailable) -> JSONResponse:
+    async def unavailable(_: Any, exc: UnavailableError) -> JSONResponse:
         metrics.error(exc.kind)
         return JSONResponse({"detail": str(exc)}, status_code=503, headers=retry)
 
@@ -67,6 +67,6 @@ def install_handlers(app: Any, metrics: ServiceMetrics, retry_after_s: int) -> N
 
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(LimitError, limit)
-    app.add_exception_handler(Unavailable, unavailable)
+    app.add_exception_handler(UnavailableError, unavailable)
     app.add_exception_handler(BundleKDError, library)
     app.add_exception_handler(Exception, unexpected)

@@ -16,12 +16,32 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bundlekd.app.service.schemas import KnowledgeIn, KnowledgeResponse, SearchHit
-from bundlekd.errors import ConfigError
+from bundlekd.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from bundlekd.knowledge_base.kb import KnowledgeBase
+    from bundlekd.knowledge_base.store.items import KnowledgeItem
 
 logger = logging.getLogger(__name__)
+
+
+def to_items(rows: Sequence[KnowledgeIn]) -> list[KnowledgeItem]:
+    """Request rows as KB items (content ids computed).
+
+    Raises:
+        DataError: a row the KB's own validation refuses; names `items[n]` and the field.
+    """
+    from pydantic import ValidationError
+
+    from bundlekd.knowledge_base.store.items import KnowledgeItem, row_error
+
+    items = []
+    for n, row in enumerate(rows):
+        try:
+            items.append(KnowledgeItem.new(**row.model_dump()))
+        except ValidationError as exc:
+            raise DataError(f"items[{n}]: {row_error(exc)}") from None
+    return items
 
 
 class KnowledgeService:
@@ -76,9 +96,8 @@ class KnowledgeService:
             KnowledgeBaseError: the KB cannot be written.
         """
         from bundlekd.knowledge_base.kb import KnowledgeBase
-        from bundlekd.knowledge_base.store.items import KnowledgeItem
 
-        items = [KnowledgeItem.new(**row.model_dump()) for row in rows]
+        items = to_items(rows)
         with self._lock:
             if self._writer is None:
                 index = self._read.store.settings.get("index_backend")

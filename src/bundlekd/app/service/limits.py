@@ -46,8 +46,7 @@ def check_bundles_request(request: BundlesRequest, settings: ServiceSettings) ->
         if len(session.items) > settings.max_items:
             raise LimitError(
                 (*where, "items"),
-                f"{len(session.items)} items; at most {settings.max_items} per session "
-                "(max_items)",
+                f"{len(session.items)} items; at most {settings.max_items} per session (max_items)",
             )
         for n, item in enumerate(session.items):
             if len(item.title) > settings.max_title_chars:

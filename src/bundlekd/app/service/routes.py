@@ -9,11 +9,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from bundlekd.app.service.batcher import Overloaded
-from bundlekd.app.service.errors import Unavailable
+from bundlekd.app.service.batcher import OverloadedError
+from bundlekd.app.service.errors import UnavailableError
 from bundlekd.app.service.limits import LimitError, check_bundles_request, check_knowledge_request
 from bundlekd.app.service.runtime import Runtime
 from bundlekd.app.service.schemas import (
@@ -27,20 +27,22 @@ from bundlekd.app.service.schemas import (
     ReadyResponse,
     SearchResponse,
 )
-from bundlekd.app.service.security import require_api_key
 from bundlekd.app.service.state import ServiceState
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "The body is not JSON."},
     401: {"model": ErrorResponse, "description": "Missing or wrong API key."},
     413: {"model": ErrorResponse, "description": "Request body over max_body_bytes."},
     422: {"model": ErrorResponse, "description": "Invalid body or over a limit (names the field)."},
-    503: {"model": ErrorResponse, "description": "Not ready, overloaded or timed out: retry after "
-          "the Retry-After header's seconds."},
+    503: {
+        "model": ErrorResponse,
+        "description": "Not ready, overloaded or timed out: retry after "
+        "the Retry-After header's seconds.",
+    },
 }
 
 ops = APIRouter(tags=["operations"])
-api = APIRouter(prefix="/v1", tags=["bundles"], dependencies=[Depends(require_api_key)],
-                responses=_ERRORS)
+api = APIRouter(prefix="/v1", tags=["bundles"], responses=_ERRORS)
 
 # KB reads and KB writes each run on one thread of their own: the KB objects (index, caches)
 # are used by one thread at a time, and a slow write never holds up a search.
@@ -56,7 +58,7 @@ def _state(request: Request) -> ServiceState:
 def _runtime(state: ServiceState) -> Runtime:
     if state.runtime is None:
         detail = f"failed to load: {state.load_error}" if state.load_error else "loading"
-        raise Unavailable(f"the service is not ready ({detail})", "not_ready")
+        raise UnavailableError(f"the service is not ready ({detail})", "not_ready")
     return state.runtime
 
 
@@ -84,8 +86,12 @@ async def ready(request: Request) -> Any:
     )
 
 
-@ops.get("/metrics", summary="Prometheus metrics.", response_class=Response,
-         responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text."}})
+@ops.get(
+    "/metrics",
+    summary="Prometheus metrics.",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text."}},
+)
 async def metrics(request: Request) -> Response:
     payload, content_type = _state(request).metrics.render()
     return Response(payload, media_type=content_type)
@@ -106,13 +112,13 @@ async def bundles(body: BundlesRequest, request: Request) -> BundlesResponse:
     assert state.batcher is not None
     try:
         future = state.batcher.submit(mode, sessions)
-    except Overloaded as exc:
-        raise Unavailable(f"overloaded: {exc}; retry later", "overload") from None
+    except OverloadedError as exc:
+        raise UnavailableError(f"overloaded: {exc}; retry later", "overload") from None
     try:
         predictions = await asyncio.wait_for(asyncio.shield(future), settings.request_timeout_s)
     except TimeoutError:
         future.cancel()
-        raise Unavailable(
+        raise UnavailableError(
             f"timed out after {settings.request_timeout_s:g} s (request_timeout_s); retry later",
             "timeout",
         ) from None
@@ -133,7 +139,7 @@ async def add_knowledge(body: KnowledgeRequest, request: Request) -> KnowledgeRe
     if state.knowledge is None:
         raise LimitError(("body",), "this service runs without a knowledge base")
     if state.pending_writes >= settings.max_pending_writes:
-        raise Unavailable(
+        raise UnavailableError(
             f"{state.pending_writes} knowledge writes are waiting (max_pending_writes); retry "
             "later",
             "overload",
@@ -144,7 +150,7 @@ async def add_knowledge(body: KnowledgeRequest, request: Request) -> KnowledgeRe
         work = loop.run_in_executor(_kb_writes, state.knowledge.add, body.items)
         result = await asyncio.wait_for(work, settings.request_timeout_s)
     except TimeoutError:
-        raise Unavailable(
+        raise UnavailableError(
             f"the write did not finish in {settings.request_timeout_s:g} s; it may still be "
             "applied: re-send it (adding is idempotent)",
             "timeout",
@@ -163,7 +169,8 @@ async def search_knowledge(
     q: Annotated[str, Query(min_length=1, max_length=2000, description="Query text (titles).")],
     k: Annotated[int, Query(ge=1, le=50, description="Most hits.")] = 5,
     kind: Annotated[
-        str | None, Query(pattern="^(pattern|rule|thought|exemplar)$", description="Only this kind.")
+        str | None,
+        Query(pattern="^(pattern|rule|thought|exemplar)$", description="Only this kind."),
     ] = None,
     domain: Annotated[str | None, Query(max_length=100, description="Only this domain.")] = None,
 ) -> SearchResponse:
@@ -176,5 +183,5 @@ async def search_knowledge(
     try:
         hits = await asyncio.wait_for(work, state.settings.request_timeout_s)
     except TimeoutError:
-        raise Unavailable("the search timed out; retry later", "timeout") from None
+        raise UnavailableError("the search timed out; retry later", "timeout") from None
     return SearchResponse(query=q, hits=hits)

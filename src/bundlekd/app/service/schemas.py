@@ -7,15 +7,17 @@ configuration.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from bundlekd.agent.config import AgentMode
 from bundlekd.data.schema import Bundle, Item, Prediction, Session
 
 KnowledgeKind = Literal["pattern", "rule", "thought", "exemplar"]
-_ID = {"min_length": 1, "max_length": 200}
+# Not blank: holds at least one non-space character (what KnowledgeItem demands).
+_NOT_BLANK = r"\S"
+SessionId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_NOT_BLANK)]
 
 
 class _Body(BaseModel):
@@ -23,18 +25,24 @@ class _Body(BaseModel):
 
 
 class ItemIn(_Body):
-    item_id: str = Field(description="Item id, unique within the session.", **_ID)
+    item_id: str = Field(
+        min_length=1, max_length=200, description="Item id, unique within the session."
+    )
     title: str = Field(min_length=1, description="Product title (the only item text used).")
 
 
 class SessionIn(_Body):
-    session_id: str = Field(description="Your id for the session; echoed back.", **_ID)
+    session_id: str = Field(
+        min_length=1, max_length=200, description="Your id for the session; echoed back."
+    )
     domain: str = Field(
         default="",
         max_length=100,
         description="Domain (electronic, clothing, food, ...): picks the tool's tuned settings.",
     )
-    items: list[ItemIn] = Field(min_length=1, description="Items in session order (product 1..N).")
+    items: list[ItemIn] = Field(
+        min_length=1, description="Items in session order (product 1..N); item ids unique."
+    )
 
     @model_validator(mode="after")
     def _unique_items(self) -> SessionIn:
@@ -48,8 +56,23 @@ class SessionIn(_Body):
         return Session(session_id=self.session_id, domain=self.domain, items=items)
 
 
+def _one_of_schema(schema: dict[str, Any]) -> None:
+    """Publish the rule the validator enforces: exactly one of the two keys, not null."""
+    properties = schema["properties"]
+    for name in ("session", "sessions"):
+        prop = properties[name]
+        branches = [b for b in prop.pop("anyOf", []) if b.get("type") != "null"]
+        if branches:
+            prop.update(branches[0])
+        prop.pop("default", None)
+    properties["sessions"]["minItems"] = 1
+    schema["oneOf"] = [{"required": ["session"]}, {"required": ["sessions"]}]
+
+
 class BundlesRequest(_Body):
     """One session (`session`) or several (`sessions`), and optionally a mode."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_of_schema)
 
     session: SessionIn | None = Field(default=None, description="A single session.")
     sessions: list[SessionIn] | None = Field(default=None, description="Several sessions.")
@@ -59,8 +82,11 @@ class BundlesRequest(_Body):
 
     @model_validator(mode="after")
     def _one_of(self) -> BundlesRequest:
-        if (self.session is None) == (self.sessions is None):
+        given = [name for name in ("session", "sessions") if name in self.model_fields_set]
+        if len(given) != 1:
             raise ValueError("give exactly one of `session` or `sessions`")
+        if getattr(self, given[0]) is None:
+            raise ValueError(f"`{given[0]}` is null")
         if self.sessions is not None and not self.sessions:
             raise ValueError("`sessions` is empty")
         return self
@@ -119,15 +145,20 @@ class BundlesResponse(BaseModel):
 
 class KnowledgeIn(_Body):
     kind: KnowledgeKind = Field(description="pattern, rule, thought or exemplar.")
-    text: str = Field(min_length=1, description="The knowledge, as it goes into a prompt.")
-    domain: str = Field(min_length=1, max_length=100, description="Domain it applies to.")
-    source_session_ids: list[str] = Field(
+    text: str = Field(
+        min_length=1, pattern=_NOT_BLANK, description="The knowledge, as it goes into a prompt."
+    )
+    domain: str = Field(
+        min_length=1, max_length=100, pattern=_NOT_BLANK, description="Domain it applies to."
+    )
+    source_session_ids: list[SessionId] = Field(
         default_factory=list, max_length=1000, description="Sessions it was distilled from."
     )
-    source_splits: list[str] = Field(
-        default_factory=list,
-        max_length=10,
-        description="Splits of those sessions: train/val. Test or unknown splits are refused.",
+    source_splits: list[Literal["train", "val"]] = Field(
+        min_length=1,
+        max_length=2,
+        description="Splits of those sessions: knowledge from the test split, or from no known "
+        "split, never feeds the KB (the leakage guard).",
     )
     teacher: str = Field(default="", max_length=200, description="The teacher model id.")
 

@@ -41,10 +41,11 @@ def serve(loaded: LoadedConfig, settings: ServiceSettings, *, log_level: str = "
             "bundlekd serve needs the extra [serve]: pip install 'bundlekd[serve]'"
         ) from None
     from bundlekd.app.service.app import create_app
-    from bundlekd.app.service.runtime import load_runtime
+    from bundlekd.app.service.runtime import load_runtime, served_modes
 
     config = loaded.config
-    app = create_app(settings, lambda: load_runtime(config, settings.modes))
+    modes = served_modes(config.generation.mode, settings.modes)
+    app = create_app(settings, lambda: load_runtime(config, settings.modes), modes=modes)
     uvicorn.run(
         app,
         host=settings.host,
