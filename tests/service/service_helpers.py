@@ -72,32 +72,52 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(kb_dir: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Any]:
-    """A real `bundlekd serve` process on a free loopback port; yields (url, Popen)."""
-    port = free_port()
+def servers(
+    kb_dir: Path, *args: str, count: int = 1, env: dict[str, str] | None = None
+) -> Iterator[list[tuple[str, subprocess.Popen[str]]]]:
+    """`count` real `bundlekd serve` processes on `kb_dir`, started together, each on a free
+    loopback port; yields [(url, Popen)] once all are ready, stops them after."""
     environ = {
         **os.environ,
         "PYTHONPATH": str(REPO / "src"),
         "BUNDLEKD_NUM_THREADS": "1",
         **(env or {}),
     }
-    command = [sys.executable, "-m", "bundlekd", "serve", "--kb", str(kb_dir)]
-    command += ["--port", str(port), "--log-level", "warning", *args]
-    process = subprocess.Popen(command, env=environ, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
+    started = []
     try:
-        wait_ready(url, process)
-        yield url, process
+        for _ in range(count):
+            port = free_port()
+            command = [sys.executable, "-m", "bundlekd", "serve", "--kb", str(kb_dir)]
+            command += ["--port", str(port), "--log-level", "warning", *args]
+            process = subprocess.Popen(command, env=environ, stderr=subprocess.PIPE, text=True)
+            started.append((f"http://127.0.0.1:{port}", process))
+        for url, process in started:
+            wait_ready(url, process)
+        yield started
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+        for _, process in started:
+            _stop(process)
+
+
+@contextmanager
+def server(
+    kb_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """One real `bundlekd serve` process; yields (url, Popen)."""
+    with servers(kb_dir, *args, env=env) as started:
+        yield started[0]
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stderr is not None:
+        process.stderr.close()
 
 
 def wait_ready(url: str, process: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
