@@ -101,6 +101,36 @@ def test_a_body_over_the_limit_is_413_even_without_content_length(tiny_kb: Path)
     assert fine.status_code == 200
 
 
+def test_a_body_that_trickles_in_is_refused_with_408() -> None:
+    import asyncio
+
+    from bundlekd.app.service.metrics import ServiceMetrics
+    from bundlekd.app.service.middleware import GuardMiddleware
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # never reached
+        raise AssertionError("the route ran")
+
+    parts = [b'{"session": ', b"{}}"]
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.sleep(0.3)  # a client that sends a chunk every 0.3 s
+        body = parts.pop(0)
+        return {"type": "http.request", "body": body, "more_body": bool(parts)}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    guard = GuardMiddleware(
+        app, max_body_bytes=10_000, metrics=ServiceMetrics(), body_timeout_s=0.4
+    )
+    scope = {"type": "http", "method": "POST", "headers": [], "path": "/v1/bundles"}
+    asyncio.run(guard(scope, receive, send))
+    assert sent[0]["status"] == 408
+    assert b"not received in 0.4 s" in sent[1]["body"]
+
+
 def test_api_key_from_the_environment(tiny_kb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BUNDLEKD_API_KEY", "s3cret")
     with client_for(tiny_kb) as client:

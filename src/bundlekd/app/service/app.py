@@ -74,6 +74,9 @@ def create_app(
     app.openapi = lambda: configured_openapi(app, settings, modes)  # type: ignore[method-assign]
     install_handlers(app, state.metrics, settings.retry_after_s)
     app.add_middleware(
-        GuardMiddleware, max_body_bytes=settings.max_body_bytes, metrics=state.metrics
+        GuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=state.metrics,
+        body_timeout_s=settings.request_timeout_s,
     )
     return app

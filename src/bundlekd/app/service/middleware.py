@@ -1,12 +1,16 @@
-"""One ASGI middleware: the request-body size limit (413) and the per-request metrics.
+"""One ASGI middleware: the request-body size limit (413), a deadline on reading the body
+(408), and the per-request metrics.
 
 The body is read here, up to the limit, before any route sees it: a declared
-Content-Length over the limit is refused without reading, and a chunked body is cut off as soon
-as it passes the limit, so a large upload costs at most `max_body_bytes` of memory.
+Content-Length over the limit is refused without reading, a chunked body is cut off as soon
+as it passes the limit (a large upload costs at most `max_body_bytes` of memory), and a body
+that trickles in slower than `body_timeout_s` is refused, so slow clients cannot hold
+connections without end.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -22,10 +26,18 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 class GuardMiddleware:
     """Wraps the app: enforces `max_body_bytes`, times and counts every HTTP request."""
 
-    def __init__(self, app: Any, *, max_body_bytes: int, metrics: ServiceMetrics) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        max_body_bytes: int,
+        metrics: ServiceMetrics,
+        body_timeout_s: float = 30.0,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -41,11 +53,23 @@ class GuardMiddleware:
 
         try:
             if scope["method"] in _BODY_METHODS:
-                body = await self._read_body(scope, receive)
+                try:
+                    body = await asyncio.wait_for(
+                        self._read_body(scope, receive), self.body_timeout_s
+                    )
+                except TimeoutError:
+                    status[0] = 408
+                    self.metrics.error("body_timeout")
+                    await _refuse(
+                        send, 408, f"request body not received in {self.body_timeout_s:g} s"
+                    )
+                    return
                 if body is None:
                     status[0] = 413
                     self.metrics.error("body_too_large")
-                    await _too_large(send, self.max_body_bytes)
+                    await _refuse(
+                        send, 413, f"request body over {self.max_body_bytes} bytes (max_body_bytes)"
+                    )
                     return
                 receive = _replay(body, receive)
             await self.app(scope, receive, send_and_record)
@@ -90,22 +114,12 @@ def _replay(body: bytes, receive: Any) -> Any:
     return replayed
 
 
-async def _too_large(send: Any, limit: int) -> None:
-    payload = json.dumps(
-        {
-            "detail": [
-                {
-                    "loc": ["body"],
-                    "msg": f"request body over {limit} bytes (max_body_bytes)",
-                    "type": "limit",
-                }
-            ]
-        }
-    ).encode()
+async def _refuse(send: Any, status: int, message: str) -> None:
+    payload = json.dumps({"detail": [{"loc": ["body"], "msg": message, "type": "limit"}]}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),

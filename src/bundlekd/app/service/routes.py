@@ -32,6 +32,7 @@ from bundlekd.app.service.state import ServiceState
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body is not JSON."},
     401: {"model": ErrorResponse, "description": "Missing or wrong API key."},
+    408: {"model": ErrorResponse, "description": "The body did not arrive in request_timeout_s."},
     413: {"model": ErrorResponse, "description": "Request body over max_body_bytes."},
     422: {"model": ErrorResponse, "description": "Invalid body or over a limit (names the field)."},
     503: {
