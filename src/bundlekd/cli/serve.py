@@ -28,6 +28,10 @@ def serve_command(
         int | None,
         typer.Option("--max-queue", help="Sessions queued at once before 503 (default 256)."),
     ] = None,
+    max_wait: Annotated[
+        float | None,
+        typer.Option("--max-wait", help="Expected queue wait (s) past which requests get 503 (5)."),
+    ] = None,
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="Seconds per request before 503 (30).")
     ] = None,
@@ -54,6 +58,7 @@ def serve_command(
             "port": port,
             "modes": tuple(allow_mode) if allow_mode else None,
             "max_queue_sessions": max_queue,
+            "max_wait_s": max_wait,
             "request_timeout_s": timeout,
         }
         settings = _settings(ServiceSettings, {k: v for k, v in flags.items() if v is not None})

@@ -6,9 +6,14 @@ to `wait_s` for more, so concurrent clients share one `generate` call (one batch
 on a local model, one fan-out on a server). The call runs on a single worker thread: the
 agents, the embedder cache and a local model are used by one thread at a time.
 
-The queue is bounded in sessions: a request that would pass `capacity` is refused at once
-(`OverloadedError`, which the service answers 503 with Retry-After), never queued without end. A
-request whose caller gave up (timeout, disconnect) before its batch started is skipped.
+The queue is bounded twice, and a request past either bound is refused at once
+(`OverloadedError`, which the service answers 503 with Retry-After), never queued without end:
+- in sessions (`capacity`);
+- in expected wait (`max_wait_s`): the sessions ahead of it times the measured seconds per
+  session (a moving average over recent calls). A request that would wait longer than its
+  caller's patience is told so now instead of timing out later, which keeps the latency of
+  the accepted ones bounded under any number of clients.
+A request whose caller gave up (timeout, disconnect) before its batch started is skipped.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class MicroBatcher:
     Args:
         run: Generates predictions for sessions of one mode, in order (blocking).
         capacity: Most sessions queued or running at once.
+        max_wait_s: Refuse a request whose expected wait is longer (None = no such bound).
         max_sessions: Most sessions per `run` call (a larger request runs alone).
         wait_s: Per mode, how long a batch waits for more requests (0 = never).
         on_batch: Called with (mode, sessions in the batch, requests in the batch).
@@ -54,12 +60,15 @@ class MicroBatcher:
         run: RunBatch,
         *,
         capacity: int,
+        max_wait_s: float | None = None,
         max_sessions: Callable[[str], int],
         wait_s: Callable[[str], float],
         on_batch: Callable[[str, int, int], None] | None = None,
     ) -> None:
         self._run = run
         self.capacity = capacity
+        self.max_wait_s = max_wait_s
+        self.seconds_per_session: float | None = None  # moving average, from finished calls
         self._max_sessions = max_sessions
         self._wait_s = wait_s
         self._on_batch = on_batch
@@ -91,6 +100,14 @@ class MicroBatcher:
             raise OverloadedError(
                 f"{self.pending} sessions are queued or running (capacity {self.capacity})"
             )
+        rate = self.seconds_per_session
+        if self.max_wait_s is not None and rate is not None and self.pending:
+            wait = (self.pending + len(sessions)) * rate
+            if wait > self.max_wait_s:
+                raise OverloadedError(
+                    f"the expected wait is {wait:.1f} s ({self.pending} sessions ahead at "
+                    f"{1000 * rate:.0f} ms each), over {self.max_wait_s:g} s"
+                )
         future: asyncio.Future[list[Prediction]] = asyncio.get_running_loop().create_future()
         self.pending += len(sessions)
         future.add_done_callback(lambda _: self._release(len(sessions)))
@@ -99,6 +116,10 @@ class MicroBatcher:
 
     def _release(self, n: int) -> None:
         self.pending -= n
+
+    def _observe(self, seconds: float) -> None:
+        previous = self.seconds_per_session
+        self.seconds_per_session = seconds if previous is None else 0.8 * previous + 0.2 * seconds
 
     async def _next(self, timeout: float | None) -> _Job | None:
         if self._carry is not None:
@@ -143,14 +164,22 @@ class MicroBatcher:
         if self._on_batch is not None:
             self._on_batch(mode, len(sessions), len(batch))
         try:
+            started = loop.time()
             predictions = await loop.run_in_executor(self._executor, self._run, mode, sessions)
+            self._observe((loop.time() - started) / max(1, len(sessions)))
             if len(predictions) != len(sessions):
                 raise RuntimeError(f"{len(predictions)} predictions for {len(sessions)} sessions")
-        except Exception as exc:  # every caller of the batch gets the error
-            logger.warning("batch of %d session(s) failed: %s", len(sessions), exc)
-            for job in batch:
-                if not job.future.done():
-                    job.future.set_exception(exc)
+        except Exception as exc:
+            if len(batch) > 1:
+                # One request's bad session (e.g. a domain the tool does not know) must not
+                # fail the others it was batched with: run them one by one.
+                logger.info("a batch failed (%s); running its %d requests alone", exc, len(batch))
+                for job in batch:
+                    await self._run_batch(loop, [job])
+                return
+            logger.warning("a request of %d session(s) failed: %s", len(sessions), exc)
+            if not batch[0].future.done():
+                batch[0].future.set_exception(exc)
             return
         start = 0
         for job in batch:

@@ -52,8 +52,11 @@ class Runtime:
 
         items = (Item(item_id="1", title="phone case"), Item(item_id="2", title="screen glass"))
         for mode, agent in self.agents.items():
-            if not self.uses_llm(mode):
-                agent.generate([Session(session_id="warm-up", domain="", items=items)])
+            if self.uses_llm(mode):
+                continue
+            # a domain the tool was tuned on (a learned scorer knows only those)
+            domains = sorted(getattr(getattr(agent, "proposer", None), "settings", {}) or [""])
+            agent.generate([Session(session_id="warm-up", domain=domains[0], items=items)])
 
     def close(self) -> None:
         if self.llm is not None:

@@ -60,6 +60,14 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="Sessions waiting or running at once; a request past it gets 503.",
     )
+    max_wait_s: float = Field(
+        # Under the request timeout, so a request that is accepted is usually answered: past
+        # this expected wait the client gets 503 + Retry-After at once (declared overload).
+        default=5.0,
+        gt=0,
+        description="Refuse a request whose expected queue wait (sessions ahead x measured "
+        "seconds per session) is longer than this; 503 + Retry-After.",
+    )
     max_pending_writes: int = Field(
         default=32, ge=1, description="Knowledge writes waiting at once; past it 503."
     )
@@ -77,7 +85,7 @@ class ServiceSettings(BaseSettings):
     batch_sessions: int = Field(
         default=0,
         ge=0,
-        description="Most sessions per model call; 0 = generation.batch_size (LLM modes) or 64.",
+        description="Most sessions per model call; 0 = generation.batch_size.",
     )
 
     def api_key(self) -> str | None:

@@ -17,8 +17,6 @@ logger = logging.getLogger(__name__)
 
 Loader = Callable[[], Runtime]
 
-_TOOL_BATCH = 64  # tool mode: sessions per call when requests pile up (no model, no padding)
-
 
 @dataclass
 class ServiceState:
@@ -56,12 +54,11 @@ class ServiceState:
             return self.runtime.generate(mode, sessions)
 
         def max_sessions(mode: str) -> int:
+            # The tool costs the same per session in a batch of 1 or 64 (measured), so larger
+            # tool batches would only make the first request of a batch wait for the last.
             if settings.batch_sessions:
                 return settings.batch_sessions
-            runtime = self.runtime
-            if runtime is not None and runtime.uses_llm(mode):
-                return runtime.batch_size
-            return _TOOL_BATCH
+            return self.runtime.batch_size if self.runtime is not None else 8
 
         def wait_s(mode: str) -> float:
             runtime = self.runtime
@@ -74,6 +71,7 @@ class ServiceState:
         self.batcher = MicroBatcher(
             run,
             capacity=settings.max_queue_sessions,
+            max_wait_s=settings.max_wait_s,
             max_sessions=max_sessions,
             wait_s=wait_s,
             on_batch=on_batch,
