@@ -56,6 +56,28 @@ def _session() -> dict[str, object]:
     return {"session_id": session.session_id, "domain": session.domain, "items": items}
 
 
+def _route_buckets(metrics: str, route: str = "/v1/bundles") -> dict[float, float]:
+    """Cumulative counts of the service's latency histogram for one route, by upper bound."""
+    buckets = {}
+    for line in metrics.splitlines():
+        if line.startswith("bundlekd_request_seconds_bucket{") and f'route="{route}"' in line:
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float(bound)] = float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def _server_quantile(before: dict[float, float], after: dict[float, float], q: float) -> str:
+    """The histogram bucket (upper bound, ms) holding quantile q of the requests in between."""
+    counts = {b: after.get(b, 0.0) - before.get(b, 0.0) for b in after}
+    total = counts.get(float("inf"), 0.0)
+    if not total:
+        return "-"
+    for bound in sorted(counts):
+        if counts[bound] >= q * total:
+            return "inf" if bound == float("inf") else f"<={1000 * bound:g}"
+    return "-"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", type=Path, help="KB folder (default: the tiny sample KB).")
@@ -89,19 +111,27 @@ def main() -> None:
             body = {"session": _session()}
             rows = []
             for clients in [int(c) for c in args.clients.split(",")]:
+                before = _route_buckets(httpx.get(f"{url}/metrics", timeout=30).text)
                 report = run_load(url, body, clients=clients, seconds=args.seconds)
-                rows.append(report.summary())
+                after = _route_buckets(httpx.get(f"{url}/metrics", timeout=30).text)
+                row = report.summary()
+                # in-service time (routing, queue, tool, response), from the service's histogram
+                row["service_p50_ms"] = _server_quantile(before, after, 0.5)
+                row["service_p99_ms"] = _server_quantile(before, after, 0.99)
+                rows.append(row)
                 print(json.dumps(rows[-1]))
             metrics = httpx.get(f"{url}/metrics", timeout=10).text
             print("\n".join(line for line in metrics.splitlines() if "batch_sessions" in line))
         finally:
             server.terminate()
             server.wait(30)
-    print(f"{'clients':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+    header = ("clients", "req/s", "p50 ms", "p99 ms", "in-service p50/p99")
+    print(f"{header[0]:>7} {header[1]:>6} {header[2]:>8} {header[3]:>8} {header[4]:>19}  statuses")
     for row in rows:
+        inside = f"{row['service_p50_ms']}/{row['service_p99_ms']}"
         print(
-            f"{row['clients']:>8} {row['requests_per_s']:>8} {row['p50_ms']:>8} "
-            f"{row['p99_ms']:>8}  {row['statuses']} {row['transport_errors'] or ''}"
+            f"{row['clients']:>7} {row['requests_per_s']:>6} {row['p50_ms']:>8} "
+            f"{row['p99_ms']:>8} {inside:>19}  {row['statuses']} {row['transport_errors'] or ''}"
         )
     if args.save:
         args.save.write_text(json.dumps(rows, indent=1))

@@ -257,6 +257,24 @@ def test_overload_is_a_declared_503_not_an_unbounded_queue(tiny_kb: Path) -> Non
     assert 'bundlekd_errors_total{kind="overload"}' in metrics
 
 
+def test_requests_past_max_in_flight_get_503_before_their_body_is_read(tiny_kb: Path) -> None:
+    load, _ = _slow_loader(tiny_kb, 0.4)
+    with client_for(tiny_kb, load, max_in_flight=2) as client, ThreadPoolExecutor(5) as pool:
+        answers = list(
+            pool.map(
+                lambda n: client.post("/v1/bundles", json={"session": session_body(f"s{n}")}),
+                range(5),
+            )
+        )
+        health = client.get("/health")  # operations are never refused
+    refused = [a for a in answers if a.status_code == 503]
+    assert refused
+    assert len(refused) < 5
+    assert all("max_in_flight" in a.json()["detail"] for a in refused)
+    assert all(a.headers["Retry-After"] == "1" for a in refused)
+    assert health.status_code == 200
+
+
 def test_a_slow_request_times_out_with_503(tiny_kb: Path) -> None:
     load, _ = _slow_loader(tiny_kb, 1.0)
     with client_for(tiny_kb, load, request_timeout_s=0.2) as client:

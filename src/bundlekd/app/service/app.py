@@ -78,5 +78,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         metrics=state.metrics,
         body_timeout_s=settings.request_timeout_s,
+        max_in_flight=settings.max_in_flight,
+        retry_after_s=settings.retry_after_s,
     )
     return app

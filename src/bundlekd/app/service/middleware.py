@@ -1,5 +1,10 @@
-"""One ASGI middleware: the request-body size limit (413), a deadline on reading the body
-(408), and the per-request metrics.
+"""One ASGI middleware: the in-flight bound (503), the request-body size limit (413), a
+deadline on reading the body (408), and the per-request metrics.
+
+The in-flight bound is the first and cheapest line of declared overload: past `max_in_flight`
+API requests being handled, a new one gets 503 + Retry-After before its body is read or parsed.
+On a CPU-bound service (one interpreter, the GIL shared by the event loop and the model
+thread) parsing hundreds of waiting requests would itself slow every answer down.
 
 The body is read here, up to the limit, before any route sees it: a declared
 Content-Length over the limit is refused without reading, a chunked body is cut off as soon
@@ -33,11 +38,16 @@ class GuardMiddleware:
         max_body_bytes: int,
         metrics: ServiceMetrics,
         body_timeout_s: float = 30.0,
+        max_in_flight: int | None = None,
+        retry_after_s: int = 1,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
         self.body_timeout_s = body_timeout_s
+        self.max_in_flight = max_in_flight
+        self.retry_after_s = retry_after_s
+        self.in_flight = 0  # API requests (/v1/...) being handled
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -45,6 +55,17 @@ class GuardMiddleware:
             return
         started = time.perf_counter()
         status = [500]
+        api = scope["path"].startswith("/v1/")
+        if api and self.max_in_flight is not None and self.in_flight >= self.max_in_flight:
+            self.metrics.error("overload")
+            self.metrics.observe(scope["method"], "overload", 503, time.perf_counter() - started)
+            message = (
+                f"overloaded: {self.in_flight} requests in flight (max_in_flight); retry later"
+            )
+            await _refuse(send, 503, message, retry_after_s=self.retry_after_s)
+            return
+        if api:
+            self.in_flight += 1
 
         async def send_and_record(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -74,6 +95,8 @@ class GuardMiddleware:
                 receive = _replay(body, receive)
             await self.app(scope, receive, send_and_record)
         finally:
+            if api:
+                self.in_flight -= 1
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
             self.metrics.observe(scope["method"], path, status[0], time.perf_counter() - started)
@@ -114,17 +137,16 @@ def _replay(body: bytes, receive: Any) -> Any:
     return replayed
 
 
-async def _refuse(send: Any, status: int, message: str) -> None:
-    payload = json.dumps({"detail": [{"loc": ["body"], "msg": message, "type": "limit"}]}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+async def _refuse(send: Any, status: int, message: str, retry_after_s: int | None = None) -> None:
+    detail: Any = message if status == 503 else [{"loc": ["body"], "msg": message, "type": "limit"}]
+    payload = json.dumps({"detail": detail}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if retry_after_s is not None:
+        headers.append((b"retry-after", str(retry_after_s).encode()))
+    else:  # the body may be unread: do not reuse the connection
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

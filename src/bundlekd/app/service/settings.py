@@ -60,6 +60,14 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="Sessions waiting or running at once; a request past it gets 503.",
     )
+    max_in_flight: int = Field(
+        # Measured on 2 shared cores (notes): past a few dozen waiting requests the event loop
+        # spends its share of the GIL parsing requests that will wait seconds anyway.
+        default=32,
+        ge=1,
+        description="API requests handled at once; one more gets 503 + Retry-After before "
+        "its body is read.",
+    )
     max_wait_s: float = Field(
         # Under the request timeout, so a request that is accepted is usually answered: past
         # this expected wait the client gets 503 + Retry-After at once (declared overload).
