@@ -5,6 +5,10 @@ for writing on the first `POST /v1/knowledge` and go through `KnowledgeBase.add`
 the KB's own inter-process lock for the whole read-modify-write: two services (or a service
 and `bundlekd kb add`) on one KB never lose each other's items. A write is acknowledged only
 after knowledge.jsonl was atomically replaced and fsynced.
+
+The grouping tool keeps the exemplar memory it was loaded with: exemplars added here are
+searchable at once, and the tool uses them after a restart (re-fit it with `bundlekd distill
+--kinds exemplar` to re-tune its settings).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from bundlekd.app.service.knowledge import KnowledgeService
 from bundlekd.app.service.metrics import ServiceMetrics
 from bundlekd.app.service.runtime import Runtime
 from bundlekd.app.service.settings import ServiceSettings
+from bundlekd.data.schema import Prediction, Session
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,8 @@ class ServiceState:
     def start_batcher(self) -> MicroBatcher:
         settings = self.settings
 
-        def run(mode: str, sessions: list) -> list:  # type: ignore[type-arg]
-            assert self.runtime is not None
+        def run(mode: str, sessions: list[Session]) -> list[Prediction]:
+            assert self.runtime is not None  # requests are refused until it is loaded
             return self.runtime.generate(mode, sessions)
 
         def max_sessions(mode: str) -> int:
