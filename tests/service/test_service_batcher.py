@@ -76,16 +76,17 @@ def test_a_request_whose_expected_wait_is_too_long_is_refused_at_once() -> None:
         batcher = MicroBatcher(
             _run_with([]),
             capacity=100,
-            max_wait_s=0.12,
+            max_wait_s=1.0,
             max_sessions=lambda m: 1,
             wait_s=lambda m: 0.0,
         )
         batcher.start()
-        await batcher.submit("tool", [_session("s0")])  # measures ~0.05 s per session
-        assert batcher.seconds_per_session is not None
-        accepted = [batcher.submit("tool", [_session(f"s{n}")]) for n in (1, 2)]
-        with pytest.raises(OverloadedError, match="expected wait"):
-            batcher.submit("tool", [_session("s3")])
+        await batcher.submit("tool", [_session("s0")])
+        assert batcher.seconds_per_session is not None  # measured on the call
+        batcher.seconds_per_session = 0.3  # pin it: the arithmetic below is exact
+        accepted = [batcher.submit("tool", [_session(f"s{n}")]) for n in (1, 2, 3)]  # <= 0.9 s
+        with pytest.raises(OverloadedError, match=r"expected wait is 1\.2 s"):
+            batcher.submit("tool", [_session("s4")])
         await asyncio.gather(*accepted)
         await batcher.stop()
 

@@ -143,10 +143,10 @@ async def _refuse(send: Any, status: int, message: str, retry_after_s: int | Non
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),
+        # the body may be unread: the client must not send its next request on this connection
+        (b"connection", b"close"),
     ]
     if retry_after_s is not None:
         headers.append((b"retry-after", str(retry_after_s).encode()))
-    else:  # the body may be unread: do not reuse the connection
-        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
