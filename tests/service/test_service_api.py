@@ -408,3 +408,17 @@ def test_metrics_and_openapi(tiny_kb: Path) -> None:
     )
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+def test_serve_cli_refuses_bad_settings_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from bundlekd.cli import app
+
+    monkeypatch.delenv("BUNDLEKD_API_KEY", raising=False)
+    public = CliRunner().invoke(app, ["serve", "--kb", "kb", "--host", "0.0.0.0"])
+    port = CliRunner().invoke(app, ["serve", "--kb", "kb", "--port", "99999"])
+    assert public.exit_code == 1
+    assert "BUNDLEKD_API_KEY" in public.output
+    assert port.exit_code == 1
+    assert "invalid service setting: port" in port.output
