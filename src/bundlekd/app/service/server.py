@@ -53,6 +53,8 @@ def serve(loaded: LoadedConfig, settings: ServiceSettings, *, log_level: str = "
         log_level=log_level,
         # A backstop below our own queue: past it uvicorn itself answers 503.
         limit_concurrency=settings.max_queue_sessions * 8,
-        timeout_keep_alive=5,
+        # Longer than uvicorn's 5 s: on a starved CPU a client may take seconds to send its
+        # next request, and a connection closed just then is a transport error for it.
+        timeout_keep_alive=15,
         timeout_graceful_shutdown=10,
     )
