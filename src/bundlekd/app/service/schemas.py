@@ -15,8 +15,14 @@ from bundlekd.agent.config import AgentMode
 from bundlekd.data.schema import Bundle, Item, Prediction, Session
 
 KnowledgeKind = Literal["pattern", "rule", "thought", "exemplar"]
-# Not blank: holds at least one non-space character (what KnowledgeItem demands).
-_NOT_BLANK = r"\S"
+# Not blank: holds a character that Python's `str.strip()` keeps (what KnowledgeItem demands).
+# Spelled out rather than `\S`: JSON Schema's `\s` (ECMA) and Python's whitespace differ
+# (\x1c-\x1f, \x85, \ufeff), and the published schema must accept exactly what we do.
+_WHITESPACE = (
+    "\\t\\n\\v\\f\\r \\u001c-\\u001f\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029"
+    "\\u202f\\u205f\\u3000\\ufeff"
+)
+_NOT_BLANK = f"[^{_WHITESPACE}]"
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_NOT_BLANK)]
 
 
