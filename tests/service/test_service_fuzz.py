@@ -8,6 +8,7 @@ break the schema) exercise the validation and limit paths.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -20,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from service_helpers import app_for  # noqa: E402
 
-EXAMPLES = 80
+EXAMPLES = int(os.environ.get("BUNDLEKD_FUZZ_EXAMPLES", "80"))  # more: a deeper run
 
 
 @pytest.fixture(scope="module")
