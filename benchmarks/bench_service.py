@@ -102,8 +102,11 @@ def main() -> None:
                 if server.poll() is not None:
                     raise SystemExit(f"bundlekd serve exited with {server.returncode}")
                 try:
-                    if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                    ready = httpx.get(f"{url}/ready", timeout=2)
+                    if ready.status_code == 200:
                         break
+                    if "failed" in ready.json().get("detail", ""):
+                        raise SystemExit(f"the service could not load: {ready.json()['detail']}")
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.2)

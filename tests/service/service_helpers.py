@@ -129,8 +129,11 @@ def wait_ready(url: str, process: subprocess.Popen[str], timeout_s: float = 60.0
             err = process.stderr.read() if process.stderr else ""
             raise RuntimeError(f"bundlekd serve exited with {process.returncode}: {err[-2000:]}")
         try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+            ready = httpx.get(f"{url}/ready", timeout=2)
+            if ready.status_code == 200:
                 return
+            if "failed" in ready.json().get("detail", ""):
+                raise RuntimeError(f"bundlekd serve could not load: {ready.json()['detail']}")
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
