@@ -18,6 +18,7 @@ from bundlekd.cli.common import set_config_file
 from bundlekd.cli.distill import distill_command
 from bundlekd.cli.eval import eval_command
 from bundlekd.cli.generate import generate_command
+from bundlekd.cli.serve import serve_command
 
 app = typer.Typer(
     name="bundlekd",
@@ -42,6 +43,7 @@ app.command("distill", help="Distil knowledge (patterns, rules, thoughts) into a
 )
 app.command("eval", help="Score a predictions file against gold sessions.")(eval_command)
 app.command("demo", help="The main job on the embedded sample sessions.")(demo.demo_command)
+app.command("serve", help="Serve bundles over HTTP (extra [serve]).")(serve_command)
 
 
 def _log_warnings_once() -> None:

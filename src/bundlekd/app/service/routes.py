@@ -1,0 +1,188 @@
+"""The HTTP endpoints. Each one parses, checks limits, and hands the work to a worker
+thread (the batcher's, or the KB's): the event loop only waits, so /health answers under load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from bundlekd.app.service.batcher import OverloadedError
+from bundlekd.app.service.errors import UnavailableError
+from bundlekd.app.service.limits import LimitError, check_bundles_request, check_knowledge_request
+from bundlekd.app.service.runtime import Runtime
+from bundlekd.app.service.schemas import (
+    BundlesRequest,
+    BundlesResponse,
+    ErrorResponse,
+    HealthResponse,
+    KnowledgeRequest,
+    KnowledgeResponse,
+    PredictionOut,
+    ReadyResponse,
+    SearchResponse,
+)
+from bundlekd.app.service.state import ServiceState
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "The body is not JSON."},
+    401: {"model": ErrorResponse, "description": "Missing or wrong API key."},
+    408: {"model": ErrorResponse, "description": "The body did not arrive in request_timeout_s."},
+    413: {"model": ErrorResponse, "description": "Request body over max_body_bytes."},
+    422: {"model": ErrorResponse, "description": "Invalid body or over a limit (names the field)."},
+    503: {
+        "model": ErrorResponse,
+        "description": "Not ready, overloaded or timed out: retry after "
+        "the Retry-After header's seconds.",
+    },
+}
+
+ops = APIRouter(tags=["operations"])
+api = APIRouter(prefix="/v1", tags=["bundles"], responses=_ERRORS)
+
+# KB reads and KB writes each run on one thread of their own: the KB objects (index, caches)
+# are used by one thread at a time, and a slow write never holds up a search.
+_kb_reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundlekd-kb-read")
+_kb_writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundlekd-kb-write")
+
+
+def _state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.service
+    return state
+
+
+def _runtime(state: ServiceState) -> Runtime:
+    if state.runtime is None:
+        detail = f"failed to load: {state.load_error}" if state.load_error else "loading"
+        raise UnavailableError(f"the service is not ready ({detail})", "not_ready")
+    return state.runtime
+
+
+@ops.get("/health", response_model=HealthResponse, summary="The process is up.")
+async def health() -> HealthResponse:
+    return HealthResponse()
+
+
+@ops.get(
+    "/ready",
+    response_model=ReadyResponse,
+    summary="Model and KB are loaded (503 until then).",
+    responses={503: {"model": ReadyResponse, "description": "Loading, or loading failed."}},
+)
+async def ready(request: Request) -> Any:
+    state = _state(request)
+    runtime = state.runtime
+    if runtime is None:
+        detail = f"failed: {state.load_error}" if state.load_error else "loading"
+        body = ReadyResponse(ready=False, detail=detail).model_dump()
+        retry = {"Retry-After": str(state.settings.retry_after_s)}
+        return JSONResponse(body, status_code=503, headers=retry)
+    return ReadyResponse(
+        ready=True, mode=runtime.default_mode, modes=list(runtime.agents), kb=runtime.info["kb"]
+    )
+
+
+@ops.get(
+    "/metrics",
+    summary="Prometheus metrics.",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text."}},
+)
+async def metrics(request: Request) -> Response:
+    payload, content_type = _state(request).metrics.render()
+    return Response(payload, media_type=content_type)
+
+
+@api.post("/bundles", response_model=BundlesResponse, summary="Bundles for one or more sessions.")
+async def bundles(body: BundlesRequest, request: Request) -> BundlesResponse:
+    started = time.perf_counter()
+    state = _state(request)
+    settings = state.settings
+    check_bundles_request(body, settings)
+    runtime = _runtime(state)
+    mode = body.mode or runtime.default_mode
+    if mode not in runtime.agents:
+        served = ", ".join(runtime.agents)
+        raise LimitError(("body", "mode"), f"mode {mode!r} is not served here; served: {served}")
+    sessions = [s.to_session() for s in body.all_sessions()]
+    assert state.batcher is not None
+    try:
+        future = state.batcher.submit(mode, sessions)
+    except OverloadedError as exc:
+        raise UnavailableError(f"overloaded: {exc}; retry later", "overload") from None
+    try:
+        predictions = await asyncio.wait_for(asyncio.shield(future), settings.request_timeout_s)
+    except TimeoutError:
+        future.cancel()
+        raise UnavailableError(
+            f"timed out after {settings.request_timeout_s:g} s (request_timeout_s); retry later",
+            "timeout",
+        ) from None
+    state.metrics.sessions.labels(mode).inc(len(sessions))
+    return BundlesResponse(
+        mode=mode,
+        predictions=[PredictionOut.of(p, s) for p, s in zip(predictions, sessions, strict=True)],
+        elapsed_ms=round(1000 * (time.perf_counter() - started), 3),
+    )
+
+
+@api.post("/knowledge", response_model=KnowledgeResponse, summary="Add knowledge items.")
+async def add_knowledge(body: KnowledgeRequest, request: Request) -> KnowledgeResponse:
+    state = _state(request)
+    settings = state.settings
+    check_knowledge_request(body, settings)
+    _runtime(state)
+    if state.knowledge is None:
+        raise LimitError(("body",), "this service runs without a knowledge base")
+    if state.pending_writes >= settings.max_pending_writes:
+        raise UnavailableError(
+            f"{state.pending_writes} knowledge writes are waiting (max_pending_writes); retry "
+            "later",
+            "overload",
+        )
+    state.pending_writes += 1
+    loop = asyncio.get_running_loop()
+    try:
+        work = loop.run_in_executor(_kb_writes, state.knowledge.add, body.items)
+        result = await asyncio.wait_for(work, settings.request_timeout_s)
+    except TimeoutError:
+        raise UnavailableError(
+            f"the write did not finish in {settings.request_timeout_s:g} s; it may still be "
+            "applied: re-send it (adding is idempotent)",
+            "timeout",
+        ) from None
+    finally:
+        state.pending_writes -= 1
+    writes = state.metrics.knowledge_writes
+    for outcome in ("added", "merged", "unchanged"):
+        writes.labels(outcome).inc(getattr(result, outcome))
+    return result
+
+
+@api.get("/knowledge/search", response_model=SearchResponse, summary="Search the KB.")
+async def search_knowledge(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=2000, description="Query text (titles).")],
+    k: Annotated[int, Query(ge=1, le=50, description="Most hits.")] = 5,
+    kind: Annotated[
+        str | None,
+        Query(pattern="^(pattern|rule|thought|exemplar)$", description="Only this kind."),
+    ] = None,
+    domain: Annotated[str | None, Query(max_length=100, description="Only this domain.")] = None,
+) -> SearchResponse:
+    state = _state(request)
+    _runtime(state)
+    if state.knowledge is None:
+        raise LimitError(("query", "q"), "this service runs without a knowledge base")
+    loop = asyncio.get_running_loop()
+    work = loop.run_in_executor(_kb_reads, state.knowledge.search, q, k, kind, domain)
+    try:
+        hits = await asyncio.wait_for(work, state.settings.request_timeout_s)
+    except TimeoutError:
+        raise UnavailableError("the search timed out; retry later", "timeout") from None
+    return SearchResponse(query=q, hits=hits)

@@ -1,0 +1,115 @@
+"""Runtime: what a running service holds (agents per mode, the KB, the model), and its loader.
+
+Everything is built by the composition layer (`app.components`) from the project
+configuration, exactly as `bundlekd generate` builds it, so a served bundle equals a generated
+one. The KB is opened read-only: generation and search never write it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bundlekd.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bundlekd.agent.student import StudentAgent
+    from bundlekd.agent.tool_agent import ToolAgent
+    from bundlekd.config import ProjectConfig
+    from bundlekd.data.schema import Prediction, Session
+    from bundlekd.knowledge_base.kb import KnowledgeBase
+    from bundlekd.llm.base import LLM
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """A loaded service: one agent per allowed mode (the first is the default)."""
+
+    agents: dict[str, StudentAgent | ToolAgent]
+    kb: KnowledgeBase | None = None
+    llm: LLM | None = None
+    batch_size: int = 8
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def default_mode(self) -> str:
+        return next(iter(self.agents))
+
+    def uses_llm(self, mode: str) -> bool:
+        return bool(self.agents[mode].config.uses_llm)
+
+    def generate(self, mode: str, sessions: list[Session]) -> list[Prediction]:
+        return self.agents[mode].generate(sessions)
+
+    def warm_up(self) -> None:
+        """One tiny session through each mode without an LLM: the first request then costs what
+        every other does (lazy caches fill here, ~0.6 s on 2 cores), not a p99 outlier."""
+        from bundlekd.data.schema import Item, Session
+
+        items = (Item(item_id="1", title="phone case"), Item(item_id="2", title="screen glass"))
+        for mode, agent in self.agents.items():
+            if self.uses_llm(mode):
+                continue
+            # a domain the tool was tuned on (a learned scorer knows only those)
+            domains = sorted(getattr(getattr(agent, "proposer", None), "settings", {}) or [""])
+            agent.generate([Session(session_id="warm-up", domain=domains[0], items=items)])
+
+    def close(self) -> None:
+        if self.llm is not None:
+            self.llm.close()
+
+
+def served_modes(configured: str, allowed: tuple[str, ...]) -> list[str]:
+    """The configured mode first, then the others a request may ask for."""
+    modes = [configured, *allowed] if allowed else [configured]
+    if not allowed and configured == "agent":
+        modes.append("tool")  # the same KB, no LLM: always affordable
+    return list(dict.fromkeys(modes))
+
+
+def load_runtime(config: ProjectConfig, allowed: tuple[str, ...] = ()) -> Runtime:
+    """Open the KB (read-only), load the model, and build one agent per served mode.
+
+    Raises:
+        ConfigError: a mode needs a KB and none is configured.
+        KnowledgeBaseError: the KB cannot be opened or has no grouping tool.
+    """
+    from bundlekd.app.components import build_agent, build_llm, load_targets, open_kb
+
+    modes = served_modes(config.generation.mode, allowed)
+    settings = [config.generation.model_copy(update={"mode": m}) for m in modes]
+    kb = None
+    if any(s.uses_tool or s.uses_knowledge for s in settings) or config.kb.dir is not None:
+        if config.kb.dir is None:
+            raise ConfigError("the service needs a knowledge base for these modes: pass --kb DIR")
+        kb = open_kb(config.kb, config.embedder)
+    llm = None
+    if any(s.uses_llm for s in settings):
+        llm = build_llm(config.student, batch_size=config.generation.batch_size)
+        load: Callable[[], None] | None = getattr(llm, "load", None)
+        if load is not None:
+            load()  # ready means loaded: not on the first request
+    train = load_targets(config.data)[1] if any(s.uses_examples for s in settings) else []
+    agents = {}
+    try:
+        for mode, generation in zip(modes, settings, strict=True):
+            mode_config = config.model_copy(update={"generation": generation})
+            agents[mode] = build_agent(mode_config, llm, train_sessions=train, kb=kb)  # type: ignore[arg-type]
+    except BaseException:
+        if llm is not None:
+            llm.close()
+        raise
+    runtime_ = Runtime(agents, kb, llm, config.generation.batch_size)
+    runtime_.warm_up()
+    info = {
+        "modes": modes,
+        "kb": str(kb.kb_dir) if kb is not None else None,
+        "chroma_url": config.kb.chroma_url,
+    }
+    logger.info("service loaded: modes %s, KB %s", modes, info["kb"])
+    runtime_.info = info
+    return runtime_

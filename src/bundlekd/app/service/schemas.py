@@ -1,0 +1,210 @@
+"""The service's request and response bodies (they are its OpenAPI schema).
+
+Shapes only: the configurable limits (sessions per request, items per session, title length)
+are checked by `limits.py`, which answers 422 naming the field, so one schema serves every
+configuration.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from bundlekd.agent.config import AgentMode
+from bundlekd.data.schema import Bundle, Item, Prediction, Session
+
+KnowledgeKind = Literal["pattern", "rule", "thought", "exemplar"]
+# Not blank: holds a character that Python's `str.strip()` keeps (what KnowledgeItem demands).
+# Spelled out rather than `\S`: JSON Schema's `\s` (ECMA) and Python's whitespace differ
+# (\x1c-\x1f, \x85, \ufeff), and the published schema must accept exactly what we do.
+_WHITESPACE = (
+    "\\t\\n\\v\\f\\r \\u001c-\\u001f\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029"
+    "\\u202f\\u205f\\u3000\\ufeff"
+)
+_NOT_BLANK = f"[^{_WHITESPACE}]"
+SessionId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_NOT_BLANK)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ItemIn(_Body):
+    item_id: str = Field(
+        min_length=1, max_length=200, description="Item id, unique within the session."
+    )
+    title: str = Field(min_length=1, description="Product title (the only item text used).")
+
+
+class SessionIn(_Body):
+    session_id: str = Field(
+        min_length=1, max_length=200, description="Your id for the session; echoed back."
+    )
+    domain: str = Field(
+        default="",
+        max_length=100,
+        description="Domain (electronic, clothing, food, ...): picks the tool's tuned settings.",
+    )
+    items: list[ItemIn] = Field(
+        min_length=1, description="Items in session order (product 1..N); item ids unique."
+    )
+
+    @model_validator(mode="after")
+    def _unique_items(self) -> SessionIn:
+        ids = [item.item_id for item in self.items]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"session {self.session_id!r}: item ids must be unique")
+        return self
+
+    def to_session(self) -> Session:
+        items = tuple(Item(item_id=i.item_id, title=i.title) for i in self.items)
+        return Session(session_id=self.session_id, domain=self.domain, items=items)
+
+
+def _one_of_schema(schema: dict[str, Any]) -> None:
+    """Publish the rule the validator enforces: exactly one of the two keys, not null."""
+    properties = schema["properties"]
+    for name in ("session", "sessions"):
+        prop = properties[name]
+        branches = [b for b in prop.pop("anyOf", []) if b.get("type") != "null"]
+        if branches:
+            prop.update(branches[0])
+        prop.pop("default", None)
+    properties["sessions"]["minItems"] = 1
+    schema["oneOf"] = [{"required": ["session"]}, {"required": ["sessions"]}]
+
+
+class BundlesRequest(_Body):
+    """One session (`session`) or several (`sessions`), and optionally a mode."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_of_schema)
+
+    session: SessionIn | None = Field(default=None, description="A single session.")
+    sessions: list[SessionIn] | None = Field(default=None, description="Several sessions.")
+    mode: AgentMode | None = Field(
+        default=None, description="Generation mode; must be one the service allows (/ready)."
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> BundlesRequest:
+        given = [name for name in ("session", "sessions") if name in self.model_fields_set]
+        if len(given) != 1:
+            raise ValueError("give exactly one of `session` or `sessions`")
+        if getattr(self, given[0]) is None:
+            raise ValueError(f"`{given[0]}` is null")
+        if self.sessions is not None and not self.sessions:
+            raise ValueError("`sessions` is empty")
+        return self
+
+    def all_sessions(self) -> list[SessionIn]:
+        return [self.session] if self.session is not None else list(self.sessions or [])
+
+
+class BundleOut(BaseModel):
+    items: list[str] = Field(description="Item ids of the bundle.")
+    positions: list[int] = Field(description="1-based positions of those items in the session.")
+    intent: str = Field(description="Short intent of the bundle.")
+
+
+class PredictionOut(BaseModel):
+    session_id: str
+    domain: str
+    bundles: list[BundleOut] = Field(description="The generated bundles, with intents.")
+    proposals: list[BundleOut] = Field(description="The grouping tool's proposals (tool/agent).")
+    knowledge_ids: list[str] = Field(description="Knowledge items the answer used.")
+    parsed: bool = Field(description="The model's output could be read (always true in tool).")
+    errors: list[str] = Field(description="What went wrong with the model's output, if anything.")
+    method: str = Field(description="Method label, e.g. tool or agent-name-top3.")
+
+    @classmethod
+    def of(cls, prediction: Prediction, session: Session) -> PredictionOut:
+        position = {item.item_id: n for n, item in enumerate(session.items, start=1)}
+
+        def bundles(values: tuple[Bundle, ...]) -> list[BundleOut]:
+            return [
+                BundleOut(
+                    items=list(b.items),
+                    positions=[position.get(i, 0) for i in b.items],
+                    intent=b.intent,
+                )
+                for b in values
+            ]
+
+        return cls(
+            session_id=prediction.session_id,
+            domain=prediction.domain,
+            bundles=bundles(prediction.bundles),
+            proposals=bundles(prediction.proposals),
+            knowledge_ids=list(prediction.knowledge_ids),
+            parsed=prediction.parsed,
+            errors=list(prediction.errors),
+            method=prediction.method,
+        )
+
+
+class BundlesResponse(BaseModel):
+    mode: str = Field(description="The mode that generated these predictions.")
+    predictions: list[PredictionOut] = Field(description="One per session, in request order.")
+    elapsed_ms: float = Field(description="Time spent on this request in the service.")
+
+
+class KnowledgeIn(_Body):
+    kind: KnowledgeKind = Field(description="pattern, rule, thought or exemplar.")
+    text: str = Field(
+        min_length=1, pattern=_NOT_BLANK, description="The knowledge, as it goes into a prompt."
+    )
+    domain: str = Field(
+        min_length=1, max_length=100, pattern=_NOT_BLANK, description="Domain it applies to."
+    )
+    source_session_ids: list[SessionId] = Field(
+        default_factory=list, max_length=1000, description="Sessions it was distilled from."
+    )
+    source_splits: list[Literal["train", "val"]] = Field(
+        min_length=1,
+        max_length=2,
+        description="Splits of those sessions: knowledge from the test split, or from no known "
+        "split, never feeds the KB (the leakage guard).",
+    )
+    teacher: str = Field(default="", max_length=200, description="The teacher model id.")
+
+
+class KnowledgeRequest(_Body):
+    items: list[KnowledgeIn] = Field(min_length=1, description="Items to add.")
+
+
+class KnowledgeResponse(BaseModel):
+    added: int = Field(description="New items written.")
+    merged: int = Field(description="Near-duplicates merged into an existing item.")
+    unchanged: int = Field(description="Items the KB already held.")
+    ids: list[str] = Field(description="Per input item, the id that now holds it.")
+    last_seq: int = Field(description="The KB's operation number after this write.")
+
+
+class SearchHit(BaseModel):
+    id: str
+    kind: str
+    domain: str
+    text: str
+    score: float
+
+
+class SearchResponse(BaseModel):
+    query: str
+    hits: list[SearchHit]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyResponse(BaseModel):
+    ready: bool = Field(description="Model and KB are loaded; requests are served.")
+    mode: str | None = Field(default=None, description="Default mode.")
+    modes: list[str] = Field(default_factory=list, description="Modes a request may ask for.")
+    kb: str | None = Field(default=None, description="The KB folder.")
+    detail: str = Field(default="", description="Why it is not ready (loading, failed).")
+
+
+class ErrorResponse(BaseModel):
+    detail: str | list[dict[str, object]] = Field(description="What was wrong, naming the field.")
