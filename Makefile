@@ -29,6 +29,9 @@ demo: install
 # The server also serves a LoRA adapter trained by `bundlekd finetune train` (a few steps on
 # the sample data, about a minute), so LoRA serving and SFT adapters are tested for real.
 TEST_LORA := $(HOME)/.cache/bundlekd/test-sft-lora
+# Two test processes, one torch thread each (tests/conftest.py), a file per process at a time;
+# a short base temp keeps printed paths from wrapping. PYTEST_PARALLEL= runs them in one process.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile --basetemp=/tmp/bkd-pytest-$$$$
 # The vLLM venv installs (disk and network) while the model converts and the adapter trains (CPU).
 test: install
 	@bash scripts/vllm/setup.sh & setup=$$!; \
@@ -38,11 +41,11 @@ test: install
 	  --lora-modules bkd-lora=$(TEST_LORA)
 	BUNDLEKD_VLLM_URL=http://127.0.0.1:$(VLLM_PORT)/v1 BUNDLEKD_VLLM_LORA=bkd-lora \
 	  BUNDLEKD_VLLM_LORA_DIR=$(TEST_LORA) \
-	  $(BIN)/pytest; status=$$?; bash scripts/vllm/stop.sh $(VLLM_PORT); exit $$status
+	  $(BIN)/pytest $(PYTEST_PARALLEL); status=$$?; bash scripts/vllm/stop.sh $(VLLM_PORT); exit $$status
 
 # Everything except the vLLM server tests (they skip without BUNDLEKD_VLLM_URL).
 test-fast: install
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 lint: install
 	$(BIN)/ruff check src tests scripts benchmarks

@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two test workers on two cores: one thread each, or OpenMP threads spin-wait on each
+    # other (set before torch loads; subprocesses inherit it).
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "BUNDLEKD_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
+
 
 @pytest.fixture
 def data_dir() -> Path:

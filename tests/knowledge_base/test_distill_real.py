@@ -1,4 +1,4 @@
-"""The real default model (SmolLM2-135M-Instruct) as teacher, on two shipped sample sessions.
+"""The real default model (SmolLM2-135M-Instruct) as teacher, on one shipped sample session.
 
 A 135M teacher is weak: this checks the real code path (chat template, constrained decoding,
 parsing, verdicts, cache), not the quality of what it distils.
@@ -16,7 +16,7 @@ from bundlekd.llm.registry import get_llm
 
 
 def test_smollm2_teacher_distils_rules_and_thoughts(tmp_path: Path) -> None:
-    sessions = load_sample().split("train")[:2]
+    sessions = load_sample().split("train")[:1]  # one: every stage runs; CI time is scarce
     teacher = get_llm("smollm2", batch_size=2)
     settings = RuleSettings(answer_tokens=96, rules_tokens=128)
 
@@ -31,10 +31,10 @@ def test_smollm2_teacher_distils_rules_and_thoughts(tmp_path: Path) -> None:
         )
 
     report = run()
-    assert report.teacher_requests == 3 * 2 + 2
+    assert report.teacher_requests == 3 + 1
     assert report.rule_failures == 0
-    assert report.thoughts_total == 2
-    assert report.thoughts_accepted + sum(report.thought_rejections.values()) == 2
+    assert report.thoughts_total == 1
+    assert report.thoughts_accepted + sum(report.thought_rejections.values()) == 1
     rejections = set(report.thought_rejections)
     assert rejections <= {"unparsable", "empty_thought", "repetitive", "bundles_differ"}, rejections
     for item in report.candidates:
@@ -46,12 +46,13 @@ def test_smollm2_teacher_distils_rules_and_thoughts(tmp_path: Path) -> None:
         if item.kind == "rule":
             assert clean_rule(item.text) == item.text  # well-formed: parsing is idempotent
     trace = [row for _, row in iter_jsonl(tmp_path / TRACE_FILE)]
-    assert [row["kind"] for row in trace] == ["rule", "rule", "thought", "thought"]
-    assert all(row["first"] and row["revised"] for row in trace[:2])
+    assert [row["kind"] for row in trace] == ["rule", "thought"]
+    assert trace[0]["first"]
+    assert trace[0]["revised"]
 
     # Greedy decoding is cacheable: the same run again costs no teacher call.
     again = run()
     assert again.teacher_calls == 0
-    assert again.cache_hits == 8
+    assert again.cache_hits == 4
     assert {c.id for c in again.candidates} == {c.id for c in report.candidates}
     teacher.close()
