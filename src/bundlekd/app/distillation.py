@@ -108,5 +108,13 @@ def _fit_tool(
         )
     name = config.kb.tool_embedder
     embedder = build_embedder(EmbedderConfig(name=name)) if name else kb.embedder
-    tool = fit_tool(kb, train, val, embedder, scorer=config.kb.tool_scorer, progress=progress)
+    tool = fit_tool(
+        kb,
+        train,
+        val,
+        embedder,
+        scorer=config.kb.tool_scorer,
+        features=config.kb.tool_features,
+        progress=progress,
+    )
     return tool.describe()

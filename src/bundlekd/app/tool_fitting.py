@@ -43,9 +43,12 @@ def fit_tool(
     *,
     scorer: str = "cosine",
     fallback_pair: bool = True,
+    features: Sequence[str] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> GroupingTool:
     """Build the tool from the KB's exemplars, fit its scorer on `train`, tune on `val`, save.
+
+    `features` limits the learned scorer to these feature groups (default all).
 
     Raises:
         LeakageError: test sessions or sessions without a split in `train` or `val`, or
@@ -86,7 +89,9 @@ def fit_tool(
             if progress is not None:
                 progress("fitting the pair scorer", done, total)
 
-        tool.scorer = fit_learned_scorer(train, memories, tool.embed(train), progress=step)
+        tool.scorer = fit_learned_scorer(
+            train, memories, tool.embed(train), groups=features, progress=step
+        )
         matrices = tool.scorer.score(labelled, val_vectors)
         settings, val_scores = _choose_shared(labelled, matrices, bar)
         tool.settings = {d: settings for d in sorted({s.domain for s in labelled})}
@@ -106,6 +111,7 @@ def fit_tool(
             t.domain: {"precision": t.precision, "recall": t.recall} for t in bar
         },
         "exemplars": len(tool.memory.exemplar_ids),
+        **({"feature_groups": list(features)} if features is not None else {}),
     }
     tool.save(kb.kb_dir)
     logger.info("grouping tool saved in %s: %s", kb.kb_dir, tool.describe())

@@ -30,6 +30,11 @@ class KBConfig(BaseModel):
     tool_scorer: Literal["cosine", "learned"] = Field(
         default="cosine", description="Pair scorer of the grouping tool."
     )
+    tool_features: tuple[str, ...] | None = Field(
+        default=None,
+        description="Feature groups the learned scorer may use (cosine, position, tokens, "
+        "memory, kernel, category); unset: all. For ablations.",
+    )
     merge_threshold: float = Field(
         default=0.92,
         gt=0.0,
