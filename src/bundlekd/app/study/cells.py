@@ -171,6 +171,7 @@ def run_cell(
         "tables": tables,
         "chosen": _chosen(cell, kb_dir, sampled_train),
         "artifacts": artifacts,
+        "knowledge": record.get("details", {}).get("distill", {}).get("per_kind", {}),
         "cost": {
             "wall_s": round(time.perf_counter() - wall, 2),
             "cpu_s": round(time.process_time() - cpu, 2),

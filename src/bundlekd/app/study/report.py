@@ -1,0 +1,208 @@
+"""`bundlekd experiment report`: markdown tables, PNG plots and a cost table of finished grids.
+
+Per question (format, quantity, utilization, smoke): a table per domain (strict P / strict
+unique R / coverage / valid / intent quality, the val scores that chose the settings, with the
+pair floor and the clustering bar rows of the same sessions in every table), a plot, a paragraph
+next to the study's findings (`findings.py`), and a cost table per cell with the quality it
+keeps per unit of compute.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bundlekd.app.study.findings import paragraph
+from bundlekd.app.study.plots import bar_plot, quantity_plot
+from bundlekd.errors import ConfigError
+from bundlekd.files import atomic_write_text
+
+FLOOR, BAR = "pair floor", "cluster"
+
+
+def load_results(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(study.json, results of the finished cells) of one `experiment run` folder."""
+    study_file = run_dir / "study.json"
+    if not study_file.is_file():
+        raise ConfigError(f"{run_dir}: no study.json (not an `experiment run` folder)")
+    study = json.loads(study_file.read_text(encoding="utf-8"))
+    results = []
+    for path in sorted((run_dir / "cells").glob("*/result.json")):
+        results.append(json.loads(path.read_text(encoding="utf-8")))
+    return study, results
+
+
+def row_of(result: dict[str, Any], domain: str, method: str) -> dict[str, Any] | None:
+    for row in result["tables"].get(domain, []):
+        if row["method"] == method:
+            return row  # type: ignore[no-any-return]
+    return None
+
+
+def _f(value: Any) -> str:
+    return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def domain_table(results: Sequence[dict[str, Any]], domain: str) -> list[str]:
+    """Markdown rows: floor and bar of each distinct session set, then one row per cell."""
+    header = (
+        "| cell | sessions | strict P | strict uniq R | coverage | valid | intent cos "
+        "| val P | val R |"
+    )
+    lines = [header, "|" + "---|" * 9]
+    refs: dict[tuple[str, int], dict[str, Any]] = {}
+    cells = []
+    for result in results:
+        arm = row_of(result, domain, result["arm"])
+        if arm is None:
+            continue
+        for name in (FLOOR, BAR):
+            ref = row_of(result, domain, name)
+            if ref is not None:
+                refs.setdefault((name, ref["sessions"]), ref)
+        val = ((result.get("chosen", {}).get("tool_val_scores") or {}).get("value") or {}).get(
+            domain, {}
+        )
+        cells.append((result["label"], arm, val))
+    for (name, n), ref in sorted(refs.items(), key=lambda kv: (-kv[0][1], kv[0][0])):
+        label = "pair floor" if name == FLOOR else "clustering bar"
+        lines.append(_line(f"*{label}*", ref, {}))
+    for label, arm, val in cells:
+        lines.append(_line(label, arm, val))
+    return lines
+
+
+def _line(label: str, row: dict[str, Any], val: dict[str, Any]) -> str:
+    values = [
+        row["sessions"],
+        row["precision"],
+        row["recall"],
+        row["coverage"],
+        row["valid_rate"],
+        row.get("intent_cosine"),
+        val.get("precision"),
+        val.get("recall"),
+    ]
+    return f"| {label} | " + " | ".join(_f(v) for v in values) + " |"
+
+
+def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| cell | sessions | teacher tok | student tok | wall s | CPU s | sessions/min "
+        "| peak RSS MB | training s | mean P | (P+R)/2 per CPU-min |",
+        "|" + "---|" * 11,
+    ]
+    for result in results:
+        cost = result["cost"]
+        domains = result["cell"]["domains"]
+        rows = [row_of(result, d, result["arm"]) for d in domains]
+        found = [r for r in rows if r is not None]
+        mean_p = sum(r["precision"] for r in found) / len(found) if found else None
+        quality = sum((r["precision"] + r["recall"]) / 2 for r in found) / max(len(found), 1)
+        cpu = (cost.get("cpu_s") or 0.0) + (cost.get("training_s") or 0.0)
+        per_minute = quality / (cpu / 60) if cpu > 0 else None
+        values = [
+            result["sessions"],
+            cost.get("teacher_tokens"),
+            cost.get("student_tokens"),
+            cost.get("wall_s"),
+            cost.get("cpu_s"),
+            cost.get("sessions_per_min"),
+            cost.get("peak_rss_mb"),
+            cost.get("training_s"),
+            mean_p,
+            per_minute,
+        ]
+        lines.append(f"| {result['label']} | " + " | ".join(_f(v) for v in values) + " |")
+    return lines
+
+
+def _plot(question: str, results: Sequence[dict[str, Any]], domains: list[str], path: Path) -> Path:
+    if question == "quantity":
+        lines: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
+        for result in results:
+            cell = result["cell"]
+            name = f"{cell['strategy']} {cell['scope']}"
+            for domain in cell["domains"]:
+                row = row_of(result, domain, result["arm"])
+                if row is not None:
+                    lines.setdefault(domain, {}).setdefault(name, []).append(
+                        (cell["ratio"], row["precision"], row["recall"])
+                    )
+        return quantity_plot(path, domains, lines)
+    bars: dict[str, list[tuple[str, float, float]]] = {}
+    refs: dict[str, dict[str, float]] = {}
+    for result in results:
+        for domain in result["cell"]["domains"]:
+            row = row_of(result, domain, result["arm"])
+            if row is None:
+                continue
+            short = result["label"].split(" r=")[0] + " " + result["cell"]["utilization"]
+            bars.setdefault(domain, []).append((short, row["precision"], row["recall"]))
+            for name in (FLOOR, BAR):
+                ref = row_of(result, domain, name)
+                if ref is not None and not result.get("sampled"):
+                    refs.setdefault(domain, {}).setdefault(
+                        "clustering bar" if name == BAR else name, ref["precision"]
+                    )
+    return bar_plot(path, domains, bars, refs)
+
+
+def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
+    """Write `out/README.md` and `out/<question>.png` from finished `experiment run` folders.
+
+    Raises:
+        ConfigError: a folder that is not a run, or no finished cell at all.
+    """
+    sections: list[str] = []
+    total = 0
+    for run_dir in run_dirs:
+        study, results = load_results(Path(run_dir))
+        if not results:
+            continue
+        total += len(results)
+        spec = study["study"]
+        question, name = spec["question"], spec["name"]
+        domains = [d for d in spec["domains"] if any(d in r["tables"] for r in results)]
+        plot = _plot(question, results, domains, out / f"{name}.png")
+        planned = len(study.get("cells", []))
+        sections += [
+            f"## {name} ({question})",
+            "",
+            f"{len(results)} of {planned} planned cells finished; source `{spec['source']}`, "
+            f"report split `{spec['split']}`"
+            + (f", llm cells on a seeded {spec['sample']} sessions per domain" if spec.get("sample") else "")
+            + f". Machine: {study['machine']['platform']}, {study['machine']['cpus']} CPUs, "
+            f"BUNDLEKD_NUM_THREADS={study['machine']['threads']}.",
+            "",
+            paragraph(question, results, domains),
+            "",
+            f"![{name}]({plot.name})",
+            "",
+        ]
+        for domain in domains:
+            sections += [f"### {name}: {domain}", "", *domain_table(results, domain), ""]
+        sections += [f"### {name}: cost per cell", "", *cost_table(results), ""]
+    if not total:
+        raise ConfigError("no finished cells in " + ", ".join(str(d) for d in run_dirs))
+    text = "\n".join(
+        [
+            "# The study, reproduced (generated by `bundlekd experiment report`)",
+            "",
+            "Strict P / strict unique R / coverage / valid rate are the headline metrics "
+            "(DESIGN.md §3) on the report split; *val P / val R* are the validation scores "
+            "that chose the cell's grouping settings (fit on train, choose on val, report on "
+            "test). The pair floor and the clustering bar are scored on the same sessions.",
+            "Costs: wall and CPU seconds of the cell (prediction and scoring), training s = "
+            "building its KB/tool/embedder (shared artifacts count for every cell using them), "
+            "peak RSS of the process so far.",
+            "",
+            *sections,
+        ]
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "README.md"
+    atomic_write_text(path, text + "\n")
+    return path
