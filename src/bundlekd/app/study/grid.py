@@ -175,6 +175,8 @@ def expand(study: StudyConfig) -> list[Cell]:
             model = "-"
         elif use not in LLM_UTILIZATIONS or any(f in FEATURE_GROUPS for f in formats):
             continue
+        elif not formats:  # zero-shot reads no knowledge: one cell, whatever the quantity
+            ratio, strategy = 1.0, "random"
         groups = [list(study.domains)] if scope == "pooled" else [[d] for d in study.domains]
         for domains in groups:
             cells.append(

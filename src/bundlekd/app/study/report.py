@@ -139,7 +139,8 @@ def _plot(question: str, results: Sequence[dict[str, Any]], domains: list[str], 
             row = row_of(result, domain, result["arm"])
             if row is None:
                 continue
-            short = result["label"].split(" r=")[0] + " " + result["cell"]["utilization"]
+            cell = result["cell"]
+            short = f"{result['label'].split(' r=')[0]} r{cell['ratio']:g} {cell['utilization']}"
             bars.setdefault(domain, []).append((short, row["precision"], row["recall"]))
             for name in (FLOOR, BAR):
                 ref = row_of(result, domain, name)
