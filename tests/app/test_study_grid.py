@@ -36,7 +36,8 @@ def test_smoke_grid_runs_resumes_and_reports(tmp_path: Path) -> None:
     for result in results:
         for domain in result["cell"]["domains"]:
             methods = [row["method"] for row in result["tables"][domain]]
-            assert methods[:1] == ["pair floor"] and "cluster" in methods
+            assert methods[:1] == ["pair floor"]
+            assert "cluster" in methods
         assert result["cost"]["wall_s"] > 0
         config = tmp_path / "run" / "cells" / result["cell_id"] / "config.yaml"
         assert yaml.safe_load(config.read_text().split("\n", 1)[1])["data"]["source"] == "sample"
@@ -53,11 +54,13 @@ def test_smoke_grid_runs_resumes_and_reports(tmp_path: Path) -> None:
     text = readme.read_text()
     for domain in ("electronic", "clothing", "food"):
         table = text.split(f"### smoke: {domain}")[1].split("###")[0]
-        assert "*pair floor*" in table and "*clustering bar*" in table
+        assert "*pair floor*" in table
+        assert "*clustering bar*" in table
         assert re.search(r"\| tool:cosine\+memory r=1 .*\| 0\.\d{3} \|", table)
     assert "cost per cell" in text
     png = tmp_path / "report" / "smoke.png"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 10_000
 
 
 def _shifted_test_labels(path: Path) -> Path:

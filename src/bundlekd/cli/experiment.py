@@ -137,6 +137,9 @@ def run_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="List the cells and their cost."),
     sample: int = typer.Option(None, help="A seeded N report sessions per domain (llm cells)."),
     data_dir: Path = typer.Option(None, help="Data folder (default $BUNDLEKD_DATA_DIR)."),
+    artifacts: Path = typer.Option(
+        None, help="Where artifacts/ lives, to share it between grids (default OUT)."
+    ),
 ) -> None:
     """Run a grid of cells (student x formats x quantity x utilization x model x seed),
     resumable per cell: fit on train, choose on val, report on test."""
@@ -175,6 +178,7 @@ def run_command(
                 study,
                 out,
                 data_dir=chosen_dir,
+                artifacts=artifacts,
                 on_cell=on_cell,
                 on_stage=on_stage,
                 on_progress=on_progress,

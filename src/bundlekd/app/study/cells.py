@@ -74,6 +74,8 @@ def project_overrides(study: StudyConfig, cell: Cell) -> dict[str, Any]:
         overrides["generation.mode"] = _llm_mode(cell)
         if study.teacher:
             overrides["teacher.model"] = study.teacher
+        if study.teacher_limit:
+            overrides["distill.limit"] = study.teacher_limit
         if set(kinds) - {"exemplar"}:
             overrides["generation.knowledge_kinds"] = [k for k in kinds if k != "exemplar"]
     return overrides
@@ -98,10 +100,13 @@ def run_cell(
     out: Path,
     splits: Splits,
     *,
+    artifacts_root: Path | None = None,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run one cell (resuming its predictions) and write its `result.json`."""
+    """Run one cell (resuming its predictions) and write its `result.json`.
+
+    Artifacts live under `artifacts_root` (default `out`): grids that share it share them."""
     from bundlekd.app.arms import run_arms
     from bundlekd.app.components import build_embedder, build_llm, grouping_tool, open_kb
     from bundlekd.app.experiments import collect_rows
@@ -113,17 +118,18 @@ def run_cell(
     wall, cpu = time.perf_counter(), time.process_time()
     mine = splits.of(cell.domains)
     overrides = project_overrides(study, cell)
+    root = artifacts_root or out
     artifacts: dict[str, Any] = {}
     if cell.student == "tool" and cell.utilization in ("weights", "both"):
         where = "-".join(cell.domains)
         data_keys = {"data.source": study.source, "data.domains": list(cell.domains)}
         emb_dir, record = embedder_artifact(
-            out, data_keys, study.embedder_epochs, slug=f"tuned-{where}"
+            root, data_keys, study.embedder_epochs, slug=f"tuned-{where}"
         )
         artifacts["embedder"] = _summary(emb_dir, record)
         overrides["kb.tool_embedder"] = str(emb_dir / "model")
     stage(f"{cell.cell_id}: knowledge base")
-    kb_dir, record = kb_artifact(out, overrides, slug=_kb_slug(cell))
+    kb_dir, record = kb_artifact(root, overrides, slug=_kb_slug(cell))
     artifacts["kb"] = _summary(kb_dir, record)
 
     loaded = load_config(overrides={**overrides, "kb.dir": str(kb_dir)})

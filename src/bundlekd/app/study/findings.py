@@ -34,7 +34,9 @@ def paragraph(question: str, results: Sequence[dict[str, Any]], domains: Sequenc
         return _format(results, domains)
     if question == "utilization":
         return _utilization(results, domains)
-    return "A smoke grid: it checks the machinery, its numbers (a handful of sessions) mean nothing."
+    return (
+        "A smoke grid: it checks the machinery, its numbers (a handful of sessions) mean nothing."
+    )
 
 
 def _best(scored: list[tuple[dict[str, Any], float]]) -> str:

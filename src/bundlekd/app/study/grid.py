@@ -42,11 +42,11 @@ class GridAxes(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    student: list[Student] = Field(default_factory=lambda: ["tool"])
+    student: list[Student] = Field(default_factory=lambda: list[Student](["tool"]))
     formats: list[list[str]] = Field(default_factory=lambda: [list(ALL_TOOL_FEATURES)])
     ratio: list[float] = Field(default_factory=lambda: [1.0])
     strategy: list[str] = Field(default_factory=lambda: ["random"])
-    scope: list[Scope] = Field(default_factory=lambda: ["pooled"])
+    scope: list[Scope] = Field(default_factory=lambda: list[Scope](["pooled"]))
     utilization: list[str] = Field(default_factory=lambda: ["memory"])
     model: list[str] = Field(default_factory=lambda: ["smollm2"])
     seed: list[int] = Field(default_factory=lambda: [0])
@@ -69,6 +69,9 @@ class StudyConfig(BaseModel):
     embedder: str = "minilm"
     teacher: str | None = Field(default=None, description="Teacher of rules/thoughts.")
     embedder_epochs: int = Field(default=1, ge=1, description="Epochs of a tuned embedder.")
+    teacher_limit: int | None = Field(
+        default=None, ge=1, description="llm cells: at most N sessions per KB for the teacher."
+    )
     base: dict[str, Any] = Field(
         default_factory=dict, description="Project settings for every cell (dotted keys)."
     )
@@ -152,17 +155,19 @@ def _check(study: StudyConfig) -> None:
 
 
 def expand(study: StudyConfig) -> list[Cell]:
-    """Every valid cell of the grid, in a stable order (cheap quantities first)."""
+    """Every valid cell of the grid, in a stable order."""
     from bundlekd.knowledge_base.grouping.features import FEATURE_GROUPS
 
     axes = study.grid
     cells: list[Cell] = []
-    for student, formats, ratio, strategy, scope, use, model, seed in itertools.product(
+    # order: a stopped run has whole curves (scope, then strategy, then ratio) rather than
+    # every strategy at the smallest ratios
+    for student, scope, strategy, formats, ratio, use, model, seed in itertools.product(
         axes.student,
+        axes.scope,
+        axes.strategy,
         axes.formats,
         sorted(axes.ratio),
-        axes.strategy,
-        axes.scope,
         axes.utilization,
         axes.model,
         axes.seed,

@@ -28,7 +28,9 @@ def _pyplot() -> Any:
 
 
 def quantity_plot(
-    path: Path, domains: Sequence[str], lines: dict[str, dict[str, list[tuple[float, float, float]]]]
+    path: Path,
+    domains: Sequence[str],
+    lines: dict[str, dict[str, list[tuple[float, float, float]]]],
 ) -> Path:
     """`lines[domain][name]` = [(ratio, precision, recall), ...]."""
     plt = _pyplot()

@@ -66,7 +66,7 @@ def domain_table(results: Sequence[dict[str, Any]], domain: str) -> list[str]:
             domain, {}
         )
         cells.append((result["label"], arm, val))
-    for (name, n), ref in sorted(refs.items(), key=lambda kv: (-kv[0][1], kv[0][0])):
+    for (name, _n), ref in sorted(refs.items(), key=lambda kv: (-kv[0][1], kv[0][0])):
         label = "pair floor" if name == FLOOR else "clustering bar"
         lines.append(_line(f"*{label}*", ref, {}))
     for label, arm, val in cells:
@@ -169,12 +169,14 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
         domains = [d for d in spec["domains"] if any(d in r["tables"] for r in results)]
         plot = _plot(question, results, domains, out / f"{name}.png")
         planned = len(study.get("cells", []))
+        sample = spec.get("sample")
+        sampled = f", llm cells on a seeded {sample} sessions per domain" if sample else ""
         sections += [
             f"## {name} ({question})",
             "",
             f"{len(results)} of {planned} planned cells finished; source `{spec['source']}`, "
             f"report split `{spec['split']}`"
-            + (f", llm cells on a seeded {spec['sample']} sessions per domain" if spec.get("sample") else "")
+            + sampled
             + f". Machine: {study['machine']['platform']}, {study['machine']['cpus']} CPUs, "
             f"BUNDLEKD_NUM_THREADS={study['machine']['threads']}.",
             "",

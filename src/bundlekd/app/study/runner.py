@@ -71,13 +71,15 @@ def run_study(
     *,
     data_dir: Path | None = None,
     sample: int | None = None,
+    artifacts: Path | None = None,
     on_cell: Callable[[int, int, PlannedCell], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every unfinished cell; return every cell's result (finished ones read back).
 
-    `sample` overrides the study's seeded per-domain sample of report sessions (llm cells).
+    `sample` overrides the study's seeded per-domain sample of report sessions (llm cells);
+    `artifacts` is a folder of artifacts shared with other grids (default `out`).
     """
     from bundlekd.app.study.cells import result_path
     from bundlekd.files import read_json
@@ -95,7 +97,15 @@ def run_study(
             results.append(read_json(result_path(out, item.cell)))
             continue
         results.append(
-            run_cell(study, item.cell, out, splits, on_stage=on_stage, on_progress=on_progress)
+            run_cell(
+                study,
+                item.cell,
+                out,
+                splits,
+                artifacts_root=artifacts,
+                on_stage=on_stage,
+                on_progress=on_progress,
+            )
         )
     _write_study(study, out, plan(study, out, splits))
     return results
