@@ -43,8 +43,19 @@ def build_once(
 ) -> dict[str, Any]:
     """Reuse the finished artifact in `folder`, else (re)build it from scratch and record it.
 
-    The record holds the key, what `build` returned, and the wall/CPU seconds it took.
+    The record holds the key, what `build` returned, and the wall/CPU seconds it took. Grids
+    running at once that share the artifact wait for the one building it (a file lock).
     """
+    from filelock import FileLock
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder.with_name(folder.name + ".lock"))):
+        return _build_once(folder, key, build)
+
+
+def _build_once(
+    folder: Path, key: dict[str, Any], build: Callable[[Path], dict[str, Any]]
+) -> dict[str, Any]:
     record = built(folder)
     if record is not None:
         return {**record, "reused": True}

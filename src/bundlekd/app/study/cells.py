@@ -243,6 +243,10 @@ def _chosen(cell: Cell, kb_dir: Path, train: list[Session]) -> dict[str, Any]:
         }
         meta = saved.get("metadata", {})
         chosen["tool_val_scores"] = {"value": meta.get("val_scores"), "chosen_on": "val"}
+        chosen["val_clustering_bar"] = {
+            "value": meta.get("val_clustering_bar"),
+            "chosen_on": "val",
+        }
     return chosen
 
 

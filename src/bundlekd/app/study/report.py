@@ -119,6 +119,27 @@ def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def val_default_lines(results: Sequence[dict[str, Any]]) -> list[str]:
+    """Tool cells against today's default (the cosine tool = the clustering bar tuned on val),
+    on val only: the smallest margin over the domains, in P and in R."""
+    lines = [
+        "| cell | min val ΔP | min val ΔR | beats the cosine default on val in every domain |",
+        "|---|---|---|---|",
+    ]
+    for result in results:
+        chosen = result.get("chosen", {})
+        scores = (chosen.get("tool_val_scores") or {}).get("value") or {}
+        bar = (chosen.get("val_clustering_bar") or {}).get("value") or {}
+        domains = [d for d in scores if d in bar]
+        if not domains or result["cell"]["formats"] == []:
+            continue
+        dp = min(scores[d]["precision"] - bar[d]["precision"] for d in domains)
+        dr = min(scores[d]["recall"] - bar[d]["recall"] for d in domains)
+        verdict = "yes" if dp > 0 and dr > 0 and len(domains) == 3 else "no"
+        lines.append(f"| {result['label']} | {dp:+.3f} | {dr:+.3f} | {verdict} |")
+    return lines if len(lines) > 2 else []
+
+
 def _plot(question: str, results: Sequence[dict[str, Any]], domains: list[str], path: Path) -> Path:
     if question == "quantity":
         lines: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
@@ -188,6 +209,9 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
         for domain in domains:
             sections += [f"### {name}: {domain}", "", *domain_table(results, domain), ""]
         sections += [f"### {name}: cost per cell", "", *cost_table(results), ""]
+        default = val_default_lines([r for r in results if r["cell"]["student"] == "tool"])
+        if default:
+            sections += [f"### {name}: against the default, on val only", "", *default, ""]
     if not total:
         raise ConfigError("no finished cells in " + ", ".join(str(d) for d in run_dirs))
     text = "\n".join(

@@ -81,6 +81,8 @@ def run_study(
     `sample` overrides the study's seeded per-domain sample of report sessions (llm cells);
     `artifacts` is a folder of artifacts shared with other grids (default `out`).
     """
+    from filelock import FileLock
+
     from bundlekd.app.study.cells import result_path
     from bundlekd.files import read_json
 
@@ -93,20 +95,23 @@ def run_study(
     for index, item in enumerate(planned):
         if on_cell is not None:
             on_cell(index, len(planned), item)
-        if item.done:
-            results.append(read_json(result_path(out, item.cell)))
-            continue
-        results.append(
-            run_cell(
-                study,
-                item.cell,
-                out,
-                splits,
-                artifacts_root=artifacts,
-                on_stage=on_stage,
-                on_progress=on_progress,
+        path = result_path(out, item.cell)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path.parent) + ".lock"):  # another run of this grid may hold it
+            if path.is_file():
+                results.append(read_json(path))
+                continue
+            results.append(
+                run_cell(
+                    study,
+                    item.cell,
+                    out,
+                    splits,
+                    artifacts_root=artifacts,
+                    on_stage=on_stage,
+                    on_progress=on_progress,
+                )
             )
-        )
     _write_study(study, out, plan(study, out, splits))
     return results
 
