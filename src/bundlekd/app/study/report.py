@@ -90,7 +90,7 @@ def _line(label: str, row: dict[str, Any], val: dict[str, Any]) -> str:
 
 def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
     lines = [
-        "| cell | sessions | teacher tok | student tok | wall s | CPU s | sessions/min "
+        "| cell | sessions | teacher requests | student tokens | wall s | CPU s | sessions/min "
         "| peak RSS MB | training s | mean P | (P+R)/2 per CPU-min |",
         "|" + "---|" * 11,
     ]
@@ -104,19 +104,23 @@ def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
         cpu = (cost.get("cpu_s") or 0.0) + (cost.get("training_s") or 0.0)
         per_minute = quality / (cpu / 60) if cpu > 0 else None
         values = [
-            result["sessions"],
-            cost.get("teacher_tokens"),
-            cost.get("student_tokens"),
-            cost.get("wall_s"),
-            cost.get("cpu_s"),
-            cost.get("sessions_per_min"),
-            cost.get("peak_rss_mb"),
-            cost.get("training_s"),
-            mean_p,
-            per_minute,
+            str(result["sessions"]),
+            str(cost.get("teacher_requests") or 0),
+            str(cost.get("student_tokens") or 0),
+            _n(cost.get("wall_s"), 0),
+            _n(cost.get("cpu_s"), 0),
+            _n(cost.get("sessions_per_min"), 1),
+            _n(cost.get("peak_rss_mb"), 0),
+            _n(cost.get("training_s"), 0),
+            _f(mean_p),
+            _f(per_minute),
         ]
-        lines.append(f"| {result['label']} | " + " | ".join(_f(v) for v in values) + " |")
+        lines.append(f"| {result['label']} | " + " | ".join(values) + " |")
     return lines
+
+
+def _n(value: Any, digits: int) -> str:
+    return "–" if value is None else f"{float(value):.{digits}f}"
 
 
 def val_default_lines(results: Sequence[dict[str, Any]]) -> list[str]:
@@ -129,7 +133,7 @@ def val_default_lines(results: Sequence[dict[str, Any]]) -> list[str]:
     for result in results:
         chosen = result.get("chosen", {})
         scores = (chosen.get("tool_val_scores") or {}).get("value") or {}
-        bar = (chosen.get("val_clustering_bar") or {}).get("value") or {}
+        bar = (chosen.get("val_clustering_bar") or {}).get("value") or _saved_bar(result)
         domains = [d for d in scores if d in bar]
         if not domains or result["cell"]["formats"] == []:
             continue
@@ -138,6 +142,16 @@ def val_default_lines(results: Sequence[dict[str, Any]]) -> list[str]:
         verdict = "yes" if dp > 0 and dr > 0 and len(domains) == 3 else "no"
         lines.append(f"| {result['label']} | {dp:+.3f} | {dr:+.3f} | {verdict} |")
     return lines if len(lines) > 2 else []
+
+
+def _saved_bar(result: dict[str, Any]) -> dict[str, Any]:
+    """The val clustering bar from the cell's KB (results written before cells recorded it)."""
+    folder = (result.get("artifacts", {}).get("kb") or {}).get("dir")
+    path = Path(folder) / "tool" / "tool.json" if folder else None
+    if path is None or not path.is_file():
+        return {}
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    return dict(saved.get("metadata", {}).get("val_clustering_bar") or {})
 
 
 def _plot(question: str, results: Sequence[dict[str, Any]], domains: list[str], path: Path) -> Path:
@@ -222,9 +236,12 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
             "(DESIGN.md §3) on the report split; *val P / val R* are the validation scores "
             "that chose the cell's grouping settings (fit on train, choose on val, report on "
             "test). The pair floor and the clustering bar are scored on the same sessions.",
-            "Costs: wall and CPU seconds of the cell (prediction and scoring), training s = "
-            "building its KB/tool/embedder (shared artifacts count for every cell using them), "
-            "peak RSS of the process so far.",
+            "Costs: wall and CPU seconds of the cell (prediction and scoring; CPU s is this "
+            "process's CPU time, so it excludes waiting on the shared box), training s = wall "
+            "seconds of building its KB, tool and embedder (a shared artifact counts for every "
+            "cell that uses it; the first build also fills the embedding cache), peak RSS of "
+            "the process so far. Teacher tokens are not recorded by distillation; the teacher "
+            "requests are.",
             "",
             *sections,
         ]
