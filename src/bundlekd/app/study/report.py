@@ -144,6 +144,47 @@ def val_default_lines(results: Sequence[dict[str, Any]]) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
+TARGET_P, TARGET_R = 0.85, 0.80
+
+
+def target_lines(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> list[str]:
+    """The default mode (the tool with every feature group, all training sessions, pooled)
+    against the quality target: strict P >= 0.85, strict unique R >= 0.80, coverage not below
+    the clustering bar's."""
+    from bundlekd.app.study.grid import ALL_TOOL_FEATURES
+
+    default = [
+        r
+        for r in results
+        if r["cell"]["student"] == "tool"
+        and tuple(r["cell"]["formats"]) == ALL_TOOL_FEATURES
+        and r["cell"]["ratio"] == 1.0
+        and r["cell"]["scope"] == "pooled"
+        and r["cell"]["utilization"] == "memory"
+        and r["cell"]["strategy"] == "random"
+    ]
+    if not default:
+        return []
+    lines = [
+        "| domain | strict P (≥ 0.85) | strict uniq R (≥ 0.80) | coverage (≥ bar) | met |",
+        "|---|---|---|---|---|",
+    ]
+    for domain in domains:
+        row, bar = row_of(default[0], domain, default[0]["arm"]), row_of(default[0], domain, BAR)
+        if row is None or bar is None:
+            continue
+        met = (
+            row["precision"] >= TARGET_P
+            and row["recall"] >= TARGET_R
+            and row["coverage"] >= bar["coverage"]
+        )
+        lines.append(
+            f"| {domain} | {row['precision']:.3f} | {row['recall']:.3f} | "
+            f"{row['coverage']:.3f} (bar {bar['coverage']:.3f}) | {'yes' if met else 'no'} |"
+        )
+    return lines
+
+
 def _saved_bar(result: dict[str, Any]) -> dict[str, Any]:
     """The val clustering bar from the cell's KB (results written before cells recorded it)."""
     folder = (result.get("artifacts", {}).get("kb") or {}).get("dir")
@@ -186,6 +227,19 @@ def _plot(question: str, results: Sequence[dict[str, Any]], domains: list[str], 
     return bar_plot(path, domains, bars, refs)
 
 
+def _order(result: dict[str, Any]) -> tuple[Any, ...]:
+    cell = result["cell"]
+    return (
+        cell["student"],
+        cell["scope"],
+        cell["strategy"],
+        len(cell["formats"]),
+        cell["formats"],
+        cell["ratio"],
+        cell["utilization"],
+    )
+
+
 def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
     """Write `out/README.md` and `out/<question>.png` from finished `experiment run` folders.
 
@@ -198,6 +252,7 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
         study, results = load_results(Path(run_dir))
         if not results:
             continue
+        results.sort(key=_order)
         total += len(results)
         spec = study["study"]
         question, name = spec["question"], spec["name"]
@@ -223,6 +278,10 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
         for domain in domains:
             sections += [f"### {name}: {domain}", "", *domain_table(results, domain), ""]
         sections += [f"### {name}: cost per cell", "", *cost_table(results), ""]
+        target = target_lines(results, domains)
+        if target:
+            sections += [f"### {name}: the default mode against the quality target", ""]
+            sections += [*target, ""]
         default = val_default_lines([r for r in results if r["cell"]["student"] == "tool"])
         if default:
             sections += [f"### {name}: against the default, on val only", "", *default, ""]
