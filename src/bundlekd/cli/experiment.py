@@ -198,3 +198,36 @@ def report_command(
     with errors_to_exit():
         path = write_study_report(runs, out)
     console.print(f"report: {path}")
+
+
+@app.command("utility")
+def utility_command(
+    cell: Path = typer.Argument(..., help="A finished cell folder (RUN/cells/<cell_id>)."),
+    top: int = typer.Option(10, help="Items listed at each end."),
+    min_sessions: int = typer.Option(2, help="Only items used in at least N sessions."),
+) -> None:
+    """The most helpful and most harmful knowledge items of a cell, credited from its
+    per-session scores (a correlation; prune only on val)."""
+    import yaml
+
+    from bundlekd.app.study.utility import knowledge_utility
+    from bundlekd.files import read_json
+    from bundlekd.knowledge_base.kb import KnowledgeBase
+
+    with errors_to_exit():
+        arm = read_json(cell / "result.json")["arm"]
+        ranked = knowledge_utility(
+            cell / "predictions" / f"{arm}.jsonl",
+            cell / "eval" / arm / "samples.jsonl",
+            min_sessions=min_sessions,
+        )
+        config = yaml.safe_load((cell / "config.yaml").read_text(encoding="utf-8"))
+        kb = KnowledgeBase.open(config["kb"]["dir"], read_only=True)
+        texts = {item.id: f"{item.kind}: {item.text}" for item in kb.items()}
+    helpful, harmful = ranked[:top], ranked[::-1][:top]
+    for title, items in (("most helpful", helpful), ("most harmful", harmful)):
+        console.print(f"{title} ({len(ranked)} items used in >= {min_sessions} sessions)")
+        for item in items:
+            text = " ".join(texts.get(item.item_id, "?").split())[:90]
+            line = f"  {item.utility:+.3f}  n={item.sessions:<4} {item.item_id[:12]}  {text}"
+            console.print(line)
