@@ -66,10 +66,11 @@ def _quantity(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> str:
             parts.append(f"**{domain}**: " + "; ".join(notes) + ".")
     if not curves:
         return "Too few ratios finished to draw a curve."
+    parts.append(_val_choice(results, domains))
     verdict = (
-        f"In {peaks_inside} of {curves} curves the best ratio is below 1.0: more exemplars stop "
-        "helping the grouping tool before the whole training split (on test; a gap under ~0.02 "
-        "is within the noise of 180 sessions)."
+        f"In {peaks_inside} of {curves} curves the best test ratio is below the largest ratio "
+        "run: there, more exemplars stop helping the grouping tool (a gap under ~0.02 is "
+        "within the noise of 180 sessions)."
     )
     return (
         " ".join(parts)
@@ -79,6 +80,27 @@ def _quantity(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> str:
         "ratio; the tool's memory is the ICL analogue here, so a curve that keeps rising to 1.0 "
         "agrees with it, and a curve that peaks inside disagrees."
     )
+
+
+def _val_choice(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> str:
+    """The ratio each curve would choose on val ((P+R)/2 averaged over the domains)."""
+    curves: dict[str, dict[float, float]] = {}
+    for result in results:
+        scores = ((result.get("chosen") or {}).get("tool_val_scores") or {}).get("value") or {}
+        mine = [scores[d] for d in domains if d in scores]
+        if not mine:
+            continue
+        cell = result["cell"]
+        value = sum((s["precision"] + s["recall"]) / 2 for s in mine) / len(mine)
+        curves.setdefault(f"{cell['strategy']}/{cell['scope']}", {})[cell["ratio"]] = value
+    picks = [
+        f"{name} {max(points, key=lambda r: (points[r], r)):g}"
+        for name, points in sorted(curves.items())
+        if len(points) > 1
+    ]
+    if not picks:
+        return ""
+    return "Chosen on val (mean (P+R)/2 over the domains), the ratio is: " + ", ".join(picks) + "."
 
 
 def _format(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> str:

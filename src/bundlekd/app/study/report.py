@@ -227,6 +227,10 @@ def _plot(question: str, results: Sequence[dict[str, Any]], domains: list[str], 
     return bar_plot(path, domains, bars, refs)
 
 
+def _grid_file(name: str) -> str:
+    return name if name.endswith(".yaml") else f"configs/{name}.yaml"
+
+
 def _order(result: dict[str, Any]) -> tuple[Any, ...]:
     cell = result["cell"]
     return (
@@ -271,6 +275,10 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
             f"BUNDLEKD_NUM_THREADS={study['machine']['threads']}.",
             "",
             paragraph(question, results, domains),
+            "",
+            f"Reproduce: `nice -n 10 bundlekd experiment run {_grid_file(name)} --out RUN "
+            "--artifacts SHARED` (resumes; `--dry-run` lists the cells), then "
+            "`bundlekd experiment report RUN... --out docs/results`.",
             "",
             f"![{name}]({plot.name})",
             "",
