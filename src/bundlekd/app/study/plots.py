@@ -42,8 +42,11 @@ def quantity_plot(
             axes[0][col].plot(ratios, [p[1] for p in points], marker="o", label=name)
             axes[1][col].plot(ratios, [p[2] for p in points], marker="o", label=name)
         axes[0][col].set_title(domain)
+        ratios = sorted({p[0] for points in lines.get(domain, {}).values() for p in points})
         for row, metric in enumerate(("strict precision", "strict unique recall")):
             axes[row][col].set_xscale("log")
+            axes[row][col].set_xticks(ratios, [f"{r:g}" for r in ratios])
+            axes[row][col].minorticks_off()
             axes[row][col].set_xlabel("ratio of training sessions")
             axes[row][col].set_ylabel(metric)
             axes[row][col].grid(alpha=0.3)
@@ -71,7 +74,8 @@ def bar_plot(
             ax.axhline(value, linestyle=style, color="grey", label=f"{name} P")
         ax.set_xticks(list(xs))
         ax.set_xticklabels([e[0] for e in entries], rotation=60, ha="right", fontsize=7)
-        ax.set_ylim(0, 1)
+        shown = [v for e in entries for v in e[1:]] + list(refs.get(domain, {}).values())
+        ax.set_ylim(max(0.0, min(shown, default=0.0) - 0.05), 1)  # not from 0: see the axis
         ax.set_title(domain)
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=7)
