@@ -7,7 +7,8 @@ configuration:
 
 - `kb`: a KB distilled by `bundlekd distill` (`app.distillation.run_distillation`) from a
   ratio x strategy sample of the training split, with its grouping tool fitted on those
-  training sessions and tuned on val (teacher calls are cached inside it);
+  training sessions and tuned on val; its teacher cache is one shared file
+  (`artifacts/teacher/`), so a teacher call is made once for all KBs;
 - `embedder`: a domain-tuned embedder (`app.finetuning.run_embedder_tuning`; val picks the
   epoch).
 """
@@ -91,7 +92,9 @@ def kb_artifact(
         from bundlekd.app.distillation import run_distillation
         from bundlekd.config import load_config
 
-        loaded = load_config(overrides={**overrides, "kb.dir": str(path)}, environ={})
+        loaded = load_config(overrides={**overrides, "kb.dir": str(path)})
+        if {"rule", "thought"} & set(overrides.get("distill.kinds") or ()):
+            _share_teacher_cache(root, path)
         run = run_distillation(loaded, progress=progress)
         summary = run.report.summary()
         return {
@@ -103,6 +106,16 @@ def kb_artifact(
         }
 
     return folder, build_once(folder, key, build)
+
+
+def _share_teacher_cache(root: Path, kb_dir: Path) -> None:
+    """Point the KB's teacher cache at one cache for every KB of these grids: a teacher call
+    (keyed by model, prompt and settings) is made once, whichever KB asks for it first."""
+    from bundlekd.knowledge_base.distill.runner import TEACHER_CACHE
+
+    shared = (root / "artifacts" / "teacher" / TEACHER_CACHE).resolve()
+    shared.parent.mkdir(parents=True, exist_ok=True)
+    (kb_dir / TEACHER_CACHE).symlink_to(shared)
 
 
 def embedder_artifact(
@@ -122,7 +135,7 @@ def embedder_artifact(
         from bundlekd.config import load_config
         from bundlekd.finetune.embedder_config import EmbedderTuneConfig
 
-        config = load_config(overrides=overrides, environ={}).config
+        config = load_config(overrides=overrides).config
         card = run_embedder_tuning(config, path / "model", EmbedderTuneConfig(epochs=epochs))
         return {"card": card}
 
