@@ -81,7 +81,7 @@ def run_study(
     `sample` overrides the study's seeded per-domain sample of report sessions (llm cells);
     `artifacts` is a folder of artifacts shared with other grids (default `out`).
     """
-    from filelock import FileLock
+    from filelock import FileLock, Timeout
 
     from bundlekd.app.study.cells import result_path
     from bundlekd.files import read_json
@@ -91,29 +91,36 @@ def run_study(
     splits = load_splits(study, data_dir)
     planned = plan(study, out, splits)
     _write_study(study, out, planned)
-    results = []
-    for index, item in enumerate(planned):
+    results: dict[str, dict[str, Any]] = {}
+    # a cell another run of this grid holds is left for last (then waited for), so two runs
+    # of one grid share its cells instead of queueing behind each other
+    queue = [(item, 0.0) for item in planned] + [(item, -1.0) for item in planned]
+    for item, wait in queue:
+        if item.cell.cell_id in results:
+            continue
         if on_cell is not None:
-            on_cell(index, len(planned), item)
+            on_cell(len(results), len(planned), item)
         path = result_path(out, item.cell)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(path.parent) + ".lock"):  # another run of this grid may hold it
-            if path.is_file():
-                results.append(read_json(path))
-                continue
-            results.append(
-                run_cell(
-                    study,
-                    item.cell,
-                    out,
-                    splits,
-                    artifacts_root=artifacts,
-                    on_stage=on_stage,
-                    on_progress=on_progress,
+        try:
+            with FileLock(str(path.parent) + ".lock", timeout=wait):
+                results[item.cell.cell_id] = (
+                    read_json(path)
+                    if path.is_file()
+                    else run_cell(
+                        study,
+                        item.cell,
+                        out,
+                        splits,
+                        artifacts_root=artifacts,
+                        on_stage=on_stage,
+                        on_progress=on_progress,
+                    )
                 )
-            )
+        except Timeout:
+            logger.info("cell %s is held by another run: later", item.cell.cell_id)
     _write_study(study, out, plan(study, out, splits))
-    return results
+    return [results[p.cell.cell_id] for p in planned]
 
 
 def machine() -> dict[str, Any]:
