@@ -91,8 +91,8 @@ def _line(label: str, row: dict[str, Any], val: dict[str, Any]) -> str:
 def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
     lines = [
         "| cell | sessions | teacher requests | student tokens | wall s | CPU s | sessions/min "
-        "| peak RSS MB | training s | mean P | (P+R)/2 per CPU-min |",
-        "|" + "---|" * 11,
+        "| peak RSS MB | training s | KB items | mean P | (P+R)/2 per CPU-min |",
+        "|" + "---|" * 12,
     ]
     for result in results:
         cost = result["cost"]
@@ -112,6 +112,7 @@ def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
             _n(cost.get("sessions_per_min"), 1),
             _n(cost.get("peak_rss_mb"), 0),
             _n(cost.get("training_s"), 0),
+            " ".join(f"{k} {v}" for k, v in (result.get("knowledge") or {}).items() if v) or "–",
             _f(mean_p),
             _f(per_minute),
         ]
