@@ -128,7 +128,7 @@ def val_default_lines(results: Sequence[dict[str, Any]]) -> list[str]:
     """Tool cells against today's default (the cosine tool = the clustering bar tuned on val),
     on val only: the smallest margin over the domains, in P and in R."""
     lines = [
-        "| cell | min val ΔP | min val ΔR | beats the cosine default on val in every domain |",
+        "| cell | min val ΔP | min val ΔR | not worse in P or R, better in one, in every domain |",
         "|---|---|---|---|",
     ]
     for result in results:
@@ -140,7 +140,8 @@ def val_default_lines(results: Sequence[dict[str, Any]]) -> list[str]:
             continue
         dp = min(scores[d]["precision"] - bar[d]["precision"] for d in domains)
         dr = min(scores[d]["recall"] - bar[d]["recall"] for d in domains)
-        verdict = "yes" if dp > 0 and dr > 0 and len(domains) == 3 else "no"
+        every = len(domains) == len(result["cell"]["domains"])
+        verdict = "yes" if dp >= 0 and dr >= 0 and dp + dr > 0 and every else "no"
         lines.append(f"| {result['label']} | {dp:+.3f} | {dr:+.3f} | {verdict} |")
     return lines if len(lines) > 2 else []
 
