@@ -198,7 +198,8 @@ def _utilization(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> s
         "The study found SFT+ICL best. Here 'memory' is knowledge at inference (ICL analogue), "
         "'weights' the domain-tuned embedder alone (SFT analogue), 'both' the tuned embedder "
         "inside the learned scorer (SFT+ICL). 'both' is not cross-fitted in this grid: its "
-        "training rows see an embedder tuned on their own sessions, which overstates the "
-        "memory features at fit time; a loss for 'both' here may come from that."
+        "training rows see an embedder tuned on their own sessions, so the memory features "
+        "look better at fit time than at test time; read its margin with that in mind, and "
+        "choose it only on val."
     )
     return " ".join(parts)
