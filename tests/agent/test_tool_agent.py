@@ -147,7 +147,7 @@ def test_generate_cli_runs_tool_mode_against_a_kb(tmp_path: Path) -> None:
     args = ["distill", "--source", "sample", "--kinds", "exemplar", "--kb", str(kb_dir)]
     result = CliRunner().invoke(app, [*args, "--embedder", "hashing", "--index", "numpy"])
     assert result.exit_code == 0, result.output
-    assert "grouping tool (cosine) saved" in result.output
+    assert "grouping tool (learned) saved" in result.output  # the default scorer, chosen on val
     out = tmp_path / "tool.jsonl"
     args = ["generate", "--source", "sample", "--mode", "tool", "--kb", str(kb_dir)]
     result = CliRunner().invoke(app, [*args, "--out", str(out)])

@@ -106,6 +106,7 @@ def _fit_tool(
         "limit": settings.limit,
         "scorer": config.kb.tool_scorer,
         "tool_embedder": config.kb.tool_embedder,
+        **({"features": list(config.kb.tool_features)} if config.kb.tool_features else {}),
     }
     tool = fit_tool_as(kb, fit, train=train, progress=progress)
     return tool.describe()

@@ -44,6 +44,7 @@ def fit_tool(
     *,
     scorer: str = "cosine",
     fallback_pair: bool = True,
+    features: Sequence[str] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     fit: dict[str, Any] | None = None,
 ) -> GroupingTool:
@@ -51,7 +52,8 @@ def fit_tool(
 
     The tool records the knowledge state it was fitted on (`metadata["knowledge"]`, its hash)
     and `fit`: how `train` was chosen (source, split, ratio, ...), so `bundlekd kb refit-tool`
-    can fit it again on a changed KB.
+    can fit it again on a changed KB. `features` limits the learned scorer to these feature
+    groups (default all).
 
     Raises:
         LeakageError: test sessions or sessions without a split in `train` or `val`, or
@@ -94,7 +96,9 @@ def fit_tool(
             if progress is not None:
                 progress("fitting the pair scorer", done, total)
 
-        tool.scorer = fit_learned_scorer(train, memories, tool.embed(train), progress=step)
+        tool.scorer = fit_learned_scorer(
+            train, memories, tool.embed(train), groups=features, progress=step
+        )
         matrices = tool.scorer.score(labelled, val_vectors)
         settings, val_scores = _choose_shared(labelled, matrices, bar)
         tool.settings = {d: settings for d in sorted({s.domain for s in labelled})}
@@ -115,7 +119,13 @@ def fit_tool(
         },
         "exemplars": len(tool.memory.exemplar_ids),
         "knowledge": knowledge,
-        "fit": {**(fit or {}), "scorer": scorer, "fallback_pair": fallback_pair},
+        "fit": {
+            **(fit or {}),
+            "scorer": scorer,
+            "fallback_pair": fallback_pair,
+            **({"features": list(features)} if features is not None else {}),
+        },
+        **({"feature_groups": list(features)} if features is not None else {}),
     }
     tool.save(kb.kb_dir)
     logger.info("grouping tool saved in %s: %s", kb.kb_dir, tool.describe())
@@ -162,7 +172,8 @@ def fit_tool_as(
     name = fit.get("tool_embedder")
     embedder = build_embedder(EmbedderConfig(name=name)) if name else kb.embedder
     scorer = fit.get("scorer", "cosine")
-    recorded = {k: v for k, v in fit.items() if k not in ("scorer", "fallback_pair")}
+    recorded = {k: v for k, v in fit.items() if k not in ("scorer", "fallback_pair", "features")}
+    features = fit.get("features")
     return fit_tool(
         kb,
         train,
@@ -170,6 +181,7 @@ def fit_tool_as(
         embedder,
         scorer=scorer,
         fallback_pair=fit.get("fallback_pair", True),
+        features=list(features) if features is not None else None,
         progress=progress,
         fit=recorded,
     )

@@ -73,7 +73,7 @@ def distill_command(
         ),
     ] = None,
     tool_scorer: Annotated[
-        str | None, typer.Option("--tool-scorer", help="cosine or learned (exemplar).")
+        str | None, typer.Option("--tool-scorer", help="learned (default) or cosine (exemplar).")
     ] = None,
 ) -> None:
     """Distil patterns, rules and thoughts from sampled training sessions into a KB."""

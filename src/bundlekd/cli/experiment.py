@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.text import Text
@@ -140,3 +141,106 @@ def arms_command(
             for name, rows in tables.items()
         ]
         print_tables(titled, output_format)
+
+
+@app.command("run")
+def run_command(
+    grid: Path = typer.Argument(..., help="Grid file (configs/rq1_format.yaml, ...)."),
+    out: Path = typer.Option(..., help="Output folder: artifacts/, cells/, study.json."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the cells and their cost."),
+    sample: int = typer.Option(None, help="A seeded N report sessions per domain (llm cells)."),
+    data_dir: Path = typer.Option(None, help="Data folder (default $BUNDLEKD_DATA_DIR)."),
+    artifacts: Path = typer.Option(
+        None, help="Where artifacts/ lives, to share it between grids (default OUT)."
+    ),
+) -> None:
+    """Run a grid of cells (student x formats x quantity x utilization x model x seed),
+    resumable per cell: fit on train, choose on val, report on test."""
+    from bundlekd.app.study.grid import load_study
+    from bundlekd.app.study.runner import load_splits, plan, run_study
+
+    with errors_to_exit():
+        study = load_study(grid)
+        if sample is not None:
+            study = study.model_copy(update={"sample": sample})
+        chosen_dir = data_dir or load_cli_config(data__dir=None).config.data.dir
+        if dry_run:
+            planned = plan(study, out, load_splits(study, chosen_dir))
+            for item in planned:
+                state = "done" if item.done else f"~{item.estimate_s / 60:.1f} min"
+                console.print(f"{item.cell.cell_id:<70} {state}")
+            left = sum(p.estimate_s for p in planned if not p.done)
+            todo = sum(not p.done for p in planned)
+            console.print(f"{len(planned)} cells, {todo} to run, about {left / 60:.0f} min")
+            return
+        with progress_bar() as bar:
+            cells = bar.add_task("cells", total=None)
+            sessions = bar.add_task("sessions", total=None)
+
+            def on_cell(index: int, total: int, item: Any) -> None:
+                bar.update(cells, completed=index, total=total, description=f"cell {index + 1}")
+
+            def on_progress(done: int, total: int) -> None:
+                bar.update(sessions, completed=done, total=total)
+
+            def on_stage(message: str) -> None:
+                bar.update(sessions, description=message[:60], completed=0)
+                err_console.print(f"▶ {message}", markup=False, style="bold cyan")
+
+            results = run_study(
+                study,
+                out,
+                data_dir=chosen_dir,
+                artifacts=artifacts,
+                on_cell=on_cell,
+                on_stage=on_stage,
+                on_progress=on_progress,
+            )
+            bar.update(cells, completed=len(results))
+    console.print(f"{len(results)} cells in {out}; report: bundlekd experiment report {out}")
+
+
+@app.command("report")
+def report_command(
+    runs: list[Path] = typer.Argument(..., help="Output folders of `experiment run`."),
+    out: Path = typer.Option(Path("docs/results"), help="Where the markdown and plots go."),
+) -> None:
+    """Markdown tables and PNG plots of finished grids (per question, per domain, with cost)."""
+    from bundlekd.app.study.report import write_study_report
+
+    with errors_to_exit():
+        path = write_study_report(runs, out)
+    console.print(f"report: {path}")
+
+
+@app.command("utility")
+def utility_command(
+    cell: Path = typer.Argument(..., help="A finished cell folder (RUN/cells/<cell_id>)."),
+    top: int = typer.Option(10, help="Items listed at each end."),
+    min_sessions: int = typer.Option(2, help="Only items used in at least N sessions."),
+) -> None:
+    """The most helpful and most harmful knowledge items of a cell, credited from its
+    per-session scores (a correlation; prune only on val)."""
+    import yaml
+
+    from bundlekd.app.study.utility import knowledge_utility
+    from bundlekd.files import read_json
+    from bundlekd.knowledge_base.kb import KnowledgeBase
+
+    with errors_to_exit():
+        arm = read_json(cell / "result.json")["arm"]
+        ranked = knowledge_utility(
+            cell / "predictions" / f"{arm}.jsonl",
+            cell / "eval" / arm / "samples.jsonl",
+            min_sessions=min_sessions,
+        )
+        config = yaml.safe_load((cell / "config.yaml").read_text(encoding="utf-8"))
+        kb = KnowledgeBase.open(config["kb"]["dir"], read_only=True)
+        texts = {item.id: f"{item.kind}: {item.text}" for item in kb.items()}
+    helpful, harmful = ranked[:top], ranked[::-1][:top]
+    for title, items in (("most helpful", helpful), ("most harmful", harmful)):
+        console.print(f"{title} ({len(ranked)} items used in >= {min_sessions} sessions)")
+        for item in items:
+            text = " ".join(texts.get(item.item_id, "?").split())[:90]
+            line = f"  {item.utility:+.3f}  n={item.sessions:<4} {item.item_id[:12]}  {text}"
+            console.print(line)

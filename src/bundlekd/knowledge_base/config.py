@@ -28,7 +28,15 @@ class KBConfig(BaseModel):
         "folder); unset: the KB's embedder.",
     )
     tool_scorer: Literal["cosine", "learned"] = Field(
-        default="cosine", description="Pair scorer of the grouping tool."
+        # learned beat cosine (= the clustering bar) on val in every domain in the study grid
+        # (docs/results/, configs/rq1_format.yaml): (P+R)/2 higher, neither P nor R lower
+        default="learned",
+        description="Pair scorer of the grouping tool (cosine: plain title clustering).",
+    )
+    tool_features: tuple[str, ...] | None = Field(
+        default=None,
+        description="Feature groups the learned scorer may use (cosine, position, tokens, "
+        "memory, kernel, category); unset: all. For ablations.",
     )
     merge_threshold: float = Field(
         default=0.92,

@@ -32,6 +32,15 @@ FEATURE_NAMES: tuple[str, ...] = (
     "kern5", "kern5_sim", "kern20", "kern20_sim", "kernw50",
     "cat_eq2", "cat_eq3", "cat_eq4", "cat_leaf_eq", "cat_sim_min", "catpair_rate", "catpair_n",
 )  # fmt: skip
+#: Feature groups, for ablations (`kb.tool_features`): the scorer sees only the chosen groups.
+FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
+    "cosine": FEATURE_NAMES[0:7] + FEATURE_NAMES[7:8] + FEATURE_NAMES[12:13],
+    "position": FEATURE_NAMES[8:12],
+    "tokens": FEATURE_NAMES[13:16],
+    "memory": FEATURE_NAMES[16:20],
+    "kernel": FEATURE_NAMES[20:25],
+    "category": FEATURE_NAMES[25:32],
+}
 _TOKEN = re.compile(r"[a-z0-9]+")
 _STOP = {"for", "and", "with", "the", "of", "in", "a", "to", "by", "on", "pack", "inch", "x", "s"}
 NEIGHBOURS = 10

@@ -15,7 +15,7 @@ import numpy as np
 
 from bundlekd.data.schema import Session
 from bundlekd.errors import KnowledgeBaseError
-from bundlekd.knowledge_base.grouping.features import FEATURE_NAMES, pair_features
+from bundlekd.knowledge_base.grouping.features import FEATURE_GROUPS, FEATURE_NAMES, pair_features
 from bundlekd.knowledge_base.grouping.memory import DomainMemory
 
 Progress = Callable[[int, int], None]
@@ -43,18 +43,27 @@ class LinearModel:
         }
 
     @classmethod
-    def fit(cls, features: np.ndarray, labels: np.ndarray, c: float = 1.0) -> LinearModel:
+    def fit(
+        cls,
+        features: np.ndarray,
+        labels: np.ndarray,
+        c: float = 1.0,
+        keep: np.ndarray | None = None,
+    ) -> LinearModel:
+        """Fit on the columns `keep` selects (default all); the others get weight 0, so the
+        model keeps the full feature width (and the saved format) whatever it was fitted on."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
 
-        scaler = StandardScaler().fit(features)
+        width = features.shape[1]
+        keep = np.ones(width, dtype=bool) if keep is None else keep
+        chosen = features[:, keep]
+        scaler = StandardScaler().fit(chosen)
         scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-        model = LogisticRegression(C=c, max_iter=5000).fit(
-            (features - scaler.mean_) / scale, labels
-        )
-        return cls(
-            scaler.mean_.tolist(), scale.tolist(), model.coef_[0].tolist(), model.intercept_[0]
-        )
+        model = LogisticRegression(C=c, max_iter=5000).fit((chosen - scaler.mean_) / scale, labels)
+        mean, full_scale, coef = np.zeros(width), np.ones(width), np.zeros(width)
+        mean[keep], full_scale[keep], coef[keep] = scaler.mean_, scale, model.coef_[0]
+        return cls(mean.tolist(), full_scale.tolist(), coef.tolist(), model.intercept_[0])
 
 
 POOLED = "*"
@@ -126,11 +135,14 @@ def fit_learned_scorer(
     *,
     c: float = 1.0,
     pooled: bool = True,
+    groups: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> LearnedScorer:
     """Fit on the training sessions' pairs, each session left out of the memory it is
     featurised with: one model over all domains (`pooled`, with a domain one-hot) or one per
-    domain."""
+    domain. `groups` (names of `FEATURE_GROUPS`; default all) limits the features the model
+    may use: the ablations of the study's knowledge-format question."""
+    keep = feature_mask(groups)
     rows: dict[str, list[np.ndarray]] = {}
     labels: dict[str, list[np.ndarray]] = {}
     for done, (session, block) in enumerate(zip(train, vectors, strict=True), start=1):
@@ -159,9 +171,30 @@ def fit_learned_scorer(
             [with_domain(np.concatenate(rows[d]), d, domains) for d in domains]
         )
         targets = np.concatenate([np.concatenate(labels[d]) for d in domains])
-        return LearnedScorer(memories, {POOLED: LinearModel.fit(features, targets, c)}, domains)
+        onehot = np.ones(len(domains), dtype=bool)
+        model = LinearModel.fit(features, targets, c, np.concatenate([keep, onehot]))
+        return LearnedScorer(memories, {POOLED: model}, domains)
     models = {
-        domain: LinearModel.fit(np.concatenate(rows[domain]), np.concatenate(labels[domain]), c)
+        domain: LinearModel.fit(
+            np.concatenate(rows[domain]), np.concatenate(labels[domain]), c, keep
+        )
         for domain in sorted(rows)
     }
     return LearnedScorer(memories, models)
+
+
+def feature_mask(groups: Sequence[str] | None) -> np.ndarray:
+    """Which FEATURE_NAMES columns the groups select (None: all of them).
+
+    Raises:
+        KnowledgeBaseError: an unknown group, or none.
+    """
+    if groups is None:
+        return np.ones(len(FEATURE_NAMES), dtype=bool)
+    unknown = [g for g in groups if g not in FEATURE_GROUPS]
+    if unknown or not groups:
+        raise KnowledgeBaseError(
+            f"feature groups {list(groups)}: choose one or more of {', '.join(FEATURE_GROUPS)}"
+        )
+    chosen = {name for g in groups for name in FEATURE_GROUPS[g]}
+    return np.array([name in chosen for name in FEATURE_NAMES], dtype=bool)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The study's grids as run for docs/results/ (2-core box, shared): tool grids in one process,
+# the LLM slice in another. Resumable: re-running skips finished cells.
+set -u
+RUNS=${RUNS:-runs}
+export BUNDLEKD_NUM_THREADS=${BUNDLEKD_NUM_THREADS:-1}
+run() { nice -n 10 bundlekd experiment run "$1" --out "$2" --artifacts "$RUNS/shared"; }
+if [ "${1:-tool}" = "tool" ]; then
+  run configs/rq1_format.yaml "$RUNS/rq1"
+  # RQ2's pooled random curve first (whole curves if the run is stopped), then the rest
+  sed 's/strategy: \[random, length, diversity, difficulty\]/strategy: [random]/; s/scope: \[pooled, single\]/scope: [pooled]/' \
+    configs/rq2_quantity.yaml > "$RUNS/rq2_first.yaml"
+  run "$RUNS/rq2_first.yaml" "$RUNS/rq2"
+  run configs/rq3_utilization.yaml "$RUNS/rq3"
+  run configs/rq2_quantity.yaml "$RUNS/rq2"
+else
+  run configs/rq1_format_llm.yaml "$RUNS/rq1-llm"
+fi

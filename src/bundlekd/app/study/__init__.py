@@ -1,0 +1,1 @@
+"""The study grid: cells, shared artifacts, the runner and the report (issue 15)."""

@@ -1,0 +1,220 @@
+"""The study's grid: a YAML file of axes, expanded into cells.
+
+A cell is one (domain(s), student, knowledge formats, quantity, utilization, model, seed):
+
+- `student`: ``tool`` (the grouping tool: knowledge in a small scorer) or ``llm`` (the student
+  model with knowledge in its prompt).
+- `formats`: the knowledge the student gets. For the tool, feature groups of the learned scorer
+  (``[]`` = none: plain title clustering with the cosine scorer); for the LLM, knowledge kinds
+  (``[]`` = zero-shot, ``[exemplar]`` = worked examples, ``[pattern]``, ``[rule]``, ...).
+- quantity: `ratio` x `strategy` of the training sessions the KB is distilled from, and `scope`:
+  ``single`` (one cell per domain, a KB of that domain only) or ``pooled`` (one KB of every
+  domain, one cell reporting each domain).
+- `utilization`: tool ``memory`` (memory features at inference), ``weights`` (the domain-tuned
+  embedder, cosine scorer), ``both`` (the tuned embedder inside the learned scorer); LLM ``icl``.
+
+Fit on train, choose on val, report on `split` (test): a cell never reads the report split's
+labels before its settings are fixed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bundlekd.errors import ConfigError
+from bundlekd.files import canonical_hash
+
+Student = Literal["tool", "llm"]
+Scope = Literal["single", "pooled"]
+TOOL_UTILIZATIONS = ("memory", "weights", "both")
+LLM_UTILIZATIONS = ("icl",)
+ALL_TOOL_FEATURES = ("cosine", "position", "tokens", "memory", "kernel", "category")
+# rough seconds per unit on this 2-core box, used only by --dry-run before any cell finished
+_ESTIMATE = {"tool_fit_per_train_session": 0.25, "tool_per_test_session": 0.05, "llm": 4.0}
+
+
+class GridAxes(BaseModel):
+    """The axes to cross; every combination is a cell (invalid ones are dropped)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    student: list[Student] = Field(default_factory=lambda: list[Student](["tool"]))
+    formats: list[list[str]] = Field(default_factory=lambda: [list(ALL_TOOL_FEATURES)])
+    ratio: list[float] = Field(default_factory=lambda: [1.0])
+    strategy: list[str] = Field(default_factory=lambda: ["random"])
+    scope: list[Scope] = Field(default_factory=lambda: list[Scope](["pooled"]))
+    utilization: list[str] = Field(default_factory=lambda: ["memory"])
+    model: list[str] = Field(default_factory=lambda: ["smollm2"])
+    seed: list[int] = Field(default_factory=lambda: [0])
+
+
+class StudyConfig(BaseModel):
+    """A grid file: which sessions, the shared settings, and the axes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    question: Literal["format", "quantity", "utilization", "smoke"] = "smoke"
+    source: str = "aicl"
+    domains: list[str] = Field(default_factory=lambda: ["electronic", "clothing", "food"])
+    split: str = Field(default="test", description="The split the report's numbers come from.")
+    sample: int | None = Field(
+        default=None, description="A seeded N report sessions per domain for llm cells."
+    )
+    sample_tool: bool = Field(default=False, description="Apply `sample` to tool cells too.")
+    embedder: str = "minilm"
+    teacher: str | None = Field(default=None, description="Teacher of rules/thoughts.")
+    embedder_epochs: int = Field(default=1, ge=1, description="Epochs of a tuned embedder.")
+    teacher_limit: int | None = Field(
+        default=None, ge=1, description="llm cells: at most N sessions per KB for the teacher."
+    )
+    base: dict[str, Any] = Field(
+        default_factory=dict, description="Project settings for every cell (dotted keys)."
+    )
+    grid: GridAxes = Field(default_factory=GridAxes)
+
+
+class Cell(BaseModel):
+    """One point of the grid."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    domains: tuple[str, ...]
+    student: Student
+    formats: tuple[str, ...]
+    ratio: float
+    strategy: str
+    scope: Scope
+    utilization: str
+    model: str
+    seed: int
+
+    @property
+    def cell_id(self) -> str:
+        formats = "+".join(self.formats) if self.formats else "none"
+        if self.student == "tool" and tuple(self.formats) == ALL_TOOL_FEATURES:
+            formats = "all"
+        where = self.domains[0] if self.scope == "single" else "pooled"
+        parts = [self.student, where, formats, f"r{self.ratio:g}", self.strategy, self.utilization]
+        if self.student == "llm":
+            parts.append(self.model.replace("/", "_").replace(":", "_"))
+        parts.append(f"s{self.seed}")
+        return "-".join(parts) + "-" + canonical_hash(self.model_dump(mode="json"), 6)
+
+    def label(self) -> str:
+        """A short name for tables: what varies between cells of one question."""
+        formats = "+".join(self.formats) or "none"
+        if self.student == "tool" and tuple(self.formats) == ALL_TOOL_FEATURES:
+            formats = "all"
+        return (
+            f"{self.student}:{formats} r={self.ratio:g} {self.strategy} {self.scope} "
+            f"{self.utilization}"
+        )
+
+
+def load_study(path: str | Path) -> StudyConfig:
+    """Read and validate a grid file.
+
+    Raises:
+        ConfigError: a missing or malformed file, or an unknown axis value.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: grid file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        study = StudyConfig(**data)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    except (ValidationError, TypeError) as exc:
+        first = str(exc).splitlines()
+        raise ConfigError(f"{path}: invalid grid: {' '.join(first[:3])}") from None
+    _check(study)
+    return study
+
+
+def _check(study: StudyConfig) -> None:
+    from bundlekd.data.sampling import STRATEGIES
+    from bundlekd.knowledge_base.grouping.features import FEATURE_GROUPS
+    from bundlekd.knowledge_base.store.items import KINDS
+
+    axes = study.grid
+    bad = [s for s in axes.strategy if s not in STRATEGIES]
+    bad += [str(r) for r in axes.ratio if not 0 < r <= 1]
+    bad += [u for u in axes.utilization if u not in (*TOOL_UTILIZATIONS, *LLM_UTILIZATIONS)]
+    known = set(FEATURE_GROUPS) | set(KINDS)
+    bad += [f for formats in axes.formats for f in formats if f not in known]
+    if bad:
+        raise ConfigError(f"grid {study.name}: unknown or invalid axis values {bad}")
+
+
+def expand(study: StudyConfig) -> list[Cell]:
+    """Every valid cell of the grid, in a stable order."""
+    from bundlekd.knowledge_base.grouping.features import FEATURE_GROUPS
+
+    axes = study.grid
+    cells: list[Cell] = []
+    # order: a stopped run has whole curves (scope, then strategy, then ratio) rather than
+    # every strategy at the smallest ratios
+    for student, scope, strategy, formats, ratio, use, model, seed in itertools.product(
+        axes.student,
+        axes.scope,
+        axes.strategy,
+        axes.formats,
+        sorted(axes.ratio),
+        axes.utilization,
+        axes.model,
+        axes.seed,
+    ):
+        if student == "tool":
+            if use not in TOOL_UTILIZATIONS or any(f not in FEATURE_GROUPS for f in formats):
+                continue
+            if (use == "weights") == bool(formats) and use != "memory":
+                continue  # weights: the tuned embedder's own cosine; both: it feeds features
+            model = "-"
+        elif use not in LLM_UTILIZATIONS or any(f in FEATURE_GROUPS for f in formats):
+            continue
+        elif not formats:  # zero-shot reads no knowledge: one cell, whatever the quantity
+            ratio, strategy = 1.0, "random"
+        groups = [list(study.domains)] if scope == "pooled" else [[d] for d in study.domains]
+        for domains in groups:
+            cells.append(
+                Cell(
+                    domains=tuple(domains),
+                    student=student,
+                    formats=tuple(formats),
+                    ratio=ratio,
+                    strategy=strategy,
+                    scope=scope,
+                    utilization=use,
+                    model=model,
+                    seed=seed,
+                )
+            )
+    unique = list({c.cell_id: c for c in cells}.values())
+    if not unique:
+        raise ConfigError(f"grid {study.name}: no valid cell (check student/formats/utilization)")
+    return unique
+
+
+def estimate_seconds(
+    cell: Cell, study: StudyConfig, sizes: dict[str, dict[str, int]], measured: dict[str, float]
+) -> float:
+    """A rough cost: measured seconds per report session of finished cells of the same
+    student when there are any, else constants measured once on a 2-core box."""
+    n_train = sum(sizes.get(d, {}).get("train", 0) for d in cell.domains)
+    n_report = sum(sizes.get(d, {}).get(study.split, 0) for d in cell.domains)
+    if cell.student == "llm" or study.sample_tool:
+        n_report = min(n_report, (study.sample or n_report) * len(cell.domains))
+    if cell.student in measured:
+        return measured[cell.student] * max(n_report, 1)
+    if cell.student == "llm":
+        return _ESTIMATE["llm"] * n_report
+    fit = _ESTIMATE["tool_fit_per_train_session"] * n_train * cell.ratio if cell.formats else 0
+    return fit + _ESTIMATE["tool_per_test_session"] * n_report

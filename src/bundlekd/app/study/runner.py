@@ -1,0 +1,147 @@
+"""`bundlekd experiment run`: every cell of a grid, resumable per cell.
+
+The sessions are read once; finished cells (their `result.json`) are skipped; artifacts are
+shared between cells through `artifacts.build_once`. `OUT/study.json` records the grid, the
+cells and the machine; `OUT/<cell>/result.json` holds each cell's numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bundlekd.app.study.cells import Splits, finished, run_cell
+from bundlekd.app.study.grid import Cell, StudyConfig, estimate_seconds, expand
+from bundlekd.files import write_json
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlannedCell:
+    cell: Cell
+    done: bool
+    estimate_s: float
+
+
+def load_splits(study: StudyConfig, data_dir: Path | None = None) -> Splits:
+    from bundlekd.data.sources import load_sessions
+
+    def split(name: str) -> list[Any]:
+        return load_sessions(study.source, domains=study.domains, split=name, data_dir=data_dir)
+
+    return Splits(split("train"), split("val"), split(study.split))
+
+
+def plan(study: StudyConfig, out: Path, splits: Splits | None = None) -> list[PlannedCell]:
+    """The cells in run order, whether each is finished, and an estimated cost (seconds)."""
+    import json
+
+    cells = expand(study)
+    sizes: dict[str, dict[str, int]] = {}
+    if splits is not None:
+        for name, sessions in (("train", splits.train), (study.split, splits.report)):
+            for s in sessions:
+                sizes.setdefault(s.domain, {}).setdefault(name, 0)
+                sizes[s.domain][name] += 1
+    measured: dict[str, list[float]] = {}
+    for path in sorted((out / "cells").glob("*/result.json")):
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+            per = result["cost"]["wall_s"] / max(result["sessions"], 1)
+            measured.setdefault(result["cell"]["student"], []).append(per)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    rates = {k: sum(v) / len(v) for k, v in measured.items()}
+    return [
+        PlannedCell(c, finished(out, c) is not None, estimate_seconds(c, study, sizes, rates))
+        for c in cells
+    ]
+
+
+def run_study(
+    study: StudyConfig,
+    out: Path,
+    *,
+    data_dir: Path | None = None,
+    sample: int | None = None,
+    artifacts: Path | None = None,
+    on_cell: Callable[[int, int, PlannedCell], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every unfinished cell; return every cell's result (finished ones read back).
+
+    `sample` overrides the study's seeded per-domain sample of report sessions (llm cells);
+    `artifacts` is a folder of artifacts shared with other grids (default `out`).
+    """
+    from filelock import FileLock, Timeout
+
+    from bundlekd.app.study.cells import result_path
+    from bundlekd.files import read_json
+
+    if sample is not None:
+        study = study.model_copy(update={"sample": sample})
+    splits = load_splits(study, data_dir)
+    planned = plan(study, out, splits)
+    _write_study(study, out, planned)
+    results: dict[str, dict[str, Any]] = {}
+    # a cell another run of this grid holds is left for last (then waited for), so two runs
+    # of one grid share its cells instead of queueing behind each other
+    queue = [(item, 0.0) for item in planned] + [(item, -1.0) for item in planned]
+    for item, wait in queue:
+        if item.cell.cell_id in results:
+            continue
+        if on_cell is not None:
+            on_cell(len(results), len(planned), item)
+        path = result_path(out, item.cell)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(str(path.parent) + ".lock", timeout=wait):
+                results[item.cell.cell_id] = (
+                    read_json(path)
+                    if path.is_file()
+                    else run_cell(
+                        study,
+                        item.cell,
+                        out,
+                        splits,
+                        artifacts_root=artifacts,
+                        on_stage=on_stage,
+                        on_progress=on_progress,
+                    )
+                )
+        except Timeout:
+            logger.info("cell %s is held by another run: later", item.cell.cell_id)
+    _write_study(study, out, plan(study, out, splits))
+    return [results[p.cell.cell_id] for p in planned]
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "threads": os.environ.get("BUNDLEKD_NUM_THREADS"),
+    }
+
+
+def _write_study(study: StudyConfig, out: Path, planned: list[PlannedCell]) -> None:
+    write_json(
+        out / "study.json",
+        {
+            "study": study.model_dump(mode="json"),
+            "machine": machine(),
+            "updated": datetime.now(UTC).isoformat(timespec="seconds"),
+            "cells": [
+                {"cell_id": p.cell.cell_id, "done": p.done, "estimate_s": round(p.estimate_s, 1)}
+                for p in planned
+            ],
+        },
+    )

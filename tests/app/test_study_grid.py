@@ -1,0 +1,95 @@
+"""The study grid end to end on the packaged sample data, and its val-only choices."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bundlekd.app.study.grid import StudyConfig, expand, load_study
+from bundlekd.app.study.report import write_study_report
+from bundlekd.app.study.runner import run_study
+from bundlekd.data.schema import Bundle
+from bundlekd.data.sessions_jsonl import write_sessions
+from bundlekd.data.sources import load_sample
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def test_every_shipped_grid_loads_and_expands() -> None:
+    sizes = {p.stem: len(expand(load_study(p))) for p in sorted(CONFIGS.glob("*.yaml"))}
+    assert set(sizes) >= {"smoke", "rq1_format", "rq2_quantity", "rq3_utilization"}
+    # 5 ratios x 4 strategies x (1 pooled + 3 single-domain cells)
+    assert sizes["rq2_quantity"] == 80
+    assert sizes["rq3_utilization"] == 4  # none/memory, none/weights, all/memory, all/both
+
+
+@pytest.mark.slow
+def test_smoke_grid_runs_resumes_and_reports(tmp_path: Path) -> None:
+    study = load_study(CONFIGS / "smoke.yaml")
+    results = run_study(study, tmp_path / "run")
+    cells = expand(study)
+    assert len(results) == len(cells) == 5
+    for result in results:
+        for domain in result["cell"]["domains"]:
+            methods = [row["method"] for row in result["tables"][domain]]
+            assert methods[:1] == ["pair floor"]
+            assert "cluster" in methods
+        assert result["cost"]["wall_s"] > 0
+        config = tmp_path / "run" / "cells" / result["cell_id"] / "config.yaml"
+        assert yaml.safe_load(config.read_text().split("\n", 1)[1])["data"]["source"] == "sample"
+    tool = [r for r in results if r["arm"] == "tool"]
+    assert {r["chosen"]["tool_settings"]["chosen_on"] for r in tool} == {"val"}
+    # the learned cells share nothing but their KB configuration; each KB was built once
+    kbs = list((tmp_path / "run" / "artifacts" / "kb").glob("*/artifact.json"))
+    assert len(kbs) == 5  # tool (r0.5, r1) x (cosine, learned), and the llm cell's
+
+    again = run_study(study, tmp_path / "run")  # resumes: nothing is re-run
+    assert [r["cost"] for r in again] == [r["cost"] for r in results]
+
+    readme = write_study_report([tmp_path / "run"], tmp_path / "report")
+    text = readme.read_text()
+    for domain in ("electronic", "clothing", "food"):
+        table = text.split(f"### smoke: {domain}")[1].split("###")[0]
+        assert "*pair floor*" in table
+        assert "*clustering bar*" in table
+        assert re.search(r"\| tool:cosine\+memory r=1 .*\| 0\.\d{3} \|", table)
+    assert "cost per cell" in text
+    png = tmp_path / "report" / "smoke.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 10_000
+
+
+def _shifted_test_labels(path: Path) -> Path:
+    """The sample data with every test session's bundles replaced by its first two items."""
+    sessions = []
+    for session in load_sample().sessions:
+        if session.split == "test":
+            first = Bundle(items=tuple(i.item_id for i in session.items[:2]), intent="other")
+            session = session.model_copy(update={"bundles": (first,)})
+        sessions.append(session)
+    write_sessions(path, sessions)
+    return path
+
+
+@pytest.mark.slow
+def test_test_labels_cannot_change_a_chosen_setting(tmp_path: Path) -> None:
+    original = tmp_path / "original.jsonl"
+    write_sessions(original, load_sample().sessions)
+    shifted = _shifted_test_labels(tmp_path / "shifted.jsonl")
+    runs = []
+    for name, source in (("a", original), ("b", shifted)):
+        study = StudyConfig(
+            name=name,
+            source=str(source),
+            grid={"formats": [[], ["cosine", "memory"]], "ratio": [1.0]},  # type: ignore[arg-type]
+        )
+        runs.append({r["cell"]["formats"].__repr__(): r for r in run_study(study, tmp_path / name)})
+    for key, first in runs[0].items():
+        second = runs[1][key]
+        assert first["chosen"] == second["chosen"]
+        # the test labels did differ, and were what the cells were scored on
+        assert json.dumps(first["tables"]) != json.dumps(second["tables"])
