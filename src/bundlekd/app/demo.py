@@ -1,14 +1,14 @@
 """The main job on the embedded sample (`bundlekd demo`): glue only, the logic lives below.
 
 1. A FAISS knowledge base from the sample's training sessions: exemplars (every training
-   bundle) and frequent patterns, no teacher needed; the grouping tool is fitted on the
-   training sessions and tuned on the validation sessions.
+   bundle) and frequent patterns, no teacher needed; the grouping tool (the configured scorer,
+   learned by default) is fitted on the training sessions and tuned on the validation sessions.
 2. Opt-in (`teacher_sessions` > 0): the teacher (the student model unless `--teacher`) distils
    rules and thoughts from a few training sessions, with bounded token budgets and a time
    budget. Off by default: the 135M default teacher kept 0 rules and 0/3 thoughts in 207 s on
    an AVX2 CPU, so it only cost time; a large teacher is worth turning it on for.
 3. Every arm predicts the 12 test sessions, in one model load: the clustering baseline, the
-   tool, the agent (the default mode) and the study's few-shot and ICL students.
+   tool (the default mode), the agent and the study's few-shot and ICL students.
 4. One comparison table with the pair floor, intent similarity and sessions/min.
 
 Re-running resumes: the KB, the teacher cache and finished predictions are reused.
@@ -157,7 +157,7 @@ def run_demo(
     embedder = build_embedder(config.embedder)
     kb = KnowledgeBase.create(out / "kb", embedder=embedder, index="faiss")
     labels = distill(train, kinds=["exemplar", "pattern"], kb_dir=out / "kb", kb=kb)
-    tool = fit_tool(kb, train, val, embedder)
+    tool = fit_tool(kb, train, val, embedder, scorer=config.kb.tool_scorer)
     seconds["kb_and_tool"] = time.perf_counter() - started
 
     from bundlekd.app.arms import run_arms
