@@ -41,7 +41,7 @@ test: install
 	  --lora-modules bkd-lora=$(TEST_LORA)
 	BUNDLEKD_VLLM_URL=http://127.0.0.1:$(VLLM_PORT)/v1 BUNDLEKD_VLLM_LORA=bkd-lora \
 	  BUNDLEKD_VLLM_LORA_DIR=$(TEST_LORA) \
-	  $(BIN)/pytest $(PYTEST_PARALLEL); status=$$?; bash scripts/vllm/stop.sh $(VLLM_PORT); exit $$status
+	  $(BIN)/pytest $(PYTEST_PARALLEL) --durations=15; status=$$?; bash scripts/vllm/stop.sh $(VLLM_PORT); exit $$status
 
 # Everything except the vLLM server tests (they skip without BUNDLEKD_VLLM_URL).
 test-fast: install
