@@ -223,7 +223,7 @@ def utility_command(
     per-session scores (a correlation; prune only on val)."""
     import yaml
 
-    from bundlekd.app.study.utility import knowledge_utility
+    from bundlekd.app.study.utility import knowledge_utility, utility_report
     from bundlekd.files import read_json
     from bundlekd.knowledge_base.kb import KnowledgeBase
 
@@ -237,10 +237,5 @@ def utility_command(
         config = yaml.safe_load((cell / "config.yaml").read_text(encoding="utf-8"))
         kb = KnowledgeBase.open(config["kb"]["dir"], read_only=True)
         texts = {item.id: f"{item.kind}: {item.text}" for item in kb.items()}
-    helpful, harmful = ranked[:top], ranked[::-1][:top]
-    for title, items in (("most helpful", helpful), ("most harmful", harmful)):
-        console.print(f"{title} ({len(ranked)} items used in >= {min_sessions} sessions)")
-        for item in items:
-            text = " ".join(texts.get(item.item_id, "?").split())[:90]
-            line = f"  {item.utility:+.3f}  n={item.sessions:<4} {item.item_id[:12]}  {text}"
-            console.print(line)
+    for line in utility_report(ranked, texts, top=top, min_sessions=min_sessions):
+        console.print(line)

@@ -163,11 +163,32 @@ def stats(
     index: str | None = INDEX_OPTION,
     embedder: str | None = EMBEDDER_OPTION,
     chroma_url: str | None = CHROMA_URL_OPTION,
+    utility: Path | None = typer.Option(
+        None,
+        "--utility",
+        help="A predictions file of a run over this KB: list its most helpful and most "
+        "harmful knowledge items, credited from the run's per-session scores (its eval "
+        "samples.jsonl: default <stem>.eval/ beside it). A correlation: prune on a val run.",
+    ),
+    samples: Path | None = typer.Option(
+        None, "--samples", help="The eval samples.jsonl of --utility (default: beside it)."
+    ),
+    top: int = typer.Option(10, "--top", help="Items listed at each end (--utility)."),
 ) -> None:
     """Counts by kind, status and domain; which splits fed the KB; embedder and index (a read)."""
     with _open(kb_dir, index, embedder, chroma_url, read_only=True) as kb:
         info = kb.stats()
         provenance = kb.provenance()
+        texts = {item.id: f"{item.kind}: {item.text}" for item in kb.items()} if utility else {}
+    if utility is not None:
+        from bundlekd.app.study.utility import knowledge_utility, utility_report
+
+        with errors_to_exit():
+            scored = samples or utility.with_name(f"{utility.stem}.eval") / "samples.jsonl"
+            ranked = knowledge_utility(utility, scored)
+        for line in utility_report(ranked, texts, top=top, min_sessions=2):
+            console.print(printable(line), markup=False)
+        return
     summary = {
         key: info[key]
         for key in ("total", "active", "indexed", "embedder_id", "index_backend", "operations")

@@ -64,3 +64,17 @@ def knowledge_utility(predictions: Path, samples: Path, min_sessions: int = 2) -
         if len(values) >= min_sessions
     ]
     return sorted(ranked, key=lambda u: (-u.utility, -u.sessions, u.item_id))
+
+
+def utility_report(
+    ranked: list[ItemUtility], texts: dict[str, str], *, top: int, min_sessions: int
+) -> list[str]:
+    """Printable lines: the `top` most helpful and most harmful items, with their texts."""
+    lines = []
+    helpful, harmful = ranked[:top], ranked[::-1][:top]
+    for title, items in (("most helpful", helpful), ("most harmful", harmful)):
+        lines.append(f"{title} ({len(ranked)} items used in >= {min_sessions} sessions)")
+        for item in items:
+            text = " ".join(texts.get(item.item_id, "?").split())[:90]
+            lines.append(f"  {item.utility:+.3f}  n={item.sessions:<4} {item.item_id[:12]}  {text}")
+    return lines
