@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from bundlekd.app.service.loadgen import run_load
+from bundlekd.app.service.loadgen import run_load, wait_ready
 from bundlekd.data.sources import load_sessions
 
 
@@ -98,18 +98,7 @@ def main() -> None:
         started = time.perf_counter()
         server = subprocess.Popen(command, env=env)
         try:
-            while True:
-                if server.poll() is not None:
-                    raise SystemExit(f"bundlekd serve exited with {server.returncode}")
-                try:
-                    ready = httpx.get(f"{url}/ready", timeout=2)
-                    if ready.status_code == 200:
-                        break
-                    if "failed" in ready.json().get("detail", ""):
-                        raise SystemExit(f"the service could not load: {ready.json()['detail']}")
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
+            wait_ready(url, server, timeout_s=600)
             print(f"ready after {time.perf_counter() - started:.1f} s ({kb_dir})")
             body = {"session": _session()}
             rows = []

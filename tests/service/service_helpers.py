@@ -6,12 +6,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bundlekd.app.service.loadgen import wait_ready
 from bundlekd.data.sources import load_sample
 
 REPO = Path(__file__).resolve().parents[2]
@@ -118,23 +118,3 @@ def _stop(process: subprocess.Popen[str]) -> None:
             process.wait()
     if process.stderr is not None:
         process.stderr.close()
-
-
-def wait_ready(url: str, process: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            err = process.stderr.read() if process.stderr else ""
-            raise RuntimeError(f"bundlekd serve exited with {process.returncode}: {err[-2000:]}")
-        try:
-            ready = httpx.get(f"{url}/ready", timeout=2)
-            if ready.status_code == 200:
-                return
-            if "failed" in ready.json().get("detail", ""):
-                raise RuntimeError(f"bundlekd serve could not load: {ready.json()['detail']}")
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} was not ready after {timeout_s} s")

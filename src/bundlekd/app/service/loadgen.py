@@ -12,10 +12,13 @@ Retry-After is counted apart, since the service promises one.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from bundlekd.errors import BundleKDError
 
 
 @dataclass
@@ -124,3 +127,29 @@ async def _load(
         await asyncio.gather(*(one_client() for _ in range(clients)))
         report.seconds = loop.time() - started
     return report
+
+
+def wait_ready(url: str, process: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
+    """Wait until the `bundlekd serve` in `process` answers GET /ready with 200.
+
+    Raises:
+        BundleKDError: the process exited, its load failed (/ready says "failed: ..."), or it
+            was not ready within `timeout_s`.
+    """
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            err = process.stderr.read() if process.stderr else ""
+            raise BundleKDError(f"bundlekd serve exited with {process.returncode}: {err[-2000:]}")
+        try:
+            ready = httpx.get(f"{url}/ready", timeout=2)
+            if ready.status_code == 200:
+                return
+            if "failed" in ready.json().get("detail", ""):
+                raise BundleKDError(f"bundlekd serve could not load: {ready.json()['detail']}")
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise BundleKDError(f"{url} was not ready after {timeout_s} s")
