@@ -75,6 +75,6 @@ def utility_report(
     for title, items in (("most helpful", helpful), ("most harmful", harmful)):
         lines.append(f"{title} ({len(ranked)} items used in >= {min_sessions} sessions)")
         for item in items:
-            text = " ".join(texts.get(item.item_id, "?").split())[:90]
+            text = " ".join(texts.get(item.item_id, "?").split())[:48]  # 80 columns
             lines.append(f"  {item.utility:+.3f}  n={item.sessions:<4} {item.item_id[:12]}  {text}")
     return lines
