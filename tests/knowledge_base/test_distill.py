@@ -197,6 +197,14 @@ def test_interrupted_distillation_resumes_without_repeating_teacher_calls(tmp_pa
     assert again.history == []
     assert rerun.cache_hits == 8
     assert {c.id for c in rerun.candidates} == {c.id for c in report.candidates}
+    # the knowledge's teacher cost is the same whether its answers came from the cache or not
+    assert report.teacher_prompt_tokens > 0
+    assert report.teacher_completion_tokens > 0
+    assert (rerun.teacher_prompt_tokens, rerun.teacher_completion_tokens) == (
+        report.teacher_prompt_tokens,
+        report.teacher_completion_tokens,
+    )
+    assert rerun.summary()["teacher_tokens"] == report.teacher_tokens
 
 
 def test_test_sessions_are_refused_unless_forced(tmp_path: Path) -> None:

@@ -144,6 +144,10 @@ def _summary(report: DistillReport, available: int, seconds: float) -> Table:
         table.add_row(
             "teacher calls (new / cache hits)", f"{report.teacher_calls} / {report.cache_hits}"
         )
+        table.add_row(
+            "teacher tokens (prompt / completion)",
+            f"{report.teacher_prompt_tokens} / {report.teacher_completion_tokens}",
+        )
     kb_counts = report.summary()["kb_result"]
     if isinstance(kb_counts, dict):
         for key, value in kb_counts.items():

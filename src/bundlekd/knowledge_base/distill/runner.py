@@ -79,6 +79,9 @@ class DistillReport:
     thought_rejections: dict[str, int] = field(default_factory=dict)
     teacher_requests: int = 0
     cache_hits: int = 0
+    # what the knowledge cost the teacher: every request's tokens, cached answers included
+    teacher_prompt_tokens: int = 0
+    teacher_completion_tokens: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     prompt_versions: dict[str, str] = field(default_factory=dict)
     kb_result: Any = None
@@ -95,6 +98,10 @@ class DistillReport:
         return self.teacher_requests - self.cache_hits
 
     @property
+    def teacher_tokens(self) -> int:
+        return self.teacher_prompt_tokens + self.teacher_completion_tokens
+
+    @property
     def thought_acceptance(self) -> float | None:
         return self.thoughts_accepted / self.thoughts_total if self.thoughts_total else None
 
@@ -107,6 +114,7 @@ class DistillReport:
         data.update(
             per_kind=self.per_kind,
             teacher_calls=self.teacher_calls,
+            teacher_tokens=self.teacher_tokens,
             thought_acceptance=self.thought_acceptance,
         )
         return data
@@ -130,11 +138,14 @@ def check_leakage(sessions: Sequence[Session], kinds: Sequence[str], force: bool
 
 
 class _Sender:
-    """Sends one stage's requests in chunks, counting requests and reporting progress."""
+    """Sends one stage's requests in chunks, counting requests and tokens and reporting
+    progress."""
 
     def __init__(self, llm: LLM, chunk_size: int | None, progress: ProgressCallback | None):
         self.llm, self.chunk_size, self.progress = llm, chunk_size, progress
         self.requests = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
 
     def __call__(self, stage: str, requests: list[ChatRequest]) -> list[Completion]:
         total = len(requests)
@@ -145,8 +156,11 @@ class _Sender:
         size = self.chunk_size or total
         results: list[Completion] = []
         for start in range(0, total, size):
-            results.extend(self.llm.generate(requests[start : start + size]))
+            answers = self.llm.generate(requests[start : start + size])
+            results.extend(answers)
             self.requests += len(requests[start : start + size])
+            self.prompt_tokens += sum(a.prompt_tokens for a in answers)
+            self.completion_tokens += sum(a.completion_tokens for a in answers)
             if self.progress:
                 self.progress(stage, len(results), total)
         return results
@@ -229,6 +243,8 @@ def distill(
         if "thought" in kinds:
             traces.extend(_thoughts(with_truth, send, report, thought_tokens, use_schema))
         report.teacher_requests = send.requests
+        report.teacher_prompt_tokens = send.prompt_tokens
+        report.teacher_completion_tokens = send.completion_tokens
         report.cache_hits = (llm.hits - hits_before) if isinstance(llm, CachingLLM) else 0
 
     if traces:
