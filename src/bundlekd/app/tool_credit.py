@@ -128,9 +128,8 @@ def credit_tool(
     }
     result = ToolCredit({}, {}, {}, 0, {"hit": 0, "false bundle": 0, "missed bundle": 0})
     for domain, owner in owners.items():
-        for k, session in enumerate(scorer.memories[domain].sessions):
-            key = session_key(domain, session.session_id)
-            result.members[key] = list(owner.session_ids[k])
+        for k, remembered in enumerate(scorer.memories[domain].sessions):
+            result.members[session_key(domain, remembered.session_id)] = list(owner.session_ids[k])
     labelled = [s for s in sessions if s.bundles and s.domain in scorer.memories]
     vectors = tool.embed(labelled)
     for done, (session, block) in enumerate(zip(labelled, vectors, strict=True), start=1):
@@ -195,7 +194,9 @@ def _decisions(groups: Sequence[Sequence[int]], gold: Sequence[Sequence[int]]) -
         if any(set(group) <= g for g in gold_sets):
             decisions.append(("hit", pairs, True))
         else:
-            decisions.append(("false bundle", [p for p in pairs if p not in together] or pairs, True))
+            decisions.append(
+                ("false bundle", [p for p in pairs if p not in together] or pairs, True)
+            )
     for bundle, members in zip(gold, gold_sets, strict=True):
         if len(members) >= 2 and not any(set(g) <= members for g in groups):
             split = [p for p in _pairs(bundle) if p not in grouped]
