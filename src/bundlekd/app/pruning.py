@@ -50,6 +50,7 @@ class PruneResult:
     removed: list[str]  # their exemplar ids
     val_before: Scores
     val_after: Scores = field(default_factory=dict)
+    settings: dict[str, str] = field(default_factory=dict)  # "before"/"after": policy@threshold
     operation: int | None = None  # the history entry
 
 
@@ -97,6 +98,7 @@ def prune_kb(
     removed = sorted({i for c in candidates for i in credit.members.get(c.key, [])})
     before = tool_scores(tool, val)
     result = PruneResult("dry run", credit, candidates, removed, before)
+    result.settings["before"] = _settings(tool)
     if not removed:
         result.decision = "nothing to prune"
     if dry_run or not removed:
@@ -109,6 +111,7 @@ def prune_kb(
         pruned.remove(removed)
         refit = fit_tool_as(pruned, fit, train=train, data_dir=data_dir, progress=progress)
         result.val_after = tool_scores(refit, val)
+        result.settings["after"] = _settings(refit)
         from bundlekd.knowledge_base.grouping.tool import tool_path
 
         tool_text = tool_path(copy).read_text("utf-8")
@@ -139,6 +142,14 @@ def tool_scores(tool: GroupingTool, sessions: Sequence[Session]) -> Scores:
         per_domain.setdefault(session.domain, []).append(score_session(predicted, gold))
     heads = {d: aggregate_all(scores)[HEADLINE] for d, scores in sorted(per_domain.items())}
     return {d: (h.precision, h.recall) for d, h in heads.items()}
+
+
+def _settings(tool: GroupingTool) -> str:
+    """The tool's grouping settings, e.g. `pairs@0.60` (per domain where they differ)."""
+    chosen = {d: f"{s.policy}@{s.threshold:.2f}" for d, s in sorted(tool.settings.items())}
+    if len(set(chosen.values())) == 1:
+        return next(iter(chosen.values()))
+    return ", ".join(f"{d} {v}" for d, v in chosen.items())
 
 
 def _fit_settings(kb_dir: Path) -> dict[str, Any]:
@@ -214,6 +225,7 @@ def _summary(
         "judged_on": "val",
         "val_before": _rounded(result.val_before),
         "val_after": _rounded(result.val_after),
+        "settings": result.settings,
         **({"worse_in": worse} if worse else {}),
     }
 
@@ -278,6 +290,8 @@ def prune_report(
         after = result.val_after.get(domain)
         shown = f"{after[0]:.3f} / {after[1]:.3f}" if after else "-"
         lines.append(f"  {domain:<30} {p:.3f} / {r:.3f}  {shown}")
+    if result.settings:
+        lines.append("  grouping " + ", ".join(f"{k} {v}" for k, v in result.settings.items()))
     where = f" (history #{result.operation})" if result.operation is not None else ""
     lines.append(f"decision: {result.decision}{where}")
     return lines
