@@ -159,3 +159,6 @@ def test_dry_run_writes_nothing_and_a_cosine_tool_is_refused(kb_dir: Path) -> No
     path.write_text(json.dumps(saved))
     output = cli("kb", "prune", str(kb_dir), code=1)
     assert "pruning needs --tool-scorer learned" in " ".join(output.split())
+    output = cli("kb", "prune", str(kb_dir / "nothing"), code=1)
+    assert "not a knowledge base" in output
+    assert not (kb_dir / "nothing").exists()

@@ -71,14 +71,11 @@ def prune_kb(
             or the KB changed while pruning (nothing is written then).
         ConfigError: the KB does not say how its tool was fitted, or no val sessions.
     """
-    from bundlekd.app.components import open_kb
     from bundlekd.app.tool_fitting import fit_tool_as
-    from bundlekd.knowledge_base.config import KBConfig
-    from bundlekd.llm.config import EmbedderConfig
 
     if top < 1 or min_queries < 1 or tolerance < 0:
         raise KnowledgeBaseError("prune: --top and --min-sessions >= 1, --tolerance >= 0")
-    kb = open_kb(KBConfig(dir=kb_dir), EmbedderConfig())
+    kb = _open(kb_dir)
     drift = kb.tool_drift()
     if drift is not None:
         raise KnowledgeBaseError(f"{drift}; prune a KB whose tool matches its knowledge")
@@ -107,7 +104,7 @@ def prune_kb(
     with tempfile.TemporaryDirectory(prefix="bundlekd-prune-") as scratch:
         copy = Path(scratch) / "kb"
         shutil.copytree(kb_dir, copy, ignore=shutil.ignore_patterns("snapshots", "*.lock"))
-        pruned = open_kb(KBConfig(dir=copy), EmbedderConfig())
+        pruned = _open(copy)
         pruned.remove(removed)
         refit = fit_tool_as(pruned, fit, train=train, data_dir=data_dir, progress=progress)
         result.val_after = tool_scores(refit, val)
@@ -127,6 +124,18 @@ def prune_kb(
     result.operation = _record(kb, start, removed if not worse else [], tool_text, summary)
     logger.info("prune of %s: %s (%s)", kb_dir, result.decision, summary)
     return result
+
+
+def _open(kb_dir: Path) -> KnowledgeBase:
+    """The KB opened for writing, as recorded (never created here)."""
+    from bundlekd.app.components import open_kb
+    from bundlekd.knowledge_base.config import KBConfig
+    from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
+    from bundlekd.llm.config import EmbedderConfig
+
+    if not KnowledgeStore(kb_dir).exists():
+        raise KnowledgeBaseError(f"{kb_dir}: not a knowledge base (no knowledge.jsonl)")
+    return open_kb(KBConfig(dir=kb_dir), EmbedderConfig(), create=True)
 
 
 def tool_scores(tool: GroupingTool, sessions: Sequence[Session]) -> Scores:
