@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 Scores = dict[str, tuple[float, float]]  # domain -> (strict P, strict unique R)
+EPSILON = 1e-9  # float noise, not a drop
 
 
 @dataclass
@@ -75,7 +76,7 @@ def prune_kb(
 
     if top < 1 or min_queries < 1 or tolerance < 0:
         raise KnowledgeBaseError("prune: --top and --min-sessions >= 1, --tolerance >= 0")
-    kb = _open(kb_dir)
+    kb = _open(kb_dir, write=False)  # reopened for writing only to record the decision
     drift = kb.tool_drift()
     if drift is not None:
         raise KnowledgeBaseError(f"{drift}; prune a KB whose tool matches its knowledge")
@@ -104,7 +105,7 @@ def prune_kb(
     with tempfile.TemporaryDirectory(prefix="bundlekd-prune-") as scratch:
         copy = Path(scratch) / "kb"
         shutil.copytree(kb_dir, copy, ignore=shutil.ignore_patterns("snapshots", "*.lock"))
-        pruned = _open(copy)
+        pruned = _open(copy, write=True)
         pruned.remove(removed)
         refit = fit_tool_as(pruned, fit, train=train, data_dir=data_dir, progress=progress)
         result.val_after = tool_scores(refit, val)
@@ -116,18 +117,19 @@ def prune_kb(
         d
         for d, (p, r) in before.items()
         if d not in result.val_after
-        or result.val_after[d][0] < p - tolerance
-        or result.val_after[d][1] < r - tolerance
+        or result.val_after[d][0] < p - tolerance - EPSILON
+        or result.val_after[d][1] < r - tolerance - EPSILON
     ]
     result.decision = "rejected" if worse else "kept"
     summary = _summary(result, credit, top, min_queries, tolerance, worse)
-    result.operation = _record(kb, start, removed if not worse else [], tool_text, summary)
+    kept = removed if not worse else []
+    result.operation = _record(_open(kb_dir, write=True), start, kept, tool_text, summary)
     logger.info("prune of %s: %s (%s)", kb_dir, result.decision, summary)
     return result
 
 
-def _open(kb_dir: Path) -> KnowledgeBase:
-    """The KB opened for writing, as recorded (never created here)."""
+def _open(kb_dir: Path, *, write: bool) -> KnowledgeBase:
+    """The KB with its recorded embedder and index, for reading or writing (never created)."""
     from bundlekd.app.components import open_kb
     from bundlekd.knowledge_base.config import KBConfig
     from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
@@ -135,7 +137,7 @@ def _open(kb_dir: Path) -> KnowledgeBase:
 
     if not KnowledgeStore(kb_dir).exists():
         raise KnowledgeBaseError(f"{kb_dir}: not a knowledge base (no knowledge.jsonl)")
-    return open_kb(KBConfig(dir=kb_dir), EmbedderConfig(), create=True)
+    return open_kb(KBConfig(dir=kb_dir), EmbedderConfig(), create=write)
 
 
 def tool_scores(tool: GroupingTool, sessions: Sequence[Session]) -> Scores:
