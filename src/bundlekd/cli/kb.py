@@ -310,6 +310,54 @@ def refit_tool(
 
 
 @app.command()
+def prune(
+    kb_dir: Path = KB_DIR,
+    top: int = typer.Option(20, "--top", help="Training sessions pruned at most."),
+    min_sessions: int = typer.Option(
+        3, "--min-sessions", help="Credited in at least this many replayed sessions."
+    ),
+    tolerance: float = typer.Option(
+        0.0, "--tolerance", help="Val drop in strict P or R that still keeps the pruning."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Credit and list; change nothing."),
+    show: int = typer.Option(5, "--show", help="Items listed at each end."),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Data folder (default $BUNDLEKD_DATA_DIR, else as recorded)."
+    ),
+) -> None:
+    """Prune the exemplars whose evidence decided more misses than hits; keep it if val agrees.
+
+    Credits the tool's exemplars on its training sessions (each with itself left out of the
+    memory), removes the most harmful sessions' exemplars, refits the tool (train, then val)
+    and keeps that only if no domain's val strict P or R drops. Test is never read. Either way
+    one `prune` operation in `kb history` records the numbers; `kb rollback` undoes a kept one.
+    """
+    from bundlekd.app.pruning import prune_kb, prune_report
+    from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
+
+    with errors_to_exit(), progress_bar() as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        result = prune_kb(
+            kb_dir,
+            top=top,
+            min_queries=min_sessions,
+            tolerance=tolerance,
+            dry_run=dry_run,
+            data_dir=data_dir,
+            progress=progress,
+        )
+        texts = {i.id: f"{i.kind}: {i.text}" for i in KnowledgeStore(kb_dir).items(status=None)}
+    for line in prune_report(result, texts, show=show, min_queries=min_sessions):
+        console.print(printable(line), markup=False)
+
+
+@app.command()
 def rebuild(
     kb_dir: Path = KB_DIR,
     index: str | None = INDEX_OPTION,

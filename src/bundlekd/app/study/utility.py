@@ -6,6 +6,10 @@ precision minus the mean over the sessions of its domain. An item's utility is t
 those credits over the sessions that used it: positive items sat in sessions that went better
 than usual, negative ones in sessions that went worse. It is a correlation, not a causal
 effect; pruning on it must be judged on val (a run on the val split), never on test.
+
+For the grouping tool, `knowledge_ids` are the exemplars that named its groups, not the ones
+that decided them: its exemplars are credited with the hits and misses their pair evidence
+decided by `bundlekd.app.tool_credit` (`bundlekd kb prune --dry-run` lists them).
 """
 
 from __future__ import annotations
