@@ -1,0 +1,147 @@
+"""The study grid's SFT utilizations for the LLM student: cells, routing, adapter keys, and one
+routed cell for real (a tiny random Llama, one training step per adapter)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bundlekd.app.study.cells import kb_overrides, project_overrides
+from bundlekd.app.study.grid import Cell, StudyConfig, expand
+from bundlekd.app.study.routing import choose, route_sessions, write_routes
+from bundlekd.app.study.sft_cells import adapter_groups, adapter_key, adapter_overrides
+from bundlekd.config import load_config
+from bundlekd.data.sources import load_sample
+from fixtures.tiny_model import tiny_model_dir  # noqa: F401  (re-exported fixture)
+
+
+def _study(**grid: object) -> StudyConfig:
+    return StudyConfig(name="t", source="sample", grid={"student": ["llm"], **grid})  # type: ignore[arg-type]
+
+
+def test_sft_utilizations_expand_to_the_cells_that_make_sense() -> None:
+    study = _study(
+        formats=[[], ["pattern", "rule", "thought"], ["rule"], ["exemplar", "rule"]],
+        utilization=["icl", "sft", "sft_icl", "sft_routed"],
+        ratio=[0.5],
+    )
+    cells = {(c.utilization, "+".join(c.formats) or "-", c.ratio) for c in expand(study)}
+    assert cells == {
+        ("icl", "-", 1.0),  # zero-shot reads no knowledge: one cell at ratio 1
+        ("icl", "pattern+rule+thought", 0.5),
+        ("icl", "rule", 0.5),
+        ("icl", "exemplar+rule", 0.5),
+        ("sft", "-", 0.5),  # the training sample is the quantity: the ratio stays
+        ("sft_icl", "pattern+rule+thought", 0.5),
+        ("sft_icl", "rule", 0.5),
+        ("sft_routed", "pattern+rule+thought", 0.5),  # one kind is no routing
+    }
+    routed = next(c for c in expand(study) if c.utilization == "sft_routed")
+    assert adapter_groups(routed) == {k: (k,) for k in ("pattern", "rule", "thought")}
+    mixed = next(c for c in expand(study) if c.utilization == "sft_icl" and len(c.formats) == 3)
+    assert adapter_groups(mixed) == {"mixed": ("pattern", "rule", "thought")}
+    # ICL and SFT cells of the same kinds share one KB (and the KBs earlier grids built)
+    icl = next(c for c in expand(study) if c.utilization == "icl" and len(c.formats) == 3)
+    assert kb_overrides(mixed, project_overrides(study, mixed)) == kb_overrides(
+        icl, project_overrides(study, icl)
+    )
+    assert project_overrides(study, mixed)["generation.n_examples"] == 0
+
+
+def test_the_router_picks_the_kind_with_the_largest_summed_score(tmp_path: Path) -> None:
+    kinds = ["pattern", "rule", "thought"]
+    kind, mix, counts = choose([("pattern", 0.5), ("rule", 0.4), ("rule", 0.3)], kinds)
+    assert (kind, counts) == ("rule", {"pattern": 1, "rule": 2, "thought": 0})
+    assert mix["rule"] == pytest.approx(0.7)
+    assert choose([("thought", 0.2), ("rule", 0.2)], kinds)[0] == "rule"  # tie: formats order
+    assert choose([], kinds)[0] == "pattern"  # nothing retrieved: the first kind
+    sessions = [s for s in load_sample().split("test") if s.domain == "food"][:3]
+    hits = {sessions[0].key: [("thought", 0.9)], sessions[1].key: [("pattern", 0.1)]}
+    routes = route_sessions(sessions, kinds, lambda s: hits.get(s.key, []))
+    assert [r.kind for r in routes] == ["thought", "pattern", "pattern"]
+    counts = write_routes(tmp_path / "routing.jsonl", routes)
+    assert counts == {"thought": 1, "pattern": 2}
+    logged = [json.loads(line) for line in (tmp_path / "routing.jsonl").read_text().splitlines()]
+    assert logged[0] == {
+        "session_key": list(sessions[0].key),
+        "adapter": "thought",
+        "mix": {"pattern": 0.0, "rule": 0.0, "thought": 0.9},
+        "counts": {"pattern": 0, "rule": 0, "thought": 1},
+    }
+
+
+def test_an_adapter_key_changes_with_its_training_sample_and_kind(tmp_path: Path) -> None:
+    study = _study(formats=[["pattern", "rule"]], utilization=["sft_routed"], ratio=[0.5])
+    cell: Cell = expand(study)[0]
+    train = load_sample().split("train")
+    overrides = project_overrides(study, cell)
+
+    def key(kinds: tuple[str, ...], sessions: list, **sample: object) -> dict:  # type: ignore[type-arg]
+        config = load_config(overrides=adapter_overrides(overrides, tmp_path, kinds)).config
+        return adapter_key(
+            config, kb_dir=tmp_path, kinds=kinds, train=sessions, val=[], sample=sample
+        )
+
+    base = key(("pattern",), train[:6], ratio=0.5)
+    assert base == key(("pattern",), train[:6], ratio=0.5)
+    assert base != key(("pattern",), train[:5], ratio=0.5)  # another sample
+    assert base != key(("pattern",), train[1:7], ratio=0.5)  # same size, other sessions
+    assert base != key(("rule",), train[:6], ratio=0.5)  # another kind
+    assert base["input"] == "knowledge"
+    assert base["kb"] == tmp_path.name
+    titles = key((), train[:6], ratio=0.5)
+    assert titles["input"] == "titles"
+    assert titles["kb"] is None
+
+
+@pytest.mark.slow
+def test_a_routed_cell_trains_its_adapters_and_generates_with_them(
+    tmp_path: Path,
+    tiny_model_dir: Path,  # noqa: F811
+) -> None:
+    from bundlekd.app.study.runner import run_study
+
+    study = StudyConfig(
+        name="routed",
+        source="sample",
+        domains=["electronic"],
+        sample=2,
+        teacher_limit=1,
+        base={
+            "sft.train.max_steps": 1,
+            "sft.train.epochs": 1,
+            "sft.train.eval_sessions": 1,
+            "sft.train.batch_size": 4,
+            "sft.train.device": "cpu",
+            "generation.max_new_tokens": 24,
+        },
+        grid={  # type: ignore[arg-type]
+            "student": ["llm"],
+            "formats": [["pattern", "thought"]],
+            "utilization": ["sft_routed"],
+            "model": [f"hf:{tiny_model_dir}"],
+        },
+    )
+    [result] = run_study(study, tmp_path / "run")
+    cell_dir = tmp_path / "run" / "cells" / result["cell_id"]
+    routes = [json.loads(x) for x in (cell_dir / "routing.jsonl").read_text().splitlines()]
+    assert len(routes) == result["sessions"] == 2
+    assert sum(result["routing"].values()) == 2
+    assert set(result["routing"]) <= {"pattern", "thought"}
+    # both adapters trained (one step each), val chose their epoch, the cost counts them
+    assert set(result["chosen"]["sft_epoch"]["value"]) == {"pattern", "thought"}
+    assert result["chosen"]["sft_epoch"]["chosen_on"] == "val"
+    adapters = sorted((tmp_path / "run" / "artifacts" / "adapter").glob("*/artifact.json"))
+    assert len(adapters) == 2
+    assert result["cost"]["sft_train_s"] > 0
+    assert result["cost"]["training_s"] >= result["cost"]["sft_train_s"]
+    # the merged predictions are what was scored, next to the pair floor and clustering bar
+    merged = (cell_dir / "predictions" / "icl.jsonl").read_text().splitlines()
+    assert len(merged) == 2
+    methods = [row["method"] for row in result["tables"]["electronic"]]
+    assert methods[0] == "pair floor"
+    assert {"icl", "cluster"} <= set(methods)
+    again = run_study(study, tmp_path / "run")  # finished: read back, nothing re-run
+    assert again[0]["cost"] == result["cost"]
