@@ -9,16 +9,25 @@ from pathlib import Path
 import pytest
 
 from bundlekd.app.study.cells import kb_overrides, project_overrides
-from bundlekd.app.study.grid import Cell, StudyConfig, expand
+from bundlekd.app.study.grid import Cell, StudyConfig, expand, load_study
 from bundlekd.app.study.routing import choose, route_sessions, write_routes
 from bundlekd.app.study.sft_cells import adapter_groups, adapter_key, adapter_overrides
 from bundlekd.config import load_config
 from bundlekd.data.sources import load_sample
 from fixtures.tiny_model import tiny_model_dir  # noqa: F401  (re-exported fixture)
 
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
 
 def _study(**grid: object) -> StudyConfig:
     return StudyConfig(name="t", source="sample", grid={"student": ["llm"], **grid})  # type: ignore[arg-type]
+
+
+def test_the_rq3_llm_grid_has_every_utilization() -> None:
+    cells = expand(load_study(CONFIGS / "rq3_utilization_llm.yaml"))
+    assert sorted((c.utilization, len(c.formats)) for c in cells) == [
+        ("icl", 0), ("icl", 3), ("sft", 0), ("sft_icl", 3), ("sft_routed", 3)
+    ]  # fmt: skip
 
 
 def test_sft_utilizations_expand_to_the_cells_that_make_sense() -> None:
@@ -101,10 +110,12 @@ def test_a_routed_cell_trains_its_adapters_and_generates_with_them(
     tmp_path: Path,
     tiny_model_dir: Path,  # noqa: F811
 ) -> None:
+    from bundlekd.app.study.report import write_study_report
     from bundlekd.app.study.runner import run_study
 
     study = StudyConfig(
         name="routed",
+        question="utilization",
         source="sample",
         domains=["electronic"],
         sample=2,
@@ -145,3 +156,8 @@ def test_a_routed_cell_trains_its_adapters_and_generates_with_them(
     assert {"icl", "cluster"} <= set(methods)
     again = run_study(study, tmp_path / "run")  # finished: read back, nothing re-run
     assert again[0]["cost"] == result["cost"]
+    # the report has a row per adapter and says where the sessions went
+    text = write_study_report([tmp_path / "run"], tmp_path / "report").read_text()
+    adapters = text.split("### routed: SFT adapters")[1].split("###")[0]
+    assert adapters.count("| llm:pattern+thought ") == 2
+    assert "Routed sessions per adapter:" in text

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bundlekd.app.study.artifacts import embedder_artifact, kb_artifact
+from bundlekd.app.study.artifacts import artifact_summary, embedder_artifact, kb_artifact
 from bundlekd.app.study.grid import SFT_UTILIZATIONS, Cell, StudyConfig
-from bundlekd.app.study.sft_cells import predict_routed
+from bundlekd.app.study.sft_cells import cell_adapters, predict_routed, sft_chosen
 from bundlekd.files import read_json, write_json
 
 if TYPE_CHECKING:
@@ -145,16 +145,18 @@ def run_cell(
         emb_dir, record = embedder_artifact(
             root, data_keys, study.embedder_epochs, slug=f"tuned-{where}"
         )
-        artifacts["embedder"] = _summary(emb_dir, record)
+        artifacts["embedder"] = artifact_summary(emb_dir, record)
         overrides["kb.tool_embedder"] = str(emb_dir / "model")
     stage(f"{cell.cell_id}: knowledge base")
     kb_dir, record = kb_artifact(root, kb_overrides(cell, overrides), slug=_kb_slug(cell))
-    artifacts["kb"] = _summary(kb_dir, record)
+    artifacts["kb"] = artifact_summary(kb_dir, record)
     sampled_train = sample_sessions(mine.train, cell.ratio, cell.strategy, cell.seed)
     specs: dict[str, str] = {}
     adapters: dict[str, dict[str, Any]] = {}
     if cell.utilization in SFT_UTILIZATIONS:
-        specs, adapters = _adapters(cell, root, overrides, kb_dir, sampled_train, mine.val, stage)
+        specs, adapters = cell_adapters(
+            cell, root, overrides, kb_dir, sampled_train, mine.val, stage, on_progress
+        )
         artifacts.update({f"adapter:{name}": a["summary"] for name, a in adapters.items()})
         if len(specs) == 1:
             overrides["student.model"] = next(iter(specs.values()))
@@ -215,7 +217,7 @@ def run_cell(
         "sessions_per_domain": {d: sum(s.domain == d for s in report) for d in cell.domains},
         "sampled": cell.student == "llm" or study.sample_tool,
         "tables": tables,
-        "chosen": {**_chosen(cell, kb_dir, sampled_train), **_sft_chosen(adapters, routed)},
+        "chosen": {**_chosen(cell, kb_dir, sampled_train), **sft_chosen(adapters, routed)},
         "artifacts": artifacts,
         "knowledge": record.get("details", {}).get("distill", {}).get("per_kind", {}),
         "routing": routed.get("routing"),
@@ -238,58 +240,6 @@ def run_cell(
     return result
 
 
-def _adapters(
-    cell: Cell,
-    root: Path,
-    overrides: dict[str, Any],
-    kb_dir: Path,
-    train: list[Session],
-    val: list[Session],
-    stage: Callable[[str], None],
-) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-    """Every adapter of an SFT cell (built once, shared): name -> backend spec, and name ->
-    its summary and record."""
-    from bundlekd.app.study.sft_cells import adapter_artifact, adapter_groups, student_spec
-
-    specs: dict[str, str] = {}
-    adapters: dict[str, dict[str, Any]] = {}
-    for name, kinds in adapter_groups(cell).items():
-        stage(f"{cell.cell_id}: adapter {name} ({len(train)} training sessions)")
-        path, record = adapter_artifact(
-            root, cell, name, kinds, overrides, kb_dir=kb_dir, train=train, val=val, status=stage
-        )
-        specs[kinds[0] if cell.utilization == "sft_routed" else name] = student_spec(path)
-        adapters[name] = {"summary": _summary(path, record), "details": record.get("details", {})}
-    return specs, adapters
-
-
-def _sft_chosen(adapters: dict[str, dict[str, Any]], routed: dict[str, Any]) -> dict[str, Any]:
-    """The adapters' epochs (chosen on val) and the routing (report titles only, no labels)."""
-    if not adapters:
-        return {}
-    chosen: dict[str, Any] = {
-        "sft_epoch": {
-            "value": {name: a["details"].get("best_epoch") for name, a in adapters.items()},
-            "chosen_on": "val",
-            "val_sessions": {
-                name: a["details"].get("val_sessions") for name, a in adapters.items()
-            },
-            "rule": next(iter(adapters.values()))["details"].get("chosen_on"),
-        },
-        "sft_train_set": {
-            "value": {name: a["details"].get("train_sessions") for name, a in adapters.items()},
-            "chosen_on": "train",
-        },
-    }
-    if routed:
-        chosen["routing"] = {
-            "value": routed["routing"],
-            "chosen_on": "report titles only (retrieval, no labels)",
-            "top_k": routed["routing_k"],
-        }
-    return chosen
-
-
 def _sample(sessions: list[Session], n: int | None, seed: int) -> list[Session]:
     from bundlekd.app.components import sample_per_domain
 
@@ -299,15 +249,6 @@ def _sample(sessions: list[Session], n: int | None, seed: int) -> list[Session]:
 def _kb_slug(cell: Cell) -> str:
     where = cell.domains[0] if cell.scope == "single" else "pooled"
     return f"{cell.student}-{where}-r{cell.ratio:g}-{cell.strategy}-s{cell.seed}"
-
-
-def _summary(folder: Path, record: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "dir": str(folder),
-        "reused": record.get("reused", False),
-        "build_wall_s": record.get("wall_s"),
-        "build_cpu_s": record.get("cpu_s"),
-    }
 
 
 def _training_seconds(artifacts: dict[str, Any]) -> float:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bundlekd.app.study.artifacts import artifact_dir, build_once
+from bundlekd.app.study.artifacts import artifact_dir, artifact_summary, build_once
 from bundlekd.app.study.grid import Cell
 from bundlekd.files import canonical_hash
 
@@ -116,6 +116,7 @@ def adapter_artifact(
     train: Sequence[Session],
     val: Sequence[Session],
     status: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """An adapter trained on `train` (val picks the epoch); the model is `<folder>/adapter`."""
     from bundlekd.config import load_config
@@ -139,6 +140,7 @@ def adapter_artifact(
             path / "adapter",
             base_spec=config.student.model,
             status=status,
+            progress=(lambda _e, step, steps, _loss: progress(step, steps)) if progress else None,
             command=f"bundlekd experiment run (adapter {name} of {cell.cell_id})",
         )
         return {
@@ -156,6 +158,70 @@ def adapter_artifact(
         }
 
     return folder, build_once(folder, key, build)
+
+
+def cell_adapters(
+    cell: Cell,
+    root: Path,
+    overrides: dict[str, Any],
+    kb_dir: Path,
+    train: list[Session],
+    val: list[Session],
+    stage: Callable[[str], None],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """Every adapter of an SFT cell (built once, shared): name -> backend spec, and name ->
+    its summary and record."""
+    specs: dict[str, str] = {}
+    adapters: dict[str, dict[str, Any]] = {}
+    for name, kinds in adapter_groups(cell).items():
+        stage(f"{cell.cell_id}: adapter {name} ({len(train)} training sessions)")
+        path, record = adapter_artifact(
+            root,
+            cell,
+            name,
+            kinds,
+            overrides,
+            kb_dir=kb_dir,
+            train=train,
+            val=val,
+            status=stage,
+            progress=on_progress,
+        )
+        specs[kinds[0] if cell.utilization == "sft_routed" else name] = student_spec(path)
+        adapters[name] = {
+            "summary": artifact_summary(path, record),
+            "details": record.get("details", {}),
+        }
+    return specs, adapters
+
+
+def sft_chosen(adapters: dict[str, dict[str, Any]], routed: dict[str, Any]) -> dict[str, Any]:
+    """The adapters' epochs (chosen on val) and the routing (report titles only, no labels)."""
+    if not adapters:
+        return {}
+    chosen: dict[str, Any] = {
+        "sft_epoch": {
+            "value": {name: a["details"].get("best_epoch") for name, a in adapters.items()},
+            "chosen_on": "val",
+            "val_sessions": {
+                name: a["details"].get("val_sessions") for name, a in adapters.items()
+            },
+            "rule": next(iter(adapters.values()))["details"].get("chosen_on"),
+            "val_scores": {name: a["details"].get("val_metrics") for name, a in adapters.items()},
+        },
+        "sft_train_set": {
+            "value": {name: a["details"].get("train_sessions") for name, a in adapters.items()},
+            "chosen_on": "train",
+        },
+    }
+    if routed:
+        chosen["routing"] = {
+            "value": routed["routing"],
+            "chosen_on": "report titles only (retrieval, no labels)",
+            "top_k": routed["routing_k"],
+        }
+    return chosen
 
 
 def student_spec(folder: Path) -> str:
