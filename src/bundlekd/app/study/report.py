@@ -133,7 +133,7 @@ def adapter_table(results: Sequence[dict[str, Any]]) -> list[str]:
         trained = ((result.get("chosen") or {}).get("sft_train_set") or {}).get("value") or {}
         for name, best in (epoch.get("value") or {}).items():
             built = (result.get("artifacts") or {}).get(f"adapter:{name}") or {}
-            val = (epoch.get("val_scores") or {}).get(name) or {}
+            val = (epoch.get("val_scores") or {}).get(name) or _adapter_val(built)
             routed = (result.get("routing") or {}).get(name)
             values = [
                 name,
@@ -148,6 +148,15 @@ def adapter_table(results: Sequence[dict[str, Any]]) -> list[str]:
             ]
             lines.append(f"| {result['label']} | " + " | ".join(values) + " |")
     return lines if len(lines) > 2 else []
+
+
+def _adapter_val(built: dict[str, Any]) -> dict[str, Any]:
+    """The val scores in the adapter's own record (results written before cells copied them)."""
+    path = Path(built["dir"]) / "artifact.json" if built.get("dir") else None
+    if path is None or not path.is_file():
+        return {}
+    record = json.loads(path.read_text(encoding="utf-8"))
+    return dict((record.get("details") or {}).get("val_metrics") or {})
 
 
 def _n(value: Any, digits: int) -> str:
