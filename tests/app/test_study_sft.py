@@ -10,7 +10,7 @@ import pytest
 
 from bundlekd.app.study.cells import kb_overrides, project_overrides
 from bundlekd.app.study.grid import Cell, StudyConfig, expand, load_study
-from bundlekd.app.study.routing import choose, route_sessions, write_routes
+from bundlekd.app.study.routing import calibrate, choose, route_sessions, write_routes
 from bundlekd.app.study.sft_cells import adapter_groups, adapter_key, adapter_overrides
 from bundlekd.config import load_config
 from bundlekd.data.sources import load_sample
@@ -59,25 +59,39 @@ def test_sft_utilizations_expand_to_the_cells_that_make_sense() -> None:
     assert project_overrides(study, mixed)["generation.n_examples"] == 0
 
 
-def test_the_router_picks_the_kind_with_the_largest_summed_score(tmp_path: Path) -> None:
+def test_the_router_picks_the_kind_most_relevant_for_its_kind(tmp_path: Path) -> None:
     kinds = ["pattern", "rule", "thought"]
-    kind, mix, counts = choose([("pattern", 0.5), ("rule", 0.4), ("rule", 0.3)], kinds)
-    assert (kind, counts) == ("rule", {"pattern": 1, "rule": 2, "thought": 0})
-    assert mix["rule"] == pytest.approx(0.7)
-    assert choose([("thought", 0.2), ("rule", 0.2)], kinds)[0] == "rule"  # tie: formats order
-    assert choose([], kinds)[0] == "pattern"  # nothing retrieved: the first kind
     sessions = [s for s in load_sample().split("test") if s.domain == "food"][:3]
-    hits = {sessions[0].key: [("thought", 0.9)], sessions[1].key: [("pattern", 0.1)]}
-    routes = route_sessions(sessions, kinds, lambda s: hits.get(s.key, []))
-    assert [r.kind for r in routes] == ["thought", "pattern", "pattern"]
+    val = [s for s in load_sample().split("val") if s.domain == "food"][:2]
+    # patterns always score higher than rules in raw cosine; what counts is each kind's
+    # score against its own val scores
+    raw = {
+        val[0].key: {"pattern": [0.6, 0.5], "rule": [0.2], "thought": [0.3]},
+        val[1].key: {"pattern": [0.4, 0.3], "rule": [0.1], "thought": [0.3]},
+        sessions[0].key: {"pattern": [0.45], "rule": [0.3], "thought": [0.3]},  # rule: z 3
+        sessions[1].key: {"pattern": [0.55], "rule": [0.1]},  # pattern z 1, rule z -1
+        sessions[2].key: {},  # nothing retrieved
+    }
+    retrieve = lambda session, kind: raw[session.key].get(kind, [])  # noqa: E731
+    calibration = calibrate(val, kinds, retrieve)
+    assert calibration["food"]["pattern"] == pytest.approx((0.45, 0.1))
+    assert calibration["food"]["thought"] == pytest.approx((0.3, 0.0))
+    routes = route_sessions(sessions, kinds, retrieve, calibration)
+    assert [r.kind for r in routes] == ["rule", "pattern", "pattern"]
+    assert routes[0].z["rule"] == pytest.approx(3.0)
+    assert routes[1].z["thought"] is None  # no thought retrieved: it cannot win
+    # a kind never retrieved on val cannot win; a tie goes to the earlier kind of the formats
+    assert choose({"rule": 0.2, "thought": 0.9}, {"rule": (0.1, 0.1)}, kinds)[0] == "rule"
+    same = {"rule": (0.2, 0.1), "thought": (0.2, 0.1)}
+    assert choose({"rule": 0.3, "thought": 0.3}, same, kinds)[0] == "rule"
     counts = write_routes(tmp_path / "routing.jsonl", routes)
-    assert counts == {"thought": 1, "pattern": 2}
+    assert counts == {"rule": 1, "pattern": 2}
     logged = [json.loads(line) for line in (tmp_path / "routing.jsonl").read_text().splitlines()]
-    assert logged[0] == {
-        "session_key": list(sessions[0].key),
-        "adapter": "thought",
-        "mix": {"pattern": 0.0, "rule": 0.0, "thought": 0.9},
-        "counts": {"pattern": 0, "rule": 0, "thought": 1},
+    assert logged[2] == {
+        "session_key": list(sessions[2].key),
+        "adapter": "pattern",
+        "relevance": {"pattern": None, "rule": None, "thought": None},
+        "z": {"pattern": None, "rule": None, "thought": None},
     }
 
 

@@ -175,7 +175,7 @@ def run_cell(
     routed: dict[str, Any] = {}
     if cell.utilization == "sft_routed":
         routed = predict_routed(
-            config, cell, folder, report, kb, specs, arm=arm, on_stage=stage,
+            config, cell, folder, report, kb, specs, val=mine.val, arm=arm, on_stage=stage,
             on_progress=on_progress,
         )  # fmt: skip
     arms = [BAR_ARM] if routed else [arm, BAR_ARM]

@@ -27,10 +27,11 @@ from bundlekd.files import canonical_hash
 
 if TYPE_CHECKING:
     from bundlekd.config import ProjectConfig
-    from bundlekd.data.schema import Session
+    from bundlekd.data.schema import Prediction, Session
     from bundlekd.knowledge_base.kb import KnowledgeBase
 
 ROUTED_DIR = "routed"
+CALIBRATION_SESSIONS = 30  # val sessions per domain that calibrate the router (titles only)
 
 
 def adapter_groups(cell: Cell) -> dict[str, tuple[str, ...]]:
@@ -218,8 +219,9 @@ def sft_chosen(adapters: dict[str, dict[str, Any]], routed: dict[str, Any]) -> d
     if routed:
         chosen["routing"] = {
             "value": routed["routing"],
-            "chosen_on": "report titles only (retrieval, no labels)",
+            "chosen_on": "calibrated on val titles; each report session by its titles only",
             "top_k": routed["routing_k"],
+            "calibration_sessions_per_domain": routed["calibration_sessions"],
         }
     return chosen
 
@@ -243,27 +245,40 @@ def predict_routed(
     kb: KnowledgeBase,
     specs: dict[str, str],
     *,
+    val: Sequence[Session],
     arm: str,
     on_stage: Callable[[str], None],
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Route every session, generate each adapter's group with it (resumable files under
-    `predictions/routed/`), merge them into `predictions/<arm>.jsonl`; log the routes."""
+    """Route every session (calibrated on `val` titles, `routing`), generate each adapter's
+    group with it (resumable files under `predictions/routed/`), merge them into
+    `predictions/<arm>.jsonl`; log the routes and the calibration."""
     from bundlekd.agent.runner import run_batch
     from bundlekd.agent.student import StudentAgent
-    from bundlekd.app.components import build_llm, knowledge_source
-    from bundlekd.app.study.routing import ROUTING_FILE, kb_retriever, route_sessions, write_routes
+    from bundlekd.app.components import build_llm, knowledge_source, sample_per_domain
+    from bundlekd.app.study.routing import (
+        ROUTING_FILE,
+        calibrate,
+        kb_retriever,
+        route_sessions,
+        write_routes,
+    )
     from bundlekd.data.predictions_jsonl import read_predictions, write_predictions
+    from bundlekd.files import write_json
 
     kinds = list(cell.formats)
-    k = config.generation.top_k * len(kinds)  # as many items as a mixed prompt draws from
-    retrieve = kb_retriever(kb, kinds, k, same_domain=config.retrieval.same_domain)
-    routes = route_sessions(report, kinds, retrieve)
+    k = config.generation.top_k
+    retrieve = kb_retriever(kb, k, same_domain=config.retrieval.same_domain)
+    calibration = calibrate(
+        sample_per_domain(val, CALIBRATION_SESSIONS, cell.seed), kinds, retrieve
+    )
+    write_json(folder / "routing_calibration.json", {"top_k": k, "per_domain": calibration})
+    routes = route_sessions(report, kinds, retrieve, calibration)
     counts = write_routes(folder / ROUTING_FILE, routes)
     groups: dict[str, list[Session]] = {}
     for session, route in zip(report, routes, strict=True):
         groups.setdefault(route.kind, []).append(session)
-    merged = []
+    merged: list[Prediction] = []
     tokens, seconds = 0, 0.0
     for kind, sessions in groups.items():
         on_stage(f"{cell.cell_id}: adapter {kind} on {len(sessions)} routed sessions")
@@ -285,11 +300,13 @@ def predict_routed(
             llm.close()
         seconds += time.perf_counter() - started
         tokens += summary.tokens
-        merged.extend(read_predictions(path))
+        wanted = {x.key for x in sessions}  # a group's file holds its own sessions only
+        merged.extend(p for p in read_predictions(path) if p.key in wanted)
     write_predictions(folder / "predictions" / f"{arm}.jsonl", merged)
     return {
         "routing": counts,
         "routing_k": k,
+        "calibration_sessions": CALIBRATION_SESSIONS,
         "predict_s": round(seconds, 2),
         "student_tokens": tokens,
         "sessions_per_min": round(60 * len(report) / seconds, 2) if seconds else None,
