@@ -274,11 +274,19 @@ def _scale_note(results: Sequence[dict[str, Any]]) -> str:
     )
     size = f"{'/'.join(map(str, per_domain))} test sessions per domain" if per_domain else ""
     data = f", adapters trained on {'/'.join(map(str, trained))} sessions" if trained else ""
-    return (
-        f"Scale: {size}{data}. With a 135M student at this scale a gap under ~0.05 is noise; "
-        "on a GPU box the same grid runs with more training data, more epochs and every test "
-        "session."
+    step = (
+        f" One session moves a domain's (P+R)/2 by up to {1 / min(per_domain):.2f}, so gaps of "
+        "that size are noise;"
+        if per_domain
+        else ""
     )
+    return (
+        f"Scale: {size}{data}.{step} the same grid runs on a GPU box with more training data, "
+        "more epochs and every test session."
+    )
+
+
+SCARCE_ITEMS = 20
 
 
 def _routing_note(results: Sequence[dict[str, Any]]) -> str:
@@ -290,9 +298,15 @@ def _routing_note(results: Sequence[dict[str, Any]]) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(routing.items(), key=lambda kv: -kv[1]))
         knowledge = result.get("knowledge") or {}
         held = ", ".join(f"{k} {knowledge.get(k, 0)}" for k in result["cell"]["formats"])
+        scarce = [k for k in result["cell"]["formats"] if knowledge.get(k, 0) < SCARCE_ITEMS]
         notes.append(
-            f"Routed sessions per adapter: {counts} (of {result['sessions']}; the KB holds "
-            f"{held} items). An adapter whose kind has few items was trained on prompts that "
-            "mostly repeat the same few snippets, and a kind nobody is routed to is never used."
+            f"Routed sessions per adapter (standardised relevance per kind, calibrated on val "
+            f"titles): {counts} (of {result['sessions']}; the KB holds {held} items)."
         )
+        if scarce:
+            notes.append(
+                f"The {'/'.join(scarce)} kind has under {SCARCE_ITEMS} items: its adapter "
+                "learned from prompts repeating the same few snippets, and a domain with none "
+                "of them never routes a session to it."
+            )
     return " ".join(notes)
