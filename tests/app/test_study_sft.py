@@ -174,4 +174,4 @@ def test_a_routed_cell_trains_its_adapters_and_generates_with_them(
     text = write_study_report([tmp_path / "run"], tmp_path / "report").read_text()
     adapters = text.split("### routed: SFT adapters")[1].split("###")[0]
     assert adapters.count("| llm:pattern+thought ") == 2
-    assert "Routed sessions per adapter:" in text
+    assert "Routed sessions per adapter (standardised relevance" in text

@@ -272,7 +272,10 @@ def predict_routed(
     calibration = calibrate(
         sample_per_domain(val, CALIBRATION_SESSIONS, cell.seed), kinds, retrieve
     )
-    write_json(folder / "routing_calibration.json", {"top_k": k, "per_domain": calibration})
+    write_json(
+        folder / "routing_calibration.json",
+        {"top_k": k, "per_domain": calibration, "adapters": specs},
+    )
     routes = route_sessions(report, kinds, retrieve, calibration)
     counts = write_routes(folder / ROUTING_FILE, routes)
     groups: dict[str, list[Session]] = {}
