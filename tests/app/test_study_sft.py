@@ -175,3 +175,40 @@ def test_a_routed_cell_trains_its_adapters_and_generates_with_them(
     adapters = text.split("### routed: SFT adapters")[1].split("###")[0]
     assert adapters.count("| llm:pattern+thought ") == 2
     assert "Routed sessions per adapter (standardised relevance" in text
+
+
+@pytest.mark.slow
+def test_an_sft_cell_can_fine_tune_every_weight(
+    tmp_path: Path,
+    tiny_model_dir: Path,  # noqa: F811
+) -> None:
+    from bundlekd.app.study.runner import run_study
+
+    study = StudyConfig(
+        name="full",
+        source="sample",
+        domains=["food"],
+        sample=1,
+        base={
+            "sft.train.method": "full",
+            "sft.train.max_steps": 1,
+            "sft.train.epochs": 1,
+            "sft.train.eval_sessions": 1,
+            "sft.train.device": "cpu",
+            "generation.max_new_tokens": 16,
+        },
+        grid={  # type: ignore[arg-type]
+            "student": ["llm"],
+            "formats": [[]],
+            "utilization": ["sft"],
+            "model": [f"hf:{tiny_model_dir}"],
+        },
+    )
+    [result] = run_study(study, tmp_path / "run")
+    config = (tmp_path / "run" / "cells" / result["cell_id"] / "config.yaml").read_text()
+    [folder] = [
+        p.parent for p in (tmp_path / "run" / "artifacts" / "adapter").glob("*/artifact.json")
+    ]
+    assert f"model: hf:{(folder / 'adapter').resolve()}" in config  # the whole model, no base
+    assert result["arm"] == "zero_shot"
+    assert result["sessions"] == 1
