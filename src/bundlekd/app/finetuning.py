@@ -42,10 +42,18 @@ def run_embedder_tuning(
 
 
 def run_sft_data(
-    config: ProjectConfig, out: Path, *, progress: Callable[[str], None] | None = None
+    config: ProjectConfig,
+    out: Path,
+    *,
+    progress: Callable[[str], None] | None = None,
+    train: Sequence[Session] | None = None,
+    val: Sequence[Session] | None = None,
 ) -> dict[str, Any]:
     """Write SFT rows for the configured source's train (and val) sessions; returns the
-    manifest. Knowledge and agent inputs come from `config.kb` (opened, read only)."""
+    manifest. Knowledge and agent inputs come from `config.kb` (opened, read only).
+
+    `train` / `val` replace the source's whole splits (e.g. the study's sampled training
+    sessions, so the quantity of training data is a setting)."""
     from bundlekd.app.components import knowledge_source, open_kb
     from bundlekd.data.known_splits import check_relabelled_sessions
     from bundlekd.data.sources import load_sessions
@@ -55,8 +63,11 @@ def run_sft_data(
 
     data, sft = config.data, config.sft.data
     domains = list(data.domains) or None
-    train = load_sessions(data.source, domains=domains, split="train", data_dir=data.dir)
-    val = load_sessions(data.source, domains=domains, split="val", data_dir=data.dir)
+    if train is None:
+        train = load_sessions(data.source, domains=domains, split="train", data_dir=data.dir)
+    if val is None:
+        val = load_sessions(data.source, domains=domains, split="val", data_dir=data.dir)
+    train, val = list(train), list(val)
     if not train:
         raise ConfigError(f"{data.source} has no training sessions to fine-tune on")
     # A file's "split" is a claim: test sessions of a known source are refused whatever it says.

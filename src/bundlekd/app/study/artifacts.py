@@ -76,6 +76,16 @@ def _build_once(
     return {**record, "reused": False}
 
 
+def artifact_summary(folder: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """What a cell's result says of an artifact it used: where, reused or not, build cost."""
+    return {
+        "dir": str(folder),
+        "reused": record.get("reused", False),
+        "build_wall_s": record.get("wall_s"),
+        "build_cpu_s": record.get("cpu_s"),
+    }
+
+
 def kb_artifact(
     root: Path,
     overrides: dict[str, Any],

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bundlekd.app.study.artifacts import embedder_artifact, kb_artifact
-from bundlekd.app.study.grid import Cell, StudyConfig
+from bundlekd.app.study.artifacts import artifact_summary, embedder_artifact, kb_artifact
+from bundlekd.app.study.grid import SFT_UTILIZATIONS, Cell, StudyConfig
+from bundlekd.app.study.sft_cells import cell_adapters, predict_routed, sft_chosen
 from bundlekd.files import read_json, write_json
 
 if TYPE_CHECKING:
@@ -78,7 +79,23 @@ def project_overrides(study: StudyConfig, cell: Cell) -> dict[str, Any]:
             overrides["distill.limit"] = study.teacher_limit
         if set(kinds) - {"exemplar"}:
             overrides["generation.knowledge_kinds"] = [k for k in kinds if k != "exemplar"]
+        if cell.utilization in SFT_UTILIZATIONS:
+            overrides["generation.n_examples"] = 0  # the SFT prompt has no worked examples
     return overrides
+
+
+def kb_overrides(cell: Cell, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The settings a cell's KB is keyed by: its project settings without those that only
+    the student's training and prompt read, so ICL and SFT cells of one KB share it."""
+    kept = {
+        k: v for k, v in overrides.items() if not k.startswith("sft.") and k not in _PROMPT_ONLY
+    }
+    if cell.utilization in SFT_UTILIZATIONS:
+        kept["generation.mode"] = "icl"  # the KB of the ICL cell with the same kinds
+    return kept
+
+
+_PROMPT_ONLY = ("generation.n_examples",)
 
 
 def _llm_kinds(cell: Cell) -> list[str]:
@@ -87,6 +104,8 @@ def _llm_kinds(cell: Cell) -> list[str]:
 
 
 def _llm_mode(cell: Cell) -> str:
+    if cell.utilization in SFT_UTILIZATIONS:
+        return "icl" if cell.formats else "zero_shot"
     if not cell.formats:
         return "zero_shot"
     if set(cell.formats) == {"exemplar"}:
@@ -126,11 +145,21 @@ def run_cell(
         emb_dir, record = embedder_artifact(
             root, data_keys, study.embedder_epochs, slug=f"tuned-{where}"
         )
-        artifacts["embedder"] = _summary(emb_dir, record)
+        artifacts["embedder"] = artifact_summary(emb_dir, record)
         overrides["kb.tool_embedder"] = str(emb_dir / "model")
     stage(f"{cell.cell_id}: knowledge base")
-    kb_dir, record = kb_artifact(root, overrides, slug=_kb_slug(cell))
-    artifacts["kb"] = _summary(kb_dir, record)
+    kb_dir, record = kb_artifact(root, kb_overrides(cell, overrides), slug=_kb_slug(cell))
+    artifacts["kb"] = artifact_summary(kb_dir, record)
+    sampled_train = sample_sessions(mine.train, cell.ratio, cell.strategy, cell.seed)
+    specs: dict[str, str] = {}
+    adapters: dict[str, dict[str, Any]] = {}
+    if cell.utilization in SFT_UTILIZATIONS:
+        specs, adapters = cell_adapters(
+            cell, root, overrides, kb_dir, sampled_train, mine.val, stage, on_progress
+        )
+        artifacts.update({f"adapter:{name}": a["summary"] for name, a in adapters.items()})
+        if len(specs) == 1:
+            overrides["student.model"] = next(iter(specs.values()))
 
     loaded = load_config(overrides={**overrides, "kb.dir": str(kb_dir)})
     config = loaded.config
@@ -139,16 +168,22 @@ def run_cell(
     report = mine.report
     if cell.student == "llm" or study.sample_tool:
         report = _sample(report, study.sample, cell.seed)
-    sampled_train = sample_sessions(mine.train, cell.ratio, cell.strategy, cell.seed)
     embedder = build_embedder(config.embedder)
     kb = open_kb(config.kb, config.embedder)
     tool = grouping_tool(kb) if cell.student == "tool" else None
-    llm = build_llm(config.student, batch_size=config.generation.batch_size)
     arm = "tool" if cell.student == "tool" else config.generation.mode
+    routed: dict[str, Any] = {}
+    if cell.utilization == "sft_routed":
+        routed = predict_routed(
+            config, cell, folder, report, kb, specs, val=mine.val, arm=arm, on_stage=stage,
+            on_progress=on_progress,
+        )  # fmt: skip
+    arms = [BAR_ARM] if routed else [arm, BAR_ARM]
+    llm = build_llm(config.student, batch_size=config.generation.batch_size) if not routed else None
     stage(f"{cell.cell_id}: {arm} on {len(report)} sessions")
     try:
         _, seconds = run_arms(
-            [arm, BAR_ARM],
+            arms,
             config,
             folder,
             test=report,
@@ -156,16 +191,23 @@ def run_cell(
             val=mine.val,
             kb=kb,
             tool=tool,  # type: ignore[arg-type]  # llm cells use no tool
-            llm=llm,
+            llm=llm,  # type: ignore[arg-type]  # a routed cell generated already
             embedder=embedder,
             on_stage=stage,
             on_progress=on_progress,
         )
     finally:
-        llm.close()
+        if llm is not None:
+            llm.close()
     tables = collect_rows(folder, report, config, embedder)
     manifest = folder / "predictions" / f"{arm}.jsonl.manifest.json"
     last_run = read_json(manifest).get("last_run", {}) if manifest.is_file() else {}
+    if routed:
+        last_run = {
+            "sessions_per_min": routed["sessions_per_min"],
+            "tokens": routed["student_tokens"],
+        }
+        seconds[arm] = routed["predict_s"]
     result = {
         "cell": cell.model_dump(mode="json"),
         "cell_id": cell.cell_id,
@@ -175,9 +217,10 @@ def run_cell(
         "sessions_per_domain": {d: sum(s.domain == d for s in report) for d in cell.domains},
         "sampled": cell.student == "llm" or study.sample_tool,
         "tables": tables,
-        "chosen": _chosen(cell, kb_dir, sampled_train),
+        "chosen": {**_chosen(cell, kb_dir, sampled_train), **sft_chosen(adapters, routed)},
         "artifacts": artifacts,
         "knowledge": record.get("details", {}).get("distill", {}).get("per_kind", {}),
+        "routing": routed.get("routing"),
         "cost": {
             "wall_s": round(time.perf_counter() - wall, 2),
             "cpu_s": round(time.process_time() - cpu, 2),
@@ -187,6 +230,9 @@ def run_cell(
             "teacher_tokens": _teacher_tokens(record),
             "teacher_requests": record.get("details", {}).get("teacher_requests", 0),
             "training_s": _training_seconds(artifacts),
+            "sft_train_s": round(
+                sum(a["summary"]["build_wall_s"] or 0.0 for a in adapters.values()), 2
+            ),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         },
     }
@@ -203,15 +249,6 @@ def _sample(sessions: list[Session], n: int | None, seed: int) -> list[Session]:
 def _kb_slug(cell: Cell) -> str:
     where = cell.domains[0] if cell.scope == "single" else "pooled"
     return f"{cell.student}-{where}-r{cell.ratio:g}-{cell.strategy}-s{cell.seed}"
-
-
-def _summary(folder: Path, record: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "dir": str(folder),
-        "reused": record.get("reused", False),
-        "build_wall_s": record.get("wall_s"),
-        "build_cpu_s": record.get("cpu_s"),
-    }
 
 
 def _training_seconds(artifacts: dict[str, Any]) -> float:

@@ -188,6 +188,17 @@ def _tool_ablation(results: Sequence[dict[str, Any]], domains: Sequence[str]) ->
 
 
 def _utilization(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> str:
+    tool = [r for r in results if r["cell"]["student"] == "tool"]
+    llm = [r for r in results if r["cell"]["student"] == "llm"]
+    parts = []
+    if tool:
+        parts.append(_tool_utilization(tool, domains))
+    if llm:
+        parts.append(_llm_utilization(llm, domains))
+    return " ".join(parts)
+
+
+def _tool_utilization(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> str:
     parts = []
     for domain in domains:
         scored = _by(results, domain)
@@ -203,3 +214,99 @@ def _utilization(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> s
         "choose it only on val."
     )
     return " ".join(parts)
+
+
+def _llm_arm(result: dict[str, Any]) -> str:
+    """ICL / SFT / SFT+ICL / routed, with zero-shot for ICL without knowledge."""
+    cell = result["cell"]
+    use = cell["utilization"]
+    if use == "icl":
+        return "ICL" if cell["formats"] else "zero-shot"
+    return {"sft": "SFT", "sft_icl": "SFT+ICL (mixed adapter)", "sft_routed": "SFT routed"}[use]
+
+
+def _llm_utilization(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> str:
+    """The LLM student's ICL / SFT / SFT+ICL / routed cells against the study's finding."""
+    parts = []
+    means: dict[str, list[float]] = {}
+    for domain in domains:
+        values = []
+        for result, value in _by(results, domain):
+            name = _llm_arm(result)
+            means.setdefault(name, []).append(value)
+            values.append(f"{name} {value:.3f}")
+        if values:
+            parts.append(f"LLM / **{domain}** ((P+R)/2): " + ", ".join(values) + ".")
+    if not means:
+        return "No LLM cell finished."
+    avg = {name: sum(v) / len(v) for name, v in means.items()}
+    order = sorted(avg, key=lambda n: -avg[n])
+    parts.append("Mean over the domains: " + ", ".join(f"{n} {avg[n]:.3f}" for n in order) + ".")
+    mixed, routed = avg.get("SFT+ICL (mixed adapter)"), avg.get("SFT routed")
+    others = {n: v for n, v in avg.items() if n != "SFT+ICL (mixed adapter)"}
+    if mixed is not None and others:
+        best = max(others, key=others.__getitem__)
+        verdict = "holds here" if mixed > others[best] else "does not hold here"
+        parts.append(
+            f"The study found SFT+ICL with mixed formats best: that {verdict} (SFT+ICL "
+            f"{mixed:.3f} against the best other arm, {best} {others[best]:.3f})."
+        )
+    if mixed is not None and routed is not None:
+        better = "beats" if routed > mixed else "does not beat"
+        parts.append(
+            f"Routing one adapter per kind {better} the one mixed adapter "
+            f"({routed:.3f} vs {mixed:.3f})."
+        )
+    parts.append(_routing_note(results))
+    parts.append(_scale_note(results))
+    return " ".join(p for p in parts if p)
+
+
+def _scale_note(results: Sequence[dict[str, Any]]) -> str:
+    """How small the LLM cells are: what a gap between them can mean."""
+    per_domain = sorted({n for r in results for n in (r.get("sessions_per_domain") or {}).values()})
+    trained = sorted(
+        {
+            n
+            for r in results
+            for n in ((r.get("chosen") or {}).get("sft_train_set") or {}).get("value", {}).values()
+        }
+    )
+    size = f"{'/'.join(map(str, per_domain))} test sessions per domain" if per_domain else ""
+    data = f", adapters trained on {'/'.join(map(str, trained))} sessions" if trained else ""
+    step = (
+        f" One session moves a domain's (P+R)/2 by up to {1 / min(per_domain):.2f}, so gaps of "
+        "that size are noise;"
+        if per_domain
+        else ""
+    )
+    return (
+        f"Scale: {size}{data}.{step} the same grid runs on a GPU box with more training data, "
+        "more epochs and every test session."
+    )
+
+
+SCARCE_ITEMS = 20
+
+
+def _routing_note(results: Sequence[dict[str, Any]]) -> str:
+    notes = []
+    for result in results:
+        routing = result.get("routing")
+        if not routing:
+            continue
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(routing.items(), key=lambda kv: -kv[1]))
+        knowledge = result.get("knowledge") or {}
+        held = ", ".join(f"{k} {knowledge.get(k, 0)}" for k in result["cell"]["formats"])
+        scarce = [k for k in result["cell"]["formats"] if knowledge.get(k, 0) < SCARCE_ITEMS]
+        notes.append(
+            f"Routed sessions per adapter (standardised relevance per kind, calibrated on val "
+            f"titles): {counts} (of {result['sessions']}; the KB holds {held} items)."
+        )
+        if scarce:
+            notes.append(
+                f"The {'/'.join(scarce)} kind has under {SCARCE_ITEMS} items: its adapter "
+                "learned from prompts repeating the same few snippets, and a domain with none "
+                "of them never routes a session to it."
+            )
+    return " ".join(notes)

@@ -11,7 +11,13 @@ A cell is one (domain(s), student, knowledge formats, quantity, utilization, mod
   ``single`` (one cell per domain, a KB of that domain only) or ``pooled`` (one KB of every
   domain, one cell reporting each domain).
 - `utilization`: tool ``memory`` (memory features at inference), ``weights`` (the domain-tuned
-  embedder, cosine scorer), ``both`` (the tuned embedder inside the learned scorer); LLM ``icl``.
+  embedder, cosine scorer), ``both`` (the tuned embedder inside the learned scorer); LLM ``icl``
+  (knowledge in the prompt), ``sft`` (a LoRA adapter trained on titles-only prompts of the
+  cell's sampled training sessions, generating zero-shot; formats ``[]``), ``sft_icl`` (an
+  adapter trained on the knowledge prompts of the cell's formats, generating with the same
+  prompt) and ``sft_routed`` (one adapter per knowledge kind of the formats, each session
+  routed to one of them by its retrieved mix; at least two kinds; its mixed-adapter
+  counterpart is ``sft_icl`` with the same formats).
 
 Fit on train, choose on val, report on `split` (test): a cell never reads the report split's
 labels before its settings are fixed.
@@ -31,10 +37,16 @@ from bundlekd.files import canonical_hash
 Student = Literal["tool", "llm"]
 Scope = Literal["single", "pooled"]
 TOOL_UTILIZATIONS = ("memory", "weights", "both")
-LLM_UTILIZATIONS = ("icl",)
+LLM_UTILIZATIONS = ("icl", "sft", "sft_icl", "sft_routed")
+SFT_UTILIZATIONS = ("sft", "sft_icl", "sft_routed")
 ALL_TOOL_FEATURES = ("cosine", "position", "tokens", "memory", "kernel", "category")
 # rough seconds per unit on this 2-core box, used only by --dry-run before any cell finished
-_ESTIMATE = {"tool_fit_per_train_session": 0.25, "tool_per_test_session": 0.05, "llm": 4.0}
+_ESTIMATE = {
+    "tool_fit_per_train_session": 0.25,
+    "tool_per_test_session": 0.05,
+    "llm": 4.0,
+    "sft_per_train_session": 5.0,  # one LoRA epoch on CPU, knowledge prompts ~600 tokens
+}
 
 
 class GridAxes(BaseModel):
@@ -180,6 +192,9 @@ def expand(study: StudyConfig) -> list[Cell]:
             model = "-"
         elif use not in LLM_UTILIZATIONS or any(f in FEATURE_GROUPS for f in formats):
             continue
+        elif use in SFT_UTILIZATIONS:
+            if not _sft_fits(use, formats):
+                continue
         elif not formats:  # zero-shot reads no knowledge: one cell, whatever the quantity
             ratio, strategy = 1.0, "random"
         groups = [list(study.domains)] if scope == "pooled" else [[d] for d in study.domains]
@@ -203,6 +218,16 @@ def expand(study: StudyConfig) -> list[Cell]:
     return unique
 
 
+def _sft_fits(use: str, formats: list[str]) -> bool:
+    """sft reads titles only; sft_icl some knowledge; sft_routed two kinds or more (one kind
+    is sft_icl). Worked examples are no SFT input (the knowledge prompt has none)."""
+    if "exemplar" in formats:
+        return False
+    if use == "sft":
+        return not formats
+    return len(formats) >= (2 if use == "sft_routed" else 1)
+
+
 def estimate_seconds(
     cell: Cell, study: StudyConfig, sizes: dict[str, dict[str, int]], measured: dict[str, float]
 ) -> float:
@@ -212,9 +237,13 @@ def estimate_seconds(
     n_report = sum(sizes.get(d, {}).get(study.split, 0) for d in cell.domains)
     if cell.student == "llm" or study.sample_tool:
         n_report = min(n_report, (study.sample or n_report) * len(cell.domains))
+    training = 0.0
+    if cell.utilization in SFT_UTILIZATIONS:  # epochs unknown here: one per adapter
+        adapters = len(cell.formats) if cell.utilization == "sft_routed" else 1
+        training = _ESTIMATE["sft_per_train_session"] * n_train * cell.ratio * adapters
     if cell.student in measured:
-        return measured[cell.student] * max(n_report, 1)
+        return measured[cell.student] * max(n_report, 1) + training
     if cell.student == "llm":
-        return _ESTIMATE["llm"] * n_report
+        return _ESTIMATE["llm"] * n_report + training
     fit = _ESTIMATE["tool_fit_per_train_session"] * n_train * cell.ratio if cell.formats else 0
     return fit + _ESTIMATE["tool_per_test_session"] * n_report

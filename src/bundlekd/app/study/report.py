@@ -120,6 +120,45 @@ def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def adapter_table(results: Sequence[dict[str, Any]]) -> list[str]:
+    """One row per LoRA adapter a cell used: its training data, the epoch val chose with the
+    val scores that chose it, what it cost, and (routed cells) the sessions sent to it."""
+    lines = [
+        "| cell | adapter | training sessions | epoch (val) | val P | val R | train wall s "
+        "| train CPU s | reused | routed sessions |",
+        "|" + "---|" * 10,
+    ]
+    for result in results:
+        epoch = (result.get("chosen") or {}).get("sft_epoch") or {}
+        trained = ((result.get("chosen") or {}).get("sft_train_set") or {}).get("value") or {}
+        for name, best in (epoch.get("value") or {}).items():
+            built = (result.get("artifacts") or {}).get(f"adapter:{name}") or {}
+            val = (epoch.get("val_scores") or {}).get(name) or _adapter_val(built)
+            routed = (result.get("routing") or {}).get(name)
+            values = [
+                name,
+                str(trained.get(name, "–")),
+                str(best),
+                _f(val.get("precision")),
+                _f(val.get("recall")),
+                _n(built.get("build_wall_s"), 0),
+                _n(built.get("build_cpu_s"), 0),
+                "yes" if built.get("reused") else "no",
+                "–" if routed is None and not result.get("routing") else str(routed or 0),
+            ]
+            lines.append(f"| {result['label']} | " + " | ".join(values) + " |")
+    return lines if len(lines) > 2 else []
+
+
+def _adapter_val(built: dict[str, Any]) -> dict[str, Any]:
+    """The val scores in the adapter's own record (results written before cells copied them)."""
+    path = Path(built["dir"]) / "artifact.json" if built.get("dir") else None
+    if path is None or not path.is_file():
+        return {}
+    record = json.loads(path.read_text(encoding="utf-8"))
+    return dict((record.get("details") or {}).get("val_metrics") or {})
+
+
 def _n(value: Any, digits: int) -> str:
     return "–" if value is None else f"{float(value):.{digits}f}"
 
@@ -288,6 +327,9 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
         for domain in domains:
             sections += [f"### {name}: {domain}", "", *domain_table(results, domain), ""]
         sections += [f"### {name}: cost per cell", "", *cost_table(results), ""]
+        adapters = adapter_table(results)
+        if adapters:
+            sections += [f"### {name}: SFT adapters", "", *adapters, ""]
         target = target_lines(results, domains)
         if target:
             sections += [f"### {name}: the default mode against the quality target", ""]
@@ -307,10 +349,10 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
             "test). The pair floor and the clustering bar are scored on the same sessions.",
             "Costs: wall and CPU seconds of the cell (prediction and scoring; CPU s is this "
             "process's CPU time, so it excludes waiting on the shared box), training s = wall "
-            "seconds of building its KB, tool and embedder (a shared artifact counts for every "
-            "cell that uses it; the first build also fills the embedding cache), peak RSS of "
-            "the process so far. Teacher tokens are not recorded by distillation; the teacher "
-            "requests are.",
+            "seconds of building its KB, tool, embedder and LoRA adapters (a shared artifact "
+            "counts for every cell that uses it; the first build also fills the embedding "
+            "cache), peak RSS of the process so far. Teacher tokens are not recorded by "
+            "distillation; the teacher requests are.",
             "",
             *sections,
         ]
