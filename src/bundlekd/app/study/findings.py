@@ -103,6 +103,26 @@ def _val_choice(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> st
     return "Chosen on val (mean (P+R)/2 over the domains), the ratio is: " + ", ".join(picks) + "."
 
 
+def _thin_teacher_kinds(results: Sequence[dict[str, Any]], few: int = 20) -> str:
+    """Say how little a teacher kind holds when a cell's KB has only a handful of it: such a
+    cell measures the prompt scaffold more than the knowledge."""
+    counts: dict[str, int] = {}
+    for r in results:
+        if r["cell"]["student"] != "llm":
+            continue
+        for kind, n in (r.get("knowledge") or {}).items():
+            if kind in ("rule", "thought") and kind in r["cell"]["formats"] and n:
+                counts[kind] = max(counts.get(kind, 0), int(n))
+    if not counts or all(n >= few for n in counts.values()):
+        return ""
+    held = ", ".join(f"{n} {kind}s" for kind, n in sorted(counts.items()))
+    return (
+        f"The teacher's KB holds {held} (the 135M default teacher writes few usable ones): "
+        f"a kind with under {few} items barely changes a session's prompt, so its cells "
+        "mostly measure the prompt scaffold, not the knowledge."
+    )
+
+
 def _format(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> str:
     parts = []
     for student in ("tool", "llm"):
@@ -129,6 +149,9 @@ def _format(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> str:
             "they measure the prompt scaffold, not the knowledge (the 135M default teacher "
             "cannot write usable rules or thoughts)."
         )
+    thin = _thin_teacher_kinds(results)
+    if thin:
+        parts.append(thin)
     parts.append("The study found mixed formats best.")
     if any(r["cell"]["student"] == "tool" for r in results):
         parts.append(_tool_ablation(results, domains))

@@ -90,8 +90,8 @@ def _line(label: str, row: dict[str, Any], val: dict[str, Any]) -> str:
 
 def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
     lines = [
-        "| cell | sessions | teacher requests | student tokens | wall s | CPU s | sessions/min "
-        "| peak RSS MB | training s | KB items | mean P | (P+R)/2 per CPU-min |",
+        "| cell | sessions | teacher requests / tokens | student tokens | wall s | CPU s "
+        "| sessions/min | peak RSS MB | training s | KB items | mean P | (P+R)/2 per CPU-min |",
         "|" + "---|" * 12,
     ]
     for result in results:
@@ -105,7 +105,7 @@ def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
         per_minute = quality / (cpu / 60) if cpu > 0 else None
         values = [
             str(result["sessions"]),
-            str(cost.get("teacher_requests") or 0),
+            f"{cost.get('teacher_requests') or 0} / {cost.get('teacher_tokens') or 0}",
             str(cost.get("student_tokens") or 0),
             _n(cost.get("wall_s"), 0),
             _n(cost.get("cpu_s"), 0),
@@ -351,8 +351,9 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
             "process's CPU time, so it excludes waiting on the shared box), training s = wall "
             "seconds of building its KB, tool, embedder and LoRA adapters (a shared artifact "
             "counts for every cell that uses it; the first build also fills the embedding "
-            "cache), peak RSS of the process so far. Teacher tokens are not recorded by "
-            "distillation; the teacher requests are.",
+            "cache), peak RSS of the process so far. Teacher requests / tokens: what distilling "
+            "the cell's KB asked of the teacher (prompt + completion tokens, answers served "
+            "from the shared teacher cache included: the knowledge's cost, paid once).",
             "",
             *sections,
         ]

@@ -1,0 +1,44 @@
+"""The report's words and cost columns follow the cells' records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bundlekd.app.study.findings import paragraph
+from bundlekd.app.study.report import cost_table
+
+
+def _llm_cell(formats: list[str], knowledge: dict[str, int]) -> dict[str, Any]:
+    row = {"method": "icl", "precision": 0.2, "recall": 0.1, "sessions": 10}
+    floor = {"method": "pair floor", "precision": 0.3, "recall": 0.2, "sessions": 10}
+    return {
+        "cell": {"student": "llm", "formats": formats, "domains": ["food"], "ratio": 0.02},
+        "label": f"llm:{'+'.join(formats)}",
+        "arm": "icl",
+        "sessions": 10,
+        "tables": {"food": [floor, row]},
+        "knowledge": knowledge,
+        "cost": {"teacher_requests": 156, "teacher_tokens": 92963, "cpu_s": 60.0},
+    }
+
+
+def test_a_thin_teacher_kind_is_named_with_its_count() -> None:
+    cells = [
+        _llm_cell(["rule"], {"pattern": 0, "rule": 50, "thought": 0}),
+        _llm_cell(["thought"], {"pattern": 0, "rule": 0, "thought": 6}),
+    ]
+    text = paragraph("format", cells, ["food"])
+    assert "6 thoughts" in text
+    assert "50 rules" in text
+    assert "prompt scaffold" in text
+
+
+def test_enough_teacher_knowledge_gets_no_warning() -> None:
+    cells = [_llm_cell(["rule"], {"rule": 400})]
+    assert "prompt scaffold" not in paragraph("format", cells, ["food"])
+
+
+def test_the_cost_table_shows_teacher_tokens() -> None:
+    lines = cost_table([_llm_cell(["rule"], {"rule": 50})])
+    assert "teacher requests / tokens" in lines[0]
+    assert "| 156 / 92963 |" in lines[2]
