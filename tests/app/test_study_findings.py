@@ -42,3 +42,17 @@ def test_the_cost_table_shows_teacher_tokens() -> None:
     lines = cost_table([_llm_cell(["rule"], {"rule": 50})])
     assert "teacher requests / tokens" in lines[0]
     assert "| 156 / 92963 |" in lines[2]
+
+
+def test_the_llm_quantity_paragraph_states_its_noise_and_the_mean_per_ratio() -> None:
+    cells = []
+    for ratio, precision in ((0.05, 0.2), (0.5, 0.4), (1.0, 0.3)):
+        cell = _llm_cell(["pattern"], {"pattern": 10})
+        cell["cell"].update(ratio=ratio, strategy="random", scope="pooled")
+        cell["tables"]["food"][1] = {**cell["tables"]["food"][1], "precision": precision}
+        cells.append(cell)
+    text = paragraph("quantity", cells, ["food"])
+    assert "random/pooled peaks at 0.5" in text
+    assert "0.05: 0.150, 0.5: 0.250, 1: 0.200" in text
+    assert "one session of 10 moves a domain's (P+R)/2 by up to 0.10" in text
+    assert "  " not in text
