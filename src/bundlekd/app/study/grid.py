@@ -69,6 +69,18 @@ class StudyConfig(BaseModel):
     embedder: str = "minilm"
     teacher: str | None = Field(default=None, description="Teacher of rules/thoughts.")
     embedder_epochs: int = Field(default=1, ge=1, description="Epochs of a tuned embedder.")
+    cross_fit_folds: int = Field(
+        default=2,
+        ge=0,
+        description="Tool `both` cells: folds of the scorer's cross-fitting (an embedder tuned "
+        "without each fold featurises its rows); 0: none (rows see a tuned embedder that saw "
+        "their own sessions).",
+    )
+    tool_coverage_floor: bool = Field(
+        default=False,
+        description="Learned tool cells: keep val coverage at the clustering bar's when "
+        "choosing the grouping settings (`kb.tool_coverage_floor`).",
+    )
     teacher_limit: int | None = Field(
         default=None, ge=1, description="llm cells: at most N sessions per KB for the teacher."
     )
