@@ -21,7 +21,7 @@ def _session(sid: str, domain: str, n: int, bundles: list[list[int]]) -> Session
         domain=domain,
         items=items,
         bundles=tuple(Bundle(items=tuple(f"{sid}-{i}" for i in b), intent="i") for b in bundles),
-        split="val",
+        split="train" if sid.startswith("t") else "val",
     )
 
 
@@ -85,8 +85,10 @@ def test_no_training_row_is_featurised_by_an_embedder_tuned_on_its_session(
         None,
         lambda done, total: None,
     )
-    assert scorer == "scorer" and seen["memories"] == {"electronic": "full"}
-    assert record["cross_fitted"] and record["fold_embedders"] == ["fold0", "fold1"]
+    assert scorer == "scorer"
+    assert seen["memories"] == {"electronic": "full"}
+    assert record["cross_fitted"]
+    assert record["fold_embedders"] == ["fold0", "fold1"]
     assert sum(record["fold_sessions"]) == len(TRAIN)
     assert kb.calls == ["fold0", "fold1"]  # each fold's memory is its own embedder's
     rows = 0
@@ -132,12 +134,11 @@ def test_the_coverage_floor_trades_precision_for_the_bars_coverage() -> None:
     free, free_scores = tool_fitting._choose_shared(VAL, MATRICES, bar)
     assert free_scores["food"][:2] == (1.0, 1.0)
     assert free_scores["food"][2] == pytest.approx((2 / 3 + 1) / 2)
-    floored, floored_scores = tool_fitting._choose_shared(
-        VAL, MATRICES, bar, coverage_floor=True
-    )
+    floored, floored_scores = tool_fitting._choose_shared(VAL, MATRICES, bar, coverage_floor=True)
     assert floored_scores["food"][2] >= 0.9
     assert floored_scores["food"][:2] == (0.5, 0.5)
-    assert floored.policy != "pairs" and floored.threshold <= 0.6
+    assert floored.policy != "pairs"
+    assert floored.threshold <= 0.6
     # no setting reaches an unreachable floor: the best margin wins, as without one
     unreachable = [_Bar("food", 0.5, 0.5, 1.01)]
     assert tool_fitting._choose_shared(VAL, MATRICES, unreachable, coverage_floor=True)[0] == free
