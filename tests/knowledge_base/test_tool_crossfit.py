@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from bundlekd.app import tool_fitting
 from bundlekd.data.schema import Bundle, Item, Session
+from bundlekd.errors import ConfigError
 from bundlekd.knowledge_base.grouping import learned
 from bundlekd.knowledge_base.grouping.crossfit import fold_of, out_of_fold, split_folds
 
@@ -142,3 +144,28 @@ def test_the_coverage_floor_trades_precision_for_the_bars_coverage() -> None:
     # no setting reaches an unreachable floor: the best margin wins, as without one
     unreachable = [_Bar("food", 0.5, 0.5, 1.01)]
     assert tool_fitting._choose_shared(VAL, MATRICES, unreachable, coverage_floor=True)[0] == free
+
+
+def test_a_cross_fitted_tool_is_fitted_saved_and_used_for_real(tmp_path: Path) -> None:
+    from bundlekd.data.sources import load_sample
+    from bundlekd.knowledge_base.distill.runner import distill
+    from bundlekd.knowledge_base.kb import KnowledgeBase
+
+    sample = load_sample()
+    train, val = sample.split("train"), sample.split("val")
+    kb = KnowledgeBase.create(tmp_path / "kb", embedder="hashing", index="numpy")
+    distill(train, kinds=["exemplar"], kb_dir=kb.kb_dir, kb=kb)
+    tool = tool_fitting.fit_tool(
+        kb, train, val, kb.embedder, scorer="learned", fold_embedders=[kb.embedder] * 2
+    )
+    record = tool.metadata["cross_fit"]
+    assert record["cross_fitted"] is True
+    assert record["folds"] == 2
+    assert sum(record["fold_sessions"]) == len(train)
+    assert set(tool.metadata["val_scores"][val[0].domain]) == {"precision", "recall", "coverage"}
+    saved = kb.grouping_tool()
+    assert saved.metadata["cross_fit"] == record
+    proposals = saved.propose(val[:3])
+    assert len(proposals) == 3
+    with pytest.raises(ConfigError, match="learned"):
+        tool_fitting.fit_tool(kb, train, val, kb.embedder, fold_embedders=[kb.embedder] * 2)
