@@ -10,7 +10,8 @@ configuration:
   training sessions and tuned on val; its teacher cache is one shared file
   (`artifacts/teacher/`), so a teacher call is made once for all KBs;
 - `embedder`: a domain-tuned embedder (`app.finetuning.run_embedder_tuning`; val picks the
-  epoch).
+  epoch); `<slug>-fold{k}of{K}`: the same, tuned without fold k of the training sessions
+  (`fold_embedder_artifact`, the cross-fitting of `both` cells).
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ A cell is one (domain(s), student, knowledge formats, quantity, utilization, mod
   ``single`` (one cell per domain, a KB of that domain only) or ``pooled`` (one KB of every
   domain, one cell reporting each domain).
 - `utilization`: tool ``memory`` (memory features at inference), ``weights`` (the domain-tuned
-  embedder, cosine scorer), ``both`` (the tuned embedder inside the learned scorer); LLM ``icl``.
+  embedder, cosine scorer), ``both`` (the tuned embedder inside the learned scorer,
+  cross-fitted over `cross_fit_folds` folds); LLM ``icl``.
 
 Fit on train, choose on val, report on `split` (test): a cell never reads the report split's
 labels before its settings are fixed.
