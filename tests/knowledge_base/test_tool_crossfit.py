@@ -169,3 +169,7 @@ def test_a_cross_fitted_tool_is_fitted_saved_and_used_for_real(tmp_path: Path) -
     assert len(proposals) == 3
     with pytest.raises(ConfigError, match="learned"):
         tool_fitting.fit_tool(kb, train, val, kb.embedder, fold_embedders=[kb.embedder] * 2)
+    with pytest.raises(ConfigError, match="at least 2 folds"):
+        tool_fitting.fit_tool(
+            kb, train, val, kb.embedder, scorer="learned", fold_embedders=[kb.embedder]
+        )

@@ -71,7 +71,7 @@ def fit_tool(
         LeakageError: test sessions or sessions without a split in `train` or `val`, or
             non-training sessions in `train` (the guard is `bundlekd.data.leakage`).
         DataError: no labelled validation sessions.
-        ConfigError: an unknown scorer.
+        ConfigError: an unknown scorer; fold embedders with the cosine scorer, or just one.
     """
     from bundlekd.baselines.cluster import labelled_val, tune_grouping
     from bundlekd.files import canonical_hash
@@ -86,6 +86,8 @@ def fit_tool(
         raise ConfigError(f"unknown tool scorer {scorer!r}: cosine or learned")
     if fold_embedders and scorer != "learned":
         raise ConfigError("cross-fitting (fold embedders) needs the learned tool scorer")
+    if fold_embedders and len(fold_embedders) < 2:
+        raise ConfigError("cross-fitting needs one embedder per fold, at least 2 folds")
     labelled = labelled_val(val)
     cross_fit: dict[str, Any] | None = None
     knowledge = fitted_knowledge(kb.store.load().values())
