@@ -107,6 +107,12 @@ def _fit_tool(
         "scorer": config.kb.tool_scorer,
         "tool_embedder": config.kb.tool_embedder,
         **({"features": list(config.kb.tool_features)} if config.kb.tool_features else {}),
+        **(
+            {"tool_embedder_folds": list(config.kb.tool_embedder_folds)}
+            if config.kb.tool_embedder_folds
+            else {}
+        ),
+        **({"coverage_floor": True} if config.kb.tool_coverage_floor else {}),
     }
     tool = fit_tool_as(kb, fit, train=train, progress=progress)
     return tool.describe()

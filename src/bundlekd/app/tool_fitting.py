@@ -9,6 +9,14 @@ How settings are chosen on val:
 - learned scorer: one shared policy and threshold, the one whose worst domain beats plain
   clustering (the same embedder's cosine, tuned on val as above) by the most on both P and R.
   Val holds 90 sessions per domain, so per-domain choices among close settings are noise.
+  With `coverage_floor`, settings whose val coverage falls below the bar's in some domain
+  rank below every setting that keeps it (the pairs policy makes high-precision 2-item
+  bundles, smaller than the GT's).
+
+Cross-fitting (`fold_embedders`, the study's `both` utilization): a tuned embedder makes the
+sessions it was tuned on look easier than new ones, so the scorer's training rows of fold k
+are featurised by an embedder tuned without fold k (`knowledge_base.grouping.crossfit`);
+val, test and inference use `embedder`, tuned on all training sessions.
 """
 
 from __future__ import annotations
@@ -47,19 +55,23 @@ def fit_tool(
     features: Sequence[str] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     fit: dict[str, Any] | None = None,
+    fold_embedders: Sequence[Embedder] | None = None,
+    coverage_floor: bool = False,
 ) -> GroupingTool:
     """Build the tool from the KB's exemplars, fit its scorer on `train`, tune on `val`, save.
 
     The tool records the knowledge state it was fitted on (`metadata["knowledge"]`, its hash)
     and `fit`: how `train` was chosen (source, split, ratio, ...), so `bundlekd kb refit-tool`
     can fit it again on a changed KB. `features` limits the learned scorer to these feature
-    groups (default all).
+    groups (default all). `fold_embedders` (K >= 2; embedder k tuned on the training
+    sessions outside fold k) cross-fit the learned scorer's training rows; `coverage_floor`
+    keeps the chosen settings' val coverage at the clustering bar's (learned scorer).
 
     Raises:
         LeakageError: test sessions or sessions without a split in `train` or `val`, or
             non-training sessions in `train` (the guard is `bundlekd.data.leakage`).
         DataError: no labelled validation sessions.
-        ConfigError: an unknown scorer.
+        ConfigError: an unknown scorer; fold embedders with the cosine scorer, or just one.
     """
     from bundlekd.baselines.cluster import labelled_val, tune_grouping
     from bundlekd.files import canonical_hash
@@ -72,7 +84,12 @@ def fit_tool(
     )
     if scorer not in ("cosine", "learned"):
         raise ConfigError(f"unknown tool scorer {scorer!r}: cosine or learned")
+    if fold_embedders and scorer != "learned":
+        raise ConfigError("cross-fitting (fold embedders) needs the learned tool scorer")
+    if fold_embedders and len(fold_embedders) < 2:
+        raise ConfigError("cross-fitting needs one embedder per fold, at least 2 folds")
     labelled = labelled_val(val)
+    cross_fit: dict[str, Any] | None = None
     knowledge = fitted_knowledge(kb.store.load().values())
     tool = GroupingTool(embedder, kb.item_memory(embedder, write_cache=True), scorer=CosineScorer())
     val_vectors, cosine = tool.score(labelled)
@@ -86,7 +103,7 @@ def fit_tool(
             )
             for t in bar
         }
-        val_scores = {t.domain: (t.precision, t.recall) for t in bar}
+        val_scores = {t.domain: (t.precision, t.recall, t.coverage) for t in bar}
     else:
         from bundlekd.knowledge_base.grouping.learned import fit_learned_scorer
 
@@ -96,11 +113,18 @@ def fit_tool(
             if progress is not None:
                 progress("fitting the pair scorer", done, total)
 
-        tool.scorer = fit_learned_scorer(
-            train, memories, tool.embed(train), groups=features, progress=step
-        )
+        if fold_embedders:
+            tool.scorer, cross_fit = _cross_fitted_scorer(
+                kb, train, memories, fold_embedders, features, step
+            )
+        else:
+            tool.scorer = fit_learned_scorer(
+                train, memories, tool.embed(train), groups=features, progress=step
+            )
         matrices = tool.scorer.score(labelled, val_vectors)
-        settings, val_scores = _choose_shared(labelled, matrices, bar)
+        settings, val_scores = _choose_shared(
+            labelled, matrices, bar, coverage_floor=coverage_floor
+        )
         tool.settings = {d: settings for d in sorted({s.domain for s in labelled})}
     tool.metadata = {
         "fitted_on": {
@@ -112,11 +136,14 @@ def fit_tool(
             "val_hash": canonical_hash(sorted(s.key for s in labelled)),
         },
         "val_scores": {
-            d: {"precision": p, "recall": r} for d, (p, r) in sorted(val_scores.items())
+            d: {"precision": p, "recall": r, "coverage": c}
+            for d, (p, r, c) in sorted(val_scores.items())
         },
         "val_clustering_bar": {
-            t.domain: {"precision": t.precision, "recall": t.recall} for t in bar
+            t.domain: {"precision": t.precision, "recall": t.recall, "coverage": t.coverage}
+            for t in bar
         },
+        **({"cross_fit": cross_fit} if cross_fit is not None else {}),
         "exemplars": len(tool.memory.exemplar_ids),
         "knowledge": knowledge,
         "fit": {
@@ -124,6 +151,7 @@ def fit_tool(
             "scorer": scorer,
             "fallback_pair": fallback_pair,
             **({"features": list(features)} if features is not None else {}),
+            **({"coverage_floor": True} if coverage_floor else {}),
         },
         **({"feature_groups": list(features)} if features is not None else {}),
     }
@@ -172,8 +200,13 @@ def fit_tool_as(
     name = fit.get("tool_embedder")
     embedder = build_embedder(EmbedderConfig(name=name)) if name else kb.embedder
     scorer = fit.get("scorer", "cosine")
-    recorded = {k: v for k, v in fit.items() if k not in ("scorer", "fallback_pair", "features")}
+    recorded = {
+        k: v
+        for k, v in fit.items()
+        if k not in ("scorer", "fallback_pair", "features", "coverage_floor")
+    }
     features = fit.get("features")
+    folds = [build_embedder(EmbedderConfig(name=f)) for f in fit.get("tool_embedder_folds") or ()]
     return fit_tool(
         kb,
         train,
@@ -184,6 +217,8 @@ def fit_tool_as(
         features=list(features) if features is not None else None,
         progress=progress,
         fit=recorded,
+        fold_embedders=folds or None,
+        coverage_floor=bool(fit.get("coverage_floor", False)),
     )
 
 
@@ -226,6 +261,8 @@ def recorded_fit(kb_dir: Path) -> dict[str, Any]:
         "limit": config.distill.limit,
         "scorer": config.kb.tool_scorer,
         "tool_embedder": config.kb.tool_embedder,
+        "tool_embedder_folds": list(config.kb.tool_embedder_folds or ()) or None,
+        "coverage_floor": config.kb.tool_coverage_floor,
     }
 
 
@@ -269,20 +306,60 @@ def _train_hash(kb_dir: Path) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _cross_fitted_scorer(
+    kb: KnowledgeBase,
+    train: Sequence[Session],
+    memories: dict[str, Any],
+    fold_embedders: Sequence[Embedder],
+    features: Sequence[str] | None,
+    progress: Callable[[int, int], None],
+) -> tuple[Any, dict[str, Any]]:
+    """The learned scorer fitted on out-of-fold rows: fold k's sessions (and the memory they
+    are featurised against) embedded by `fold_embedders[k]`, which never saw them. The
+    scorer keeps `memories` (the inference embedder's)."""
+    from bundlekd.knowledge_base.grouping.crossfit import split_folds
+    from bundlekd.knowledge_base.grouping.learned import TrainingPart, fit_learned_scorer_parts
+    from bundlekd.knowledge_base.grouping.tool import embed_sessions
+
+    folds = split_folds(train, len(fold_embedders))
+    parts = []
+    for embedder, sessions in zip(fold_embedders, folds, strict=True):
+        logger.info("cross-fit: %d sessions featurised by %s", len(sessions), embedder.model_id)
+        parts.append(
+            TrainingPart(sessions, kb.scorer_memories(embedder), embed_sessions(embedder, sessions))
+        )
+    scorer = fit_learned_scorer_parts(parts, memories, groups=features, progress=progress)
+    record = {
+        "cross_fitted": True,
+        "folds": len(fold_embedders),
+        "fold_embedders": [e.model_id for e in fold_embedders],
+        "fold_sessions": [len(f) for f in folds],
+        "fold_of": "sha256 of (domain, session id) mod folds",
+    }
+    return scorer, record
+
+
+Scores = dict[str, tuple[float, float, float]]
+
+
 def _choose_shared(
-    sessions: Sequence[Session], matrices: Sequence[np.ndarray], bar: Sequence[Any]
-) -> tuple[Any, dict[str, tuple[float, float]]]:
+    sessions: Sequence[Session],
+    matrices: Sequence[np.ndarray],
+    bar: Sequence[Any],
+    *,
+    coverage_floor: bool = False,
+) -> tuple[Any, Scores]:
     from bundlekd.eval.metrics import HEADLINE, aggregate_all, score_session
     from bundlekd.knowledge_base.grouping.cluster import group_items
     from bundlekd.knowledge_base.grouping.tool import GroupSettings
 
-    floor = {t.domain: (t.precision, t.recall) for t in bar}
+    floor = {t.domain: (t.precision, t.recall, t.coverage) for t in bar}
     domains = sorted(floor)
-    best: tuple[tuple[float, float], GroupSettings, dict[str, tuple[float, float]]] | None = None
+    best: tuple[tuple[bool, float, float], GroupSettings, Scores] | None = None
     for policy in LEARNED_POLICIES:
         for threshold in LEARNED_THRESHOLDS:
             settings = GroupSettings(policy=policy, threshold=float(threshold))
-            scores: dict[str, tuple[float, float]] = {}
+            scores: Scores = {}
             for domain in domains:
                 per_session = []
                 for session, matrix in zip(sessions, matrices, strict=True):
@@ -293,14 +370,17 @@ def _choose_shared(
                     gold = [b.items for b in session.bundles or ()]
                     per_session.append(score_session(predicted, gold, parsed=True))
                 head = aggregate_all(per_session)[HEADLINE]
-                scores[domain] = (head.precision, head.recall)
+                scores[domain] = (head.precision, head.recall, head.coverage)
             margin = min(
                 min(scores[d][0] - floor[d][0], scores[d][1] - floor[d][1]) for d in domains
             )
-            mean = float(np.mean([p + r for p, r in scores.values()]))
-            key = (margin, mean)
+            mean = float(np.mean([p + r for p, r, _ in scores.values()]))
+            covered = not coverage_floor or all(scores[d][2] >= floor[d][2] for d in domains)
+            key = (covered, margin, mean)
             if best is None or key > best[0]:
                 best = (key, settings, scores)
     assert best is not None
-    logger.info("tool settings %s: val margin over clustering %.3f", best[1], best[0][0])
+    if not best[0][0]:
+        logger.warning("no tool setting keeps the clustering bar's val coverage in every domain")
+    logger.info("tool settings %s: val margin over clustering %.3f", best[1], best[0][1])
     return best[1], best[2]

@@ -49,6 +49,7 @@ class TuneResult:
     precision: float
     recall: float
     n_sessions: int
+    coverage: float = 0.0  # strict 2025 coverage (mean |p|/|g| over hit pairs)
 
 
 class ClusterBaseline:
@@ -171,7 +172,12 @@ def tune_grouping(
                 if best is None or score > best[0] + 1e-12:
                     settings = ClusterSettings(linkage=linkage, threshold=float(threshold))
                     result = TuneResult(
-                        domain, settings, headline.precision, headline.recall, len(rows)
+                        domain,
+                        settings,
+                        headline.precision,
+                        headline.recall,
+                        len(rows),
+                        headline.coverage,
                     )
                     best = (score, result)
         assert best is not None

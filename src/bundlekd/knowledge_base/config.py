@@ -27,6 +27,17 @@ class KBConfig(BaseModel):
         description="Embedder of the grouping tool (e.g. a `bundlekd finetune embedder` "
         "folder); unset: the KB's embedder.",
     )
+    tool_embedder_folds: tuple[str, ...] | None = Field(
+        default=None,
+        description="Cross-fitting of the learned scorer: embedder k (a folder) tuned without "
+        "fold k of the training sessions featurises that fold's rows; tool_embedder (tuned "
+        "on all of them) serves val and inference. Unset: no cross-fitting.",
+    )
+    tool_coverage_floor: bool = Field(
+        default=False,
+        description="Choose the learned tool's settings only among those whose val coverage "
+        "is at least the clustering bar's in every domain (when any is).",
+    )
     tool_scorer: Literal["cosine", "learned"] = Field(
         # learned beat cosine (= the clustering bar) on val in every domain in the study grid
         # (docs/results/, configs/rq1_format.yaml): (P+R)/2 higher, neither P nor R lower

@@ -10,7 +10,8 @@ configuration:
   training sessions and tuned on val; its teacher cache is one shared file
   (`artifacts/teacher/`), so a teacher call is made once for all KBs;
 - `embedder`: a domain-tuned embedder (`app.finetuning.run_embedder_tuning`; val picks the
-  epoch).
+  epoch); `<slug>-fold{k}of{K}`: the same, tuned without fold k of the training sessions
+  (`fold_embedder_artifact`, the cross-fitting of `both` cells).
 """
 
 from __future__ import annotations
@@ -148,5 +149,42 @@ def embedder_artifact(
         config = load_config(overrides=overrides).config
         card = run_embedder_tuning(config, path / "model", EmbedderTuneConfig(epochs=epochs))
         return {"card": card}
+
+    return folder, build_once(folder, key, build)
+
+
+# --- cross-fitting (the `both` utilization): one embedder per fold, tuned without it --------
+
+
+def fold_embedder_artifact(
+    root: Path,
+    overrides: dict[str, Any],
+    epochs: int,
+    *,
+    fold: int,
+    folds: int,
+    slug: str,
+) -> tuple[Path, dict[str, Any]]:
+    """An embedder tuned like `embedder_artifact`'s, on the training sessions outside `fold`
+    of `folds` (`knowledge_base.grouping.crossfit`): it featurises that fold's rows when the
+    pair scorer is cross-fitted. The model lives in `<folder>/model`."""
+    key = {**dict(sorted(overrides.items())), "epochs": epochs, "fold": fold, "folds": folds}
+    folder = artifact_dir(root, "embedder", f"{slug}-fold{fold}of{folds}", key)
+
+    def build(path: Path) -> dict[str, Any]:
+        from bundlekd.config import load_config
+        from bundlekd.data.sources import load_sessions
+        from bundlekd.finetune.embedder import tune_embedder
+        from bundlekd.finetune.embedder_config import EmbedderTuneConfig
+        from bundlekd.knowledge_base.grouping.crossfit import out_of_fold
+
+        data = load_config(overrides=overrides).config.data
+        domains = list(data.domains) or None
+        train = load_sessions(data.source, domains=domains, split="train", data_dir=data.dir)
+        val = load_sessions(data.source, domains=domains, split="val", data_dir=data.dir)
+        card = tune_embedder(
+            out_of_fold(train, fold, folds), val, path / "model", EmbedderTuneConfig(epochs=epochs)
+        )
+        return {"card": card, "fold": fold, "folds": folds}
 
     return folder, build_once(folder, key, build)

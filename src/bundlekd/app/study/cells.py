@@ -70,6 +70,8 @@ def project_overrides(study: StudyConfig, cell: Cell) -> dict[str, Any]:
         if learned:
             overrides["kb.tool_features"] = list(cell.formats)
         overrides["generation.mode"] = "tool"
+        if learned and study.tool_coverage_floor:
+            overrides["kb.tool_coverage_floor"] = True
     else:
         overrides["student.model"] = cell.model
         overrides["generation.mode"] = _llm_mode(cell)
@@ -147,6 +149,8 @@ def run_cell(
         )
         artifacts["embedder"] = artifact_summary(emb_dir, record)
         overrides["kb.tool_embedder"] = str(emb_dir / "model")
+        if cell.utilization == "both" and study.cross_fit_folds >= 2:
+            artifacts.update(_fold_embedders(root, study, data_keys, where, overrides))
     stage(f"{cell.cell_id}: knowledge base")
     kb_dir, record = kb_artifact(root, kb_overrides(cell, overrides), slug=_kb_slug(cell))
     artifacts["kb"] = artifact_summary(kb_dir, record)
@@ -240,6 +244,29 @@ def run_cell(
     return result
 
 
+def _fold_embedders(
+    root: Path, study: StudyConfig, data_keys: dict[str, Any], where: str, overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """Cross-fitting of a `both` cell: one embedder per fold, tuned without it
+    (`kb.tool_embedder_folds`); returns their artifact summaries."""
+    from bundlekd.app.study.artifacts import fold_embedder_artifact
+
+    folders, summaries = [], {}
+    for fold in range(study.cross_fit_folds):
+        folder, record = fold_embedder_artifact(
+            root,
+            data_keys,
+            study.embedder_epochs,
+            fold=fold,
+            folds=study.cross_fit_folds,
+            slug=f"tuned-{where}",
+        )
+        folders.append(str(folder / "model"))
+        summaries[f"embedder_fold{fold}"] = artifact_summary(folder, record)
+    overrides["kb.tool_embedder_folds"] = folders
+    return summaries
+
+
 def _sample(sessions: list[Session], n: int | None, seed: int) -> list[Session]:
     from bundlekd.app.components import sample_per_domain
 
@@ -284,6 +311,8 @@ def _chosen(cell: Cell, kb_dir: Path, train: list[Session]) -> dict[str, Any]:
             "value": meta.get("val_clustering_bar"),
             "chosen_on": "val",
         }
+        if "cross_fit" in meta:
+            chosen["cross_fit"] = {"value": meta["cross_fit"], "fitted_on": "train"}
     return chosen
 
 

@@ -256,11 +256,9 @@ def _tool_utilization(results: Sequence[dict[str, Any]], domains: Sequence[str])
     parts.append(
         "The study found SFT+ICL best. Here 'memory' is knowledge at inference (ICL analogue), "
         "'weights' the domain-tuned embedder alone (SFT analogue), 'both' the tuned embedder "
-        "inside the learned scorer (SFT+ICL). 'both' is not cross-fitted in this grid: its "
-        "training rows see an embedder tuned on their own sessions, so the memory features "
-        "look better at fit time than at test time; read its margin with that in mind, and "
-        "choose it only on val."
+        "inside the learned scorer (SFT+ICL)."
     )
+    parts.append(_cross_fitting(results))
     return " ".join(parts)
 
 
@@ -358,3 +356,21 @@ def _routing_note(results: Sequence[dict[str, Any]]) -> str:
                 "of them never routes a session to it."
             )
     return " ".join(notes)
+
+
+def _cross_fitting(results: Sequence[dict[str, Any]]) -> str:
+    both = [r for r in results if (r.get("cell") or {}).get("utilization") == "both"]
+    folds = {
+        ((r.get("chosen") or {}).get("cross_fit") or {}).get("value", {}).get("folds") for r in both
+    }
+    if both and None not in folds:
+        return (
+            f"'both' is cross-fitted ({', '.join(str(f) for f in sorted(folds))} folds): each "
+            "training row of the scorer is featurised by an embedder tuned without its fold; "
+            "val and test use the embedder tuned on all training sessions."
+        )
+    return (
+        "'both' is not cross-fitted in this grid: its training rows see an embedder tuned on "
+        "their own sessions, so the memory features look better at fit time than at test "
+        "time; read its margin with that in mind, and choose it only on val."
+    )

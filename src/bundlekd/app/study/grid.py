@@ -11,7 +11,8 @@ A cell is one (domain(s), student, knowledge formats, quantity, utilization, mod
   ``single`` (one cell per domain, a KB of that domain only) or ``pooled`` (one KB of every
   domain, one cell reporting each domain).
 - `utilization`: tool ``memory`` (memory features at inference), ``weights`` (the domain-tuned
-  embedder, cosine scorer), ``both`` (the tuned embedder inside the learned scorer); LLM ``icl``
+  embedder, cosine scorer), ``both`` (the tuned embedder inside the learned scorer,
+  cross-fitted over `cross_fit_folds` folds); LLM ``icl``
   (knowledge in the prompt), ``sft`` (a LoRA adapter trained on titles-only prompts of the
   cell's sampled training sessions, generating zero-shot; formats ``[]``), ``sft_icl`` (an
   adapter trained on the knowledge prompts of the cell's formats, generating with the same
@@ -81,6 +82,18 @@ class StudyConfig(BaseModel):
     embedder: str = "minilm"
     teacher: str | None = Field(default=None, description="Teacher of rules/thoughts.")
     embedder_epochs: int = Field(default=1, ge=1, description="Epochs of a tuned embedder.")
+    cross_fit_folds: int = Field(
+        default=2,
+        ge=0,
+        description="Tool `both` cells: folds of the scorer's cross-fitting (an embedder tuned "
+        "without each fold featurises its rows); 0: none (rows see a tuned embedder that saw "
+        "their own sessions).",
+    )
+    tool_coverage_floor: bool = Field(
+        default=False,
+        description="Learned tool cells: keep val coverage at the clustering bar's when "
+        "choosing the grouping settings (`kb.tool_coverage_floor`).",
+    )
     teacher_limit: int | None = Field(
         default=None, ge=1, description="llm cells: at most N sessions per KB for the teacher."
     )

@@ -9,6 +9,7 @@ loading a KB never unpickles anything; sklearn is needed only to fit.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -142,27 +143,53 @@ def fit_learned_scorer(
     featurised with: one model over all domains (`pooled`, with a domain one-hot) or one per
     domain. `groups` (names of `FEATURE_GROUPS`; default all) limits the features the model
     may use: the ablations of the study's knowledge-format question."""
+    return fit_learned_scorer_parts(
+        [TrainingPart(train, memories, vectors)],
+        memories,
+        c=c,
+        pooled=pooled,
+        groups=groups,
+        progress=progress,
+    )
+
+
+@dataclass(frozen=True)
+class TrainingPart:
+    """Training sessions with the memory and title vectors their rows are featurised with
+    (cross-fitting: one part per fold, each from an embedder that never saw its sessions)."""
+
+    sessions: Sequence[Session]
+    memories: dict[str, DomainMemory]
+    vectors: Sequence[np.ndarray]
+
+
+def fit_learned_scorer_parts(
+    parts: Sequence[TrainingPart],
+    memories: dict[str, DomainMemory],
+    *,
+    c: float = 1.0,
+    pooled: bool = True,
+    groups: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> LearnedScorer:
+    """`fit_learned_scorer` on the rows of every part; the scorer keeps `memories` (those of
+    the embedder used at inference)."""
     keep = feature_mask(groups)
     rows: dict[str, list[np.ndarray]] = {}
     labels: dict[str, list[np.ndarray]] = {}
-    for done, (session, block) in enumerate(zip(train, vectors, strict=True), start=1):
-        memory = memories.get(session.domain)
-        if memory is None or not session.bundles:
-            continue
-        titles = [" ".join(i.title.split()) for i in session.public().items]
-        features, pairs = pair_features(block, titles, memory, memory.index.get(session.session_id))
-        together = {
-            (a, b)
-            for bundle in session.bundles
-            for a in (session.position(x) - 1 for x in bundle.items)
-            for b in (session.position(x) - 1 for x in bundle.items)
-        }
-        rows.setdefault(session.domain, []).append(features)
-        labels.setdefault(session.domain, []).append(
-            np.array([float((i, j) in together) for i, j in pairs], dtype=np.float64)
-        )
-        if progress is not None:
-            progress(done, len(train))
+    total = sum(len(part.sessions) for part in parts)
+    done = 0
+    for part in parts:
+        for session, block in zip(part.sessions, part.vectors, strict=True):
+            done += 1
+            memory = part.memories.get(session.domain)
+            if memory is None or not session.bundles:
+                continue
+            features, targets = _session_rows(session, block, memory)
+            rows.setdefault(session.domain, []).append(features)
+            labels.setdefault(session.domain, []).append(targets)
+            if progress is not None:
+                progress(done, total)
     if not rows:
         raise KnowledgeBaseError("no labelled training sessions to fit the pair scorer on")
     if pooled:
@@ -181,6 +208,21 @@ def fit_learned_scorer(
         for domain in sorted(rows)
     }
     return LearnedScorer(memories, models)
+
+
+def _session_rows(
+    session: Session, block: np.ndarray, memory: DomainMemory
+) -> tuple[np.ndarray, np.ndarray]:
+    """A training session's pair features (itself left out of the memory) and labels."""
+    titles = [" ".join(i.title.split()) for i in session.public().items]
+    features, pairs = pair_features(block, titles, memory, memory.index.get(session.session_id))
+    together = {
+        (a, b)
+        for bundle in session.bundles or ()
+        for a in (session.position(x) - 1 for x in bundle.items)
+        for b in (session.position(x) - 1 for x in bundle.items)
+    }
+    return features, np.array([float((i, j) in together) for i, j in pairs], dtype=np.float64)
 
 
 def feature_mask(groups: Sequence[str] | None) -> np.ndarray:

@@ -101,13 +101,7 @@ class GroupingTool:
     # --- proposing ------------------------------------------------------------------------
     def embed(self, sessions: Sequence[Session]) -> list[np.ndarray]:
         """Unit-norm title vectors per session (one embedding call for all of them)."""
-        titles = [" ".join(i.title.split()) for s in sessions for i in s.public().items]
-        vectors = self.embedder.embed_batch(titles) if titles else np.zeros((0, 1))
-        blocks, start = [], 0
-        for session in sessions:
-            blocks.append(vectors[start : start + len(session.items)])
-            start += len(session.items)
-        return blocks
+        return embed_sessions(self.embedder, sessions)
 
     def score(self, sessions: Sequence[Session]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """(title vectors, pair-score matrices) per session."""
@@ -180,6 +174,17 @@ class GroupingTool:
             },
         )
         return path
+
+
+def embed_sessions(embedder: Embedder, sessions: Sequence[Session]) -> list[np.ndarray]:
+    """Unit-norm title vectors per session (one embedding call for all of them)."""
+    titles = [" ".join(i.title.split()) for s in sessions for i in s.public().items]
+    vectors = embedder.embed_batch(titles) if titles else np.zeros((0, 1))
+    blocks, start = [], 0
+    for session in sessions:
+        blocks.append(vectors[start : start + len(session.items)])
+        start += len(session.items)
+    return blocks
 
 
 def tool_path(kb_dir: str | Path) -> Path:
