@@ -56,3 +56,45 @@ def test_the_llm_quantity_paragraph_states_its_noise_and_the_mean_per_ratio() ->
     assert "0.05: 0.150, 0.5: 0.250, 1: 0.200" in text
     assert "one session of 10 moves a domain's (P+R)/2 by up to 0.10" in text
     assert "  " not in text
+
+
+def _tool_cell(cell_id: str, formats: list[str], val: dict[str, tuple[float, float]]) -> dict:
+    from bundlekd.app.study.grid import ALL_TOOL_FEATURES
+
+    return {
+        "cell_id": cell_id,
+        "label": cell_id,
+        "cell": {
+            "student": "tool",
+            "formats": list(ALL_TOOL_FEATURES) if formats == ["all"] else formats,
+            "domains": sorted(val),
+            "ratio": 1.0,
+            "scope": "pooled",
+            "utilization": "memory",
+            "strategy": "random",
+        },
+        "chosen": {
+            "tool_val_scores": {
+                "value": {d: {"precision": p, "recall": r} for d, (p, r) in val.items()}
+            },
+            "val_clustering_bar": {
+                "value": {d: {"precision": 0.5, "recall": 0.5} for d in val},
+            },
+        },
+    }
+
+
+def test_cells_are_judged_against_the_default_cell_on_val_not_the_bar() -> None:
+    from bundlekd.app.study.report import is_default_cell, val_default_lines
+
+    default = _tool_cell("default", ["all"], {"food": (0.8, 0.7), "clothing": (0.8, 0.7)})
+    better = _tool_cell("better", ["cosine"], {"food": (0.81, 0.7), "clothing": (0.8, 0.72)})
+    worse = _tool_cell("worse", ["cosine"], {"food": (0.9, 0.6), "clothing": (0.9, 0.9)})
+    assert is_default_cell(default)
+    assert not is_default_cell(better)
+    lines = val_default_lines([default, better, worse], default)
+    assert len(lines) == 4  # the default itself is not a row
+    assert lines[2] == "| better | +0.000 | +0.000 | yes |"
+    assert lines[3] == "| worse | +0.100 | -0.100 | no |"
+    # without the default cell in the report: against each cell's own clustering bar
+    assert "| worse | +0.400 | +0.100 | yes |" in val_default_lines([worse])
