@@ -15,6 +15,7 @@ from bundlekd.app.study.runner import run_study
 from bundlekd.data.schema import Bundle
 from bundlekd.data.sessions_jsonl import write_sessions
 from bundlekd.data.sources import load_sample
+from bundlekd.errors import ConfigError
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -93,3 +94,16 @@ def test_test_labels_cannot_change_a_chosen_setting(tmp_path: Path) -> None:
         assert first["chosen"] == second["chosen"]
         # the test labels did differ, and were what the cells were scored on
         assert json.dumps(first["tables"]) != json.dumps(second["tables"])
+
+
+def test_a_run_folder_refuses_cells_of_other_settings(tmp_path: Path) -> None:
+    from bundlekd.app.study.runner import _write_study, check_same_settings, plan
+
+    study = load_study(CONFIGS / "smoke.yaml")
+    _write_study(study, tmp_path, plan(study, tmp_path))
+    check_same_settings(study.model_copy(update={"name": "renamed"}), tmp_path)  # no cells yet
+    (tmp_path / "cells" / "c1").mkdir(parents=True)
+    (tmp_path / "cells" / "c1" / "result.json").write_text("{}", encoding="utf-8")
+    check_same_settings(study, tmp_path)  # same settings: resumes
+    with pytest.raises(ConfigError, match=r"changed: cross_fit_folds, sample"):
+        check_same_settings(study.model_copy(update={"sample": 5, "cross_fit_folds": 3}), tmp_path)

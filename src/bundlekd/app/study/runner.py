@@ -88,6 +88,7 @@ def run_study(
 
     if sample is not None:
         study = study.model_copy(update={"sample": sample})
+    check_same_settings(study, out)
     splits = load_splits(study, data_dir)
     planned = plan(study, out, splits)
     _write_study(study, out, planned)
@@ -121,6 +122,42 @@ def run_study(
             logger.info("cell %s is held by another run: later", item.cell.cell_id)
     _write_study(study, out, plan(study, out, splits))
     return [results[p.cell.cell_id] for p in planned]
+
+
+# what a cell id leaves out but its numbers depend on: every study field but these
+_NOT_SETTINGS = ("name", "question", "grid")
+
+
+def check_same_settings(study: StudyConfig, out: Path) -> None:
+    """Refuse to resume into a folder whose finished cells ran with other study settings
+    (sample, folds, base settings, ...): a cell id names only the grid axes, so those cells
+    would be reused as if they were this grid's.
+
+    Raises:
+        ConfigError: `out/study.json` records different settings.
+    """
+    import json
+
+    from bundlekd.errors import ConfigError
+
+    path = out / "study.json"
+    if not path.is_file():
+        return
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))["study"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # an unreadable record is rewritten; the cells keep their own config.yaml
+    mine = study.model_dump(mode="json")
+    changed = sorted(
+        key
+        for key in set(mine) | set(recorded)
+        if key not in _NOT_SETTINGS and mine.get(key) != recorded.get(key)
+    )
+    if changed and any((out / "cells").glob("*/result.json")):
+        raise ConfigError(
+            f"{out} holds cells run with other grid settings (changed: {', '.join(changed)}); "
+            "use a new --out, or delete that folder's cells to redo them"
+        )
 
 
 def machine() -> dict[str, Any]:
