@@ -339,7 +339,8 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
             f"{len(results)} of {planned} planned cells finished; source `{spec['source']}`, "
             f"report split `{spec['split']}`"
             + sampled
-            + f". Machine: {study['machine']['platform']}, {study['machine']['cpus']} CPUs, "
+            + f". Machine: {study['machine'].get('cpu', 'CPU not recorded')}, "
+            f"{study['machine']['platform']}, {study['machine']['cpus']} CPUs, "
             f"BUNDLEKD_NUM_THREADS={study['machine']['threads']}.",
             "",
             paragraph(question, results, domains),
