@@ -175,7 +175,11 @@ def val_default_lines(
     ]
     reference = _val_scores(default) if default is not None else {}
     for result in results:
-        if default is not None and result["cell_id"] == default["cell_id"]:
+        if result is default or (
+            default is not None
+            and result["cell_id"] == default["cell_id"]
+            and _val_scores(result) == reference
+        ):  # the default itself, also when another grid ran the same cell
             continue
         scores = _val_scores(result)
         chosen = result.get("chosen", {})
@@ -205,6 +209,20 @@ def _val_scores(result: dict[str, Any]) -> dict[str, Any]:
     return value or {}
 
 
+def _settings_of(spec: dict[str, Any]) -> str:
+    shown = {**spec.get("base", {})}
+    for key in ("tool_coverage_floor", "cross_fit_folds"):
+        if key in spec:
+            shown[key] = spec[key]
+    return ", ".join(f"{k}={v}" for k, v in shown.items()) or "defaults"
+
+
+def default_settings(spec: dict[str, Any]) -> bool:
+    """Whether a grid runs with the project's default settings (no base overrides, no
+    coverage floor): only there is the default-looking cell today's default."""
+    return not spec.get("base") and not spec.get("tool_coverage_floor")
+
+
 def is_default_cell(result: dict[str, Any]) -> bool:
     """The default mode: the tool with every feature group, all training sessions (random),
     one pooled KB, knowledge at inference."""
@@ -225,30 +243,27 @@ TARGET_P, TARGET_R = 0.85, 0.80
 
 
 def target_lines(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> list[str]:
-    """The default mode (the tool with every feature group, all training sessions, pooled)
-    against the quality target: strict P >= 0.85, strict unique R >= 0.80, coverage not below
-    the clustering bar's."""
-    default = [r for r in results if is_default_cell(r)]
-    if not default:
-        return []
+    """Cells against the quality target: strict P >= 0.85, strict unique R >= 0.80, coverage
+    not below the clustering bar's of the same sessions, per domain."""
     lines = [
-        "| domain | strict P (≥ 0.85) | strict uniq R (≥ 0.80) | coverage (≥ bar) | met |",
-        "|---|---|---|---|---|",
+        "| cell | domain | strict P (≥ 0.85) | strict uniq R (≥ 0.80) | coverage (≥ bar) | met |",
+        "|---|---|---|---|---|---|",
     ]
-    for domain in domains:
-        row, bar = row_of(default[0], domain, default[0]["arm"]), row_of(default[0], domain, BAR)
-        if row is None or bar is None:
-            continue
-        met = (
-            row["precision"] >= TARGET_P
-            and row["recall"] >= TARGET_R
-            and row["coverage"] >= bar["coverage"]
-        )
-        lines.append(
-            f"| {domain} | {row['precision']:.3f} | {row['recall']:.3f} | "
-            f"{row['coverage']:.3f} (bar {bar['coverage']:.3f}) | {'yes' if met else 'no'} |"
-        )
-    return lines
+    for result in results:
+        for domain in domains:
+            row, bar = row_of(result, domain, result["arm"]), row_of(result, domain, BAR)
+            if row is None or bar is None:
+                continue
+            met = (
+                row["precision"] >= TARGET_P
+                and row["recall"] >= TARGET_R
+                and row["coverage"] >= bar["coverage"]
+            )
+            lines.append(
+                f"| {result['label']} | {domain} | {row['precision']:.3f} | {row['recall']:.3f} "
+                f"| {row['coverage']:.3f} (bar {bar['coverage']:.3f}) | {'yes' if met else 'no'} |"
+            )
+    return lines if len(lines) > 2 else []
 
 
 def _saved_bar(result: dict[str, Any]) -> dict[str, Any]:
@@ -319,7 +334,13 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
     sections: list[str] = []
     total = 0
     runs = [load_results(Path(run_dir)) for run_dir in run_dirs]
-    defaults = [r for _, results in runs for r in results if is_default_cell(r)]
+    defaults = [
+        r
+        for study, results in runs
+        if default_settings(study["study"])
+        for r in results
+        if is_default_cell(r)
+    ]
     default_cell = defaults[0] if defaults else None
     for study, results in runs:
         if not results:
@@ -358,9 +379,15 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
         adapters = adapter_table(results)
         if adapters:
             sections += [f"### {name}: SFT adapters", "", *adapters, ""]
-        target = target_lines(results, domains)
+        # the default mode where this grid runs the default settings; else every tool cell
+        # at full scale (the arms proposed to meet the target)
+        aimed, what = [r for r in results if is_default_cell(r)], "the default mode"
+        if not (default_settings(spec) and aimed):
+            aimed = [r for r in results if r["cell"]["student"] == "tool" and not r.get("sampled")]
+            what = "its tool cells (settings: " + _settings_of(spec) + ")"
+        target = target_lines(aimed, domains)
         if target:
-            sections += [f"### {name}: the default mode against the quality target", ""]
+            sections += [f"### {name}: {what} against the quality target", ""]
             sections += [*target, ""]
         tools = [r for r in results if r["cell"]["student"] == "tool"]
         default = val_default_lines(tools, default_cell)
