@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -125,6 +125,19 @@ def progress_bar():  # type: ignore[no-untyped-def]
         TimeRemainingColumn(),
         console=err_console,
     )
+
+
+def stage_progress(bar: Any) -> Callable[[str, int, int], None]:
+    """A `progress(stage, done, total)` callback that gives each stage its own task on `bar`
+    (a `progress_bar()`)."""
+    tasks: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return progress
 
 
 def _progress_seconds(value: str) -> float:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from bundlekd.cli.common import console, errors_to_exit, load_cli_config, progress_bar
+from bundlekd.cli.common import (
+    console,
+    errors_to_exit,
+    load_cli_config,
+    progress_bar,
+    stage_progress,
+)
 
 if TYPE_CHECKING:
     from bundlekd.knowledge_base.distill.runner import DistillReport
@@ -101,12 +107,7 @@ def distill_command(
             embedder__name=embedder,
         )
         with progress_bar() as bar:
-            tasks: dict[str, Any] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)
+            progress = stage_progress(bar)
 
             run = run_distillation(loaded, force=force, progress=progress)
     console.print(_summary(run.report, run.available, time.perf_counter() - started))

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from bundlekd.cli.common import console, errors_to_exit, progress_bar, warn
+from bundlekd.cli.common import console, errors_to_exit, progress_bar, stage_progress, warn
 from bundlekd.sanitize import printable
 
 if TYPE_CHECKING:
@@ -290,12 +290,7 @@ def refit_tool(
     from bundlekd.app.tool_fitting import refit_tool as refit
 
     with errors_to_exit(), progress_bar() as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+        progress = stage_progress(bar)
 
         tool = refit(kb_dir, data_dir=data_dir, progress=progress)
     scores = tool.metadata.get("val_scores", {})
@@ -336,12 +331,7 @@ def prune(
     from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
 
     with errors_to_exit(), progress_bar() as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+        progress = stage_progress(bar)
 
         result = prune_kb(
             kb_dir,
