@@ -31,8 +31,10 @@ def quantity_plot(
     path: Path,
     domains: Sequence[str],
     lines: dict[str, dict[str, list[tuple[float, float, float]]]],
+    refs: dict[str, dict[str, tuple[float, float]]] | None = None,
 ) -> Path:
-    """`lines[domain][name]` = [(ratio, precision, recall), ...]."""
+    """`lines[domain][name]` = [(ratio, precision, recall), ...]; `refs[domain]` =
+    {name: (precision, recall)} drawn as horizontal lines."""
     plt = _pyplot()
     fig, axes = plt.subplots(2, len(domains), figsize=(4.2 * len(domains), 6.5), squeeze=False)
     for col, domain in enumerate(domains):
@@ -44,6 +46,9 @@ def quantity_plot(
         axes[0][col].set_title(domain)
         ratios = sorted({p[0] for points in lines.get(domain, {}).values() for p in points})
         for row, metric in enumerate(("strict precision", "strict unique recall")):
+            references = (refs or {}).get(domain, {}).items()
+            for (name, values), style in zip(references, ("--", ":"), strict=False):
+                axes[row][col].axhline(values[row], linestyle=style, color="grey", label=name)
             axes[row][col].set_xscale("log")
             axes[row][col].set_xticks(ratios, [f"{r:g}" for r in ratios])
             axes[row][col].minorticks_off()
@@ -59,9 +64,10 @@ def bar_plot(
     path: Path,
     domains: Sequence[str],
     bars: dict[str, list[tuple[str, float, float]]],
-    refs: dict[str, dict[str, float]],
+    refs: dict[str, dict[str, tuple[float, float]]],
 ) -> Path:
-    """`bars[domain]` = [(label, precision, recall)]; `refs[domain]` = {name: precision}."""
+    """`bars[domain]` = [(label, precision, recall)]; `refs[domain]` = {name: (precision,
+    recall)}, their precision drawn as horizontal lines."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(domains), figsize=(4.8 * len(domains), 4.8), squeeze=False)
     for col, domain in enumerate(domains):
@@ -70,12 +76,11 @@ def bar_plot(
         xs = range(len(entries))
         ax.bar([x - 0.2 for x in xs], [e[1] for e in entries], width=0.4, label="strict P")
         ax.bar([x + 0.2 for x in xs], [e[2] for e in entries], width=0.4, label="strict uniq R")
-        for (name, value), style in zip(refs.get(domain, {}).items(), ("--", ":"), strict=False):
-            ax.axhline(value, linestyle=style, color="grey", label=f"{name} P")
+        for (name, values), style in zip(refs.get(domain, {}).items(), ("--", ":"), strict=False):
+            ax.axhline(values[0], linestyle=style, color="grey", label=f"{name} P")
         ax.set_xticks(list(xs))
         ax.set_xticklabels([e[0] for e in entries], rotation=60, ha="right", fontsize=7)
-        shown = [v for e in entries for v in e[1:]] + list(refs.get(domain, {}).values())
-        ax.set_ylim(max(0.0, min(shown, default=0.0) - 0.05), 1)  # not from 0: see the axis
+        ax.set_ylim(0, 1)  # bars from 0: a cut axis makes small gaps look large
         ax.set_title(domain)
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=7)

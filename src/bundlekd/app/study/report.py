@@ -277,6 +277,7 @@ def _saved_bar(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plot(question: str, results: Sequence[dict[str, Any]], domains: list[str], path: Path) -> Path:
+    refs = _plot_refs(results)
     if question == "quantity":
         lines: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
         for result in results:
@@ -288,9 +289,8 @@ def _plot(question: str, results: Sequence[dict[str, Any]], domains: list[str], 
                     lines.setdefault(domain, {}).setdefault(name, []).append(
                         (cell["ratio"], row["precision"], row["recall"])
                     )
-        return quantity_plot(path, domains, lines)
+        return quantity_plot(path, domains, lines, refs)
     bars: dict[str, list[tuple[str, float, float]]] = {}
-    refs: dict[str, dict[str, float]] = {}
     for result in results:
         for domain in result["cell"]["domains"]:
             row = row_of(result, domain, result["arm"])
@@ -299,13 +299,26 @@ def _plot(question: str, results: Sequence[dict[str, Any]], domains: list[str], 
             cell = result["cell"]
             short = f"{result['label'].split(' r=')[0]} r{cell['ratio']:g} {cell['utilization']}"
             bars.setdefault(domain, []).append((short, row["precision"], row["recall"]))
+    return bar_plot(path, domains, bars, refs)
+
+
+def _plot_refs(results: Sequence[dict[str, Any]]) -> dict[str, dict[str, tuple[float, float]]]:
+    """The pair floor and the clustering bar (P, R) per domain, from the cells whose sessions
+    the plot shows: the full split, or the sample when every cell is sampled (one sample)."""
+    all_sampled = all(r.get("sampled") for r in results)
+    refs: dict[str, dict[str, tuple[float, float]]] = {}
+    for result in results:
+        if result.get("sampled") and not all_sampled:
+            continue
+        for domain in result["cell"]["domains"]:
             for name in (FLOOR, BAR):
                 ref = row_of(result, domain, name)
-                if ref is not None and not result.get("sampled"):
+                if ref is not None:
                     refs.setdefault(domain, {}).setdefault(
-                        "clustering bar" if name == BAR else name, ref["precision"]
+                        "clustering bar" if name == BAR else name,
+                        (ref["precision"], ref["recall"]),
                     )
-    return bar_plot(path, domains, bars, refs)
+    return refs
 
 
 def _grid_file(name: str) -> str:
