@@ -35,3 +35,17 @@ def test_text_and_json_writers(tmp_path: Path) -> None:
     write_json(tmp_path / "b.json", {"b": 1, "a": [2]})
     assert read_json(tmp_path / "b.json") == {"a": [2], "b": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.json"]
+
+
+def test_a_new_file_gets_the_umask_mode_and_a_rewrite_keeps_its_mode(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o027)
+    try:
+        atomic_write_text(tmp_path / "report.md", "one")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "report.md").stat().st_mode & 0o777 == 0o640  # not mkstemp's 0600
+    os.chmod(tmp_path / "report.md", 0o664)
+    write_json(tmp_path / "report.md", {"two": 2})
+    assert (tmp_path / "report.md").stat().st_mode & 0o777 == 0o664

@@ -45,6 +45,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.fsync(fd)  # the data reaches the disk before the rename makes it visible
         finally:
             os.close(fd)
+        # mkstemp makes the file 0600; the result gets the mode a plain open() would give it
+        # (the old file's, else 0666 less the umask), so a shared KB or report stays readable
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -52,6 +55,24 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask sets it, racing other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
 
 
 def _os_reason(exc: OSError, path: Path | None = None) -> str:
