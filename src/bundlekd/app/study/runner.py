@@ -160,28 +160,21 @@ def check_same_settings(study: StudyConfig, out: Path) -> None:
         )
 
 
+def _cpu() -> str:
+    """The CPU as the benchmarks name it, with the bf16 verdict the dtype choice uses."""
+    from bundlekd.llm.precision import cpu_summary
+
+    return cpu_summary()
+
+
 def machine() -> dict[str, Any]:
     return {
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
-        "cpu": _cpu_name(),
+        "cpu": _cpu(),
         "threads": os.environ.get("BUNDLEKD_NUM_THREADS"),
     }
-
-
-def _cpu_name() -> str:
-    """The CPU model and whether it computes bf16 natively (/proc/cpuinfo; no torch import)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return platform.processor() or "unknown"
-    fields = dict(
-        (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in text.splitlines())
-    )
-    flags = set(fields.get("flags", "").split())
-    bf16 = "AVX512-BF16/AMX" if {"avx512_bf16", "amx_bf16"} & flags else "no native bf16"
-    return f"{fields.get('model name', 'unknown')} ({bf16})"
 
 
 def _write_study(study: StudyConfig, out: Path, planned: list[PlannedCell]) -> None:
