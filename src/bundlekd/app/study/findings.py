@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+# a knowledge kind with fewer items than this barely changes a prompt (or trains an adapter)
+SCARCE_ITEMS = 20
+
 
 def _score(result: dict[str, Any], domain: str) -> tuple[float, float] | None:
     for row in result["tables"].get(domain, []):
@@ -128,24 +131,35 @@ def _val_choice(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> st
     return "Chosen on val (mean (P+R)/2 over the domains), the ratio is: " + ", ".join(picks) + "."
 
 
-def _thin_teacher_kinds(results: Sequence[dict[str, Any]], few: int = 20) -> str:
-    """Say how little a teacher kind holds when a cell's KB has only a handful of it: such a
-    cell measures the prompt scaffold more than the knowledge."""
+def _scarce_knowledge(results: Sequence[dict[str, Any]]) -> str:
+    """Name the kinds of the LLM cells' formats their KB holds none or only a handful of
+    (under SCARCE_ITEMS): such cells measure the prompt scaffold more than the knowledge."""
     counts: dict[str, int] = {}
     for r in results:
         if r["cell"]["student"] != "llm":
             continue
-        for kind, n in (r.get("knowledge") or {}).items():
-            if kind in ("rule", "thought") and kind in r["cell"]["formats"] and n:
-                counts[kind] = max(counts.get(kind, 0), int(n))
-    if not counts or all(n >= few for n in counts.values()):
-        return ""
-    held = ", ".join(f"{n} {kind}s" for kind, n in sorted(counts.items()))
-    return (
-        f"The teacher's KB holds {held} (the 135M default teacher writes few usable ones): "
-        f"a kind with under {few} items barely changes a session's prompt, so its cells "
-        "mostly measure the prompt scaffold, not the knowledge."
-    )
+        held = r.get("knowledge") or {}
+        for kind in r["cell"]["formats"]:
+            if kind in ("pattern", "rule", "thought") and kind in held:
+                counts[kind] = max(counts.get(kind, 0), int(held[kind]))
+    empty = sorted(kind for kind, n in counts.items() if n == 0)
+    held_any = {kind: n for kind, n in sorted(counts.items()) if n}
+    few = any(n < SCARCE_ITEMS for n in held_any.values())
+    parts = []
+    if empty:
+        parts.append(
+            f"The teacher produced no {'/'.join(empty)} knowledge, so those cells ran without it: "
+            "they measure the prompt scaffold, not the knowledge (the 135M default teacher "
+            "cannot write usable rules or thoughts)."
+        )
+    if few:
+        listed = ", ".join(f"{n} {kind}s" for kind, n in held_any.items())
+        parts.append(
+            f"The teacher's KB holds {listed} (the 135M default teacher writes few usable ones): "
+            f"a kind with under {SCARCE_ITEMS} items barely changes a session's prompt, so its "
+            "cells mostly measure the prompt scaffold, not the knowledge."
+        )
+    return " ".join(parts)
 
 
 def _format(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> str:
@@ -158,25 +172,9 @@ def _format(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> str:
             scored = _by(mine, domain)
             if scored:
                 parts.append(f"{student} / **{domain}**: best {_best(scored)}.")
-    empty = sorted(
-        {
-            kind
-            for r in results
-            if r["cell"]["student"] == "llm"
-            for kind in r["cell"]["formats"]
-            if kind in ("pattern", "rule", "thought")
-            and (r.get("knowledge") or {}).get(kind, 1) == 0
-        }
-    )
-    if empty:
-        parts.append(
-            f"The teacher produced no {'/'.join(empty)} knowledge, so those cells ran without it: "
-            "they measure the prompt scaffold, not the knowledge (the 135M default teacher "
-            "cannot write usable rules or thoughts)."
-        )
-    thin = _thin_teacher_kinds(results)
-    if thin:
-        parts.append(thin)
+    scarce = _scarce_knowledge(results)
+    if scarce:
+        parts.append(scarce)
     parts.append("The study found mixed formats best.")
     if any(r["cell"]["student"] == "tool" for r in results):
         parts.append(_tool_ablation(results, domains))
@@ -330,9 +328,6 @@ def _scale_note(results: Sequence[dict[str, Any]]) -> str:
         f"Scale: {size}{data}.{step} the same grid runs on a GPU box with more training data, "
         "more epochs and every test session."
     )
-
-
-SCARCE_ITEMS = 20
 
 
 def _routing_note(results: Sequence[dict[str, Any]]) -> str:

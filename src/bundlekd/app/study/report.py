@@ -175,13 +175,10 @@ def val_default_lines(
     ]
     reference = _val_scores(default) if default is not None else {}
     for result in results:
-        if result is default or (
-            default is not None
-            and result["cell_id"] == default["cell_id"]
-            and _val_scores(result) == reference
-        ):  # the default itself, also when another grid ran the same cell
-            continue
         scores = _val_scores(result)
+        same_cell = default is not None and result["cell_id"] == default["cell_id"]
+        if same_cell and scores == reference:
+            continue  # the default itself, also when another grid ran the same cell
         chosen = result.get("chosen", {})
         bar = (
             reference or (chosen.get("val_clustering_bar") or {}).get("value") or _saved_bar(result)
