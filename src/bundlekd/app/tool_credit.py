@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from bundlekd.knowledge_base.store.items import KnowledgeItem
 
 Progress = Callable[[int, int], None]
-KERNEL_TEMPERATURE = 0.1  # as `features._kernel` weighs its window
 
 
 @dataclass
@@ -227,11 +226,10 @@ class _Evidence:
         i, j = pair
         if self.rows.size == 0:
             return self.rows, np.zeros(0)
-        scores = np.maximum(self.sim_a[i] + self.sim_b[j], self.sim_a[j] + self.sim_b[i])
-        size = min(self.window, scores.size)
-        window = np.argpartition(-scores, size - 1)[:size]
-        window = window[np.argsort(-scores[window], kind="stable")]
-        weights = np.exp((scores[window] - scores[window[0]]) / KERNEL_TEMPERATURE)
+        from bundlekd.knowledge_base.grouping.features import kernel_weights, kernel_window
+
+        window, scores = kernel_window(self.sim_a, self.sim_b, i, j, self.window)
+        weights = kernel_weights(scores)
         return self.rows[window], weights / weights.sum()
 
     def deciding(

@@ -46,6 +46,7 @@ _STOP = {"for", "and", "with", "the", "of", "in", "a", "to", "by", "on", "pack",
 NEIGHBOURS = 10
 KERNEL_SIZES = (5, 20)
 KERNEL_WINDOW = 50
+KERNEL_TEMPERATURE = 0.1  # the weighted vote's softness over the window's scores
 SMOOTHING = 5.0  # pseudo-counts of the prior in the category-pair rate
 
 
@@ -149,18 +150,32 @@ def _kernel(
 ) -> list[float]:
     if labels.size == 0:
         return [0.0] * 5
-    scores = np.maximum(sim_a[i] + sim_b[j], sim_a[j] + sim_b[i])
-    # One partial sort for the widest window; the narrower top-k are its best entries.
-    size = min(KERNEL_WINDOW, scores.size)
-    window = np.argpartition(-scores, size - 1)[:size]
-    window = window[np.argsort(-scores[window], kind="stable")]
+    window, scores = kernel_window(sim_a, sim_b, i, j)
     out: list[float] = []
     for k in KERNEL_SIZES:
-        best = window[: min(k, size)]
-        out += [float(labels[best].mean()), float(scores[best].mean()) / 2]
-    weights = np.exp((scores[window] - scores[window[0]]) / 0.1)
+        out += [float(labels[window[:k]].mean()), float(scores[:k].mean()) / 2]
+    weights = kernel_weights(scores)
     out.append(float((weights * labels[window]).sum() / weights.sum()))
     return out
+
+
+def kernel_window(
+    sim_a: np.ndarray, sim_b: np.ndarray, i: int, j: int, size: int = KERNEL_WINDOW
+) -> tuple[np.ndarray, np.ndarray]:
+    """The memory pairs most like the session pair (i, j), best first, and their scores
+    (`sim_a`/`sim_b`: session items x memory pairs' first/second item similarities)."""
+    scores = np.maximum(sim_a[i] + sim_b[j], sim_a[j] + sim_b[i])
+    # One partial sort for the widest window; the narrower top-k are its best entries.
+    size = min(size, scores.size)
+    window = np.argpartition(-scores, size - 1)[:size]
+    window = window[np.argsort(-scores[window], kind="stable")]
+    return window, scores[window]
+
+
+def kernel_weights(scores: np.ndarray) -> np.ndarray:
+    """Unnormalised weights of a window's pairs (scores best first): the `kernw50` vote."""
+    weights: np.ndarray = np.exp((scores - scores[0]) / KERNEL_TEMPERATURE)
+    return weights
 
 
 def _category(
