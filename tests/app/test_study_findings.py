@@ -26,8 +26,10 @@ def test_a_thin_teacher_kind_is_named_with_its_count() -> None:
     cells = [
         _llm_cell(["rule"], {"pattern": 0, "rule": 50, "thought": 0}),
         _llm_cell(["thought"], {"pattern": 0, "rule": 0, "thought": 6}),
+        _llm_cell(["pattern"], {"pattern": 172, "rule": 0, "thought": 0}),
     ]
     text = paragraph("format", cells, ["food"])
+    assert "172 patterns" not in text  # mined, not written by the teacher
     assert "6 thoughts" in text
     assert "50 rules" in text
     assert "prompt scaffold" in text

@@ -143,7 +143,8 @@ def _scarce_knowledge(results: Sequence[dict[str, Any]]) -> str:
             if kind in ("pattern", "rule", "thought") and kind in held:
                 counts[kind] = max(counts.get(kind, 0), int(held[kind]))
     empty = sorted(kind for kind, n in counts.items() if n == 0)
-    held_any = {kind: n for kind, n in sorted(counts.items()) if n}
+    # patterns are mined, not written by the teacher: only its kinds are listed as scarce
+    held_any = {k: n for k, n in sorted(counts.items()) if n and k in ("rule", "thought")}
     few = any(n < SCARCE_ITEMS for n in held_any.values())
     parts = []
     if empty:
