@@ -14,6 +14,10 @@ Groups (their value was measured on the validation split; the memory features ca
   max(sim(i,a) + sim(j,b), sim(j,a) + sim(i,b)), the share of the top ones bundled together;
 - categories: each item takes the category path of its most similar categorised training
   item; agreement at depths 2/3/4/leaf, and the smoothed co-bundle rate of the category pair.
+
+Every column is computed for all pairs at once (array operations, no per-pair Python), with
+the same float operations in the same order as the one-pair-at-a-time code it replaced, so the
+features (and the tool's predictions) are the same bit for bit; tests compare against that code.
 """
 
 from __future__ import annotations
@@ -22,7 +26,16 @@ import re
 
 import numpy as np
 
-from bundlekd.knowledge_base.grouping.memory import Category, DomainMemory
+from bundlekd.knowledge_base.grouping.kernel import (
+    KERNEL_SIZES,
+    KERNEL_TEMPERATURE,
+    KERNEL_WINDOW,
+    kernel_features,
+    kernel_weights,
+    kernel_window,
+)
+from bundlekd.knowledge_base.grouping.memory import DomainMemory
+from bundlekd.knowledge_base.index.topk import stable_top_k
 
 FEATURE_NAMES: tuple[str, ...] = (
     "cos", "cos_z", "cos_gap_min", "cos_gap_max", "rank_min", "rank_max", "mutual_nn",
@@ -44,10 +57,19 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
 _TOKEN = re.compile(r"[a-z0-9]+")
 _STOP = {"for", "and", "with", "the", "of", "in", "a", "to", "by", "on", "pack", "inch", "x", "s"}
 NEIGHBOURS = 10
-KERNEL_SIZES = (5, 20)
-KERNEL_WINDOW = 50
-KERNEL_TEMPERATURE = 0.1  # the weighted vote's softness over the window's scores
 SMOOTHING = 5.0  # pseudo-counts of the prior in the category-pair rate
+__all__ = [
+    "FEATURE_GROUPS",
+    "FEATURE_NAMES",
+    "KERNEL_SIZES",
+    "KERNEL_TEMPERATURE",
+    "KERNEL_WINDOW",
+    "NEIGHBOURS",
+    "SMOOTHING",
+    "kernel_weights",
+    "kernel_window",
+    "pair_features",
+]
 
 
 def _tokens(title: str) -> list[str]:
@@ -69,132 +91,174 @@ def pair_features(
         exclude: index of the memory session to leave out (the query itself, when training).
     """
     n = vectors.shape[0]
-    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    first, second = np.triu_indices(n, 1)
+    pairs = list(zip(first.tolist(), second.tolist(), strict=True))
     if not pairs:
         return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32), pairs
+    to_memory = vectors @ memory.vectors.T  # (n, slots)
+    if exclude is not None:
+        to_memory[:, memory.slot_session == exclude] = -np.inf
+    features = np.concatenate(
+        [
+            _cosine_columns(vectors, first, second),
+            _token_columns(titles, first, second),
+            _memory_columns(to_memory, memory, first, second),
+            kernel_features(to_memory, memory, first, second, exclude),
+            _category_columns(to_memory, memory, first, second, exclude),
+        ],
+        axis=1,
+    )
+    features = np.nan_to_num(features, neginf=0.0, posinf=0.0)
+    return features.astype(np.float32), pairs
+
+
+def _cosine_columns(vectors: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """cos ... sess_mean_cos, with the position columns (FEATURE_NAMES[0:13])."""
+    n = vectors.shape[0]
     sims = vectors @ vectors.T
     off = sims.copy()
     np.fill_diagonal(off, -np.inf)
     rank = np.empty((n, n), dtype=np.int64)
-    for i in range(n):
-        rank[i, np.argsort(-off[i], kind="stable")] = np.arange(n)
+    np.put_along_axis(
+        rank, np.argsort(-off, axis=1, kind="stable"), np.arange(n)[None, :].repeat(n, 0), axis=1
+    )
     values = sims[~np.eye(n, dtype=bool)]
     mean, std = float(values.mean()), float(values.std()) + 1e-6
     row_max = off.max(axis=1)
+    cos = sims[first, second]
+    gap_first, gap_second = row_max[first] - cos, row_max[second] - cos
+    rank_first, rank_second = rank[first, second], rank[second, first]
+    distance = second - first
+    return np.stack(
+        [
+            cos,
+            (cos - mean) / std,
+            np.minimum(gap_first, gap_second),
+            np.maximum(gap_first, gap_second),
+            np.minimum(rank_first, rank_second),
+            np.maximum(rank_first, rank_second),
+            (rank_first == 0) & (rank_second == 0),
+            np.full(len(first), n),
+            distance,
+            distance == 1,
+            first / (n - 1),
+            second / (n - 1),
+            np.full(len(first), mean),
+        ],
+        axis=1,
+        dtype=np.float64,
+    )
 
-    to_memory = vectors @ memory.vectors.T  # (n, slots)
-    if exclude is not None:
-        to_memory[:, memory.slot_session == exclude] = -np.inf
+
+def _token_columns(titles: list[str], first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """tok_jacc, tok_inter, brand: from a session-vocabulary incidence matrix."""
+    tokens = [set(_tokens(t)) - _STOP for t in titles]
+    vocabulary = {token: k for k, token in enumerate(sorted(set().union(*tokens)))}
+    incidence = np.zeros((len(titles), len(vocabulary)), dtype=np.int64)
+    for row, found in enumerate(tokens):
+        incidence[row, [vocabulary[t] for t in found]] = 1
+    overlap = (incidence @ incidence.T)[first, second]
+    sizes = incidence.sum(axis=1)
+    union = sizes[first] + sizes[second] - overlap
+    union = np.where(union == 0, 1, union)
+    heads: dict[str, int] = {}
+    brand = np.array(
+        [heads.setdefault(_tokens(t)[0], len(heads)) if _tokens(t) else -1 for t in titles]
+    )
+    same_brand = (brand[first] == brand[second]) & (brand[first] >= 0)
+    return np.stack([overlap / union, overlap, same_brand], axis=1, dtype=np.float64)
+
+
+def _memory_columns(
+    to_memory: np.ndarray, memory: DomainMemory, first: np.ndarray, second: np.ndarray
+) -> np.ndarray:
+    """bund_min, bund_max, nn1_min, nn1_max: from each item's nearest training items."""
     k = min(NEIGHBOURS, to_memory.shape[1])
-    top = np.argsort(-to_memory, axis=1, kind="stable")[:, :k]
+    top = stable_top_k(to_memory, k)
     top_sims = np.take_along_axis(to_memory, top, axis=1)
     weights = np.exp((top_sims - top_sims[:, :1]) / 0.05)
     bundled = (weights * memory.in_bundle[top]).sum(1) / weights.sum(1)
     nearest = top_sims[:, 0]
+    return np.stack(
+        [
+            np.minimum(bundled[first], bundled[second]),
+            np.maximum(bundled[first], bundled[second]),
+            np.minimum(nearest[first], nearest[second]),
+            np.maximum(nearest[first], nearest[second]),
+        ],
+        axis=1,
+        dtype=np.float64,
+    )
+
+
+def _category_columns(
+    to_memory: np.ndarray,
+    memory: DomainMemory,
+    first: np.ndarray,
+    second: np.ndarray,
+    exclude: int | None,
+) -> np.ndarray:
+    """cat_eq2 ... catpair_n: each item takes the category of its most similar categorised
+    training item; agreement by depth, and the smoothed co-bundle rate of the pair's
+    categories (without the excluded session's own pairs)."""
+    n = to_memory.shape[0]
     categorised = np.where(memory.has_category[None, :], to_memory, -np.inf)
     donors = np.argmax(categorised, axis=1)
     donor_sims = categorised[np.arange(n), donors]
-    inferred: list[Category | None] = [
-        memory.categories[d] if np.isfinite(donor_sims[i]) else None for i, d in enumerate(donors)
-    ]
-
-    keep = np.ones(len(memory.pair_a), dtype=bool)
+    known = np.isfinite(donor_sims)
+    codes = np.where(known[:, None], memory.category_codes[donors], -1)  # (n, 4)
+    both = known[first] & known[second]
+    agree = [both & (codes[first, c] == codes[second, c]) for c in range(3)]
+    agree.append(codes[first, 3] == codes[second, 3])  # two unknown categories are equal too
+    keys = memory.pair_key(codes[first, 2], codes[second, 2])
+    positive, total = _lookup(
+        memory.category_pair_keys,
+        keys,
+        both,
+        memory.category_pair_positive,
+        memory.category_pair_total,
+    )
     if exclude is not None:
-        keep = memory.pair_session != exclude
-    pair_y = memory.pair_y[keep]
-    sim_a, sim_b = to_memory[:, memory.pair_a[keep]], to_memory[:, memory.pair_b[keep]]
-    own: dict[tuple[Category, Category], list[float]] = {}
-    if exclude is not None:
-        for key, y in memory.own_category_pairs.get(exclude, []):
-            counts = own.setdefault(key, [0.0, 0.0])
-            counts[0] += y
-            counts[1] += 1
-
-    tokens = [set(_tokens(t)) - _STOP for t in titles]
-    firsts = [_tokens(t)[:1] for t in titles]
-    rows = []
-    for i, j in pairs:
-        overlap = len(tokens[i] & tokens[j])
-        union = len(tokens[i] | tokens[j]) or 1
-        row = [
-            sims[i, j],
-            (sims[i, j] - mean) / std,
-            min(row_max[i] - sims[i, j], row_max[j] - sims[i, j]),
-            max(row_max[i] - sims[i, j], row_max[j] - sims[i, j]),
-            min(rank[i, j], rank[j, i]),
-            max(rank[i, j], rank[j, i]),
-            float(rank[i, j] == 0 and rank[j, i] == 0),
-            n,
-            j - i,
-            float(j - i == 1),
-            i / (n - 1),
-            j / (n - 1),
-            mean,
-            overlap / union,
-            overlap,
-            float(bool(firsts[i]) and firsts[i] == firsts[j]),
-            min(bundled[i], bundled[j]),
-            max(bundled[i], bundled[j]),
-            min(nearest[i], nearest[j]),
-            max(nearest[i], nearest[j]),
-        ]
-        row += _kernel(sim_a, sim_b, pair_y, i, j)
-        row += _category(inferred[i], inferred[j], donor_sims[i], donor_sims[j], memory, own)
-        rows.append(row)
-    features = np.nan_to_num(np.array(rows, dtype=np.float64), neginf=0.0, posinf=0.0)
-    return features.astype(np.float32), pairs
+        own_keys, own_positive, own_total = _own_counts(memory, exclude)
+        mine, own = _lookup(own_keys, keys, both, own_positive, own_total)
+        positive, total = positive - mine, total - own
+    rate = (positive + SMOOTHING * memory.prior) / (total + SMOOTHING)
+    count = memory.log1p_counts[np.where(both, total, 0.0).astype(np.int64)]
+    return np.stack(
+        [
+            *agree,
+            np.minimum(donor_sims[first], donor_sims[second]),
+            np.where(both, rate, memory.prior),
+            np.where(both, count, 0.0),
+        ],
+        axis=1,
+        dtype=np.float64,
+    )
 
 
-def _kernel(
-    sim_a: np.ndarray, sim_b: np.ndarray, labels: np.ndarray, i: int, j: int
-) -> list[float]:
-    if labels.size == 0:
-        return [0.0] * 5
-    window, scores = kernel_window(sim_a, sim_b, i, j)
-    out: list[float] = []
-    for k in KERNEL_SIZES:
-        out += [float(labels[window[:k]].mean()), float(scores[:k].mean()) / 2]
-    weights = kernel_weights(scores)
-    out.append(float((weights * labels[window]).sum() / weights.sum()))
-    return out
+def _lookup(
+    table: np.ndarray, keys: np.ndarray, usable: np.ndarray, *columns: np.ndarray
+) -> list[np.ndarray]:
+    """`columns` at each key's row of the sorted `table` (0.0 where absent or not usable)."""
+    if len(table) == 0:
+        return [np.zeros(len(keys)) for _ in columns]
+    where = np.minimum(np.searchsorted(table, keys), len(table) - 1)
+    found = usable & (table[where] == keys)
+    return [np.where(found, column[where], 0.0) for column in columns]
 
 
-def kernel_window(
-    sim_a: np.ndarray, sim_b: np.ndarray, i: int, j: int, size: int = KERNEL_WINDOW
-) -> tuple[np.ndarray, np.ndarray]:
-    """The memory pairs most like the session pair (i, j), best first, and their scores
-    (`sim_a`/`sim_b`: session items x memory pairs' first/second item similarities)."""
-    scores = np.maximum(sim_a[i] + sim_b[j], sim_a[j] + sim_b[i])
-    # One partial sort for the widest window; the narrower top-k are its best entries.
-    size = min(size, scores.size)
-    window = np.argpartition(-scores, size - 1)[:size]
-    window = window[np.argsort(-scores[window], kind="stable")]
-    return window, scores[window]
-
-
-def kernel_weights(scores: np.ndarray) -> np.ndarray:
-    """Unnormalised weights of a window's pairs (scores best first): the `kernw50` vote."""
-    weights: np.ndarray = np.exp((scores - scores[0]) / KERNEL_TEMPERATURE)
-    return weights
-
-
-def _category(
-    a: Category | None,
-    b: Category | None,
-    sim_a: float,
-    sim_b: float,
-    memory: DomainMemory,
-    own: dict[tuple[Category, Category], list[float]],
-) -> list[float]:
-    known = a is not None and b is not None
-    row = [float(known and a[:depth] == b[:depth]) for depth in (2, 3, 4)]  # type: ignore[index]
-    row += [float(a == b), min(sim_a, sim_b)]
-    if a is not None and b is not None:
-        key = (a[:4], b[:4])
-        positive, total = memory.category_pairs.get(key, [0.0, 0.0])
-        own_positive, own_total = own.get(key, [0.0, 0.0])
-        positive, total = positive - own_positive, total - own_total
-        row += [(positive + SMOOTHING * memory.prior) / (total + SMOOTHING), float(np.log1p(total))]
-    else:
-        row += [memory.prior, 0.0]
-    return row
+def _own_counts(memory: DomainMemory, exclude: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The excluded session's own category-pair counts: (sorted keys, positives, totals),
+    summed in the order the memory lists them, as the counts themselves were."""
+    own: dict[int, list[float]] = {}
+    codes = memory.category_code_of
+    for (a, b), y in memory.own_category_pairs.get(exclude, []):
+        counts = own.setdefault(int(memory.pair_key(codes[a], codes[b])), [0.0, 0.0])
+        counts[0] += y
+        counts[1] += 1
+    keys = sorted(own)
+    return (
+        np.array(keys, dtype=np.int64),
+        np.array([own[k][0] for k in keys], dtype=np.float64),
+        np.array([own[k][1] for k in keys], dtype=np.float64),
+    )

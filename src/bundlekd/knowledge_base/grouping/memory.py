@@ -118,6 +118,46 @@ class DomainMemory:
             self.category_pairs[key][0] += y
             self.category_pairs[key][1] += 1
             self.own_category_pairs[k].append((key, y))
+        self._index_layout([len(s.titles) for s in sessions])
+        self._index_categories()
+
+    def _index_layout(self, sizes: list[int]) -> None:
+        """Where each session's slots and pairs sit: both are contiguous per session (its
+        pairs a-major: (a, b) for every b != a), which the kernel's pruning relies on."""
+        counts = np.array(sizes, dtype=np.int64)
+        self.slot_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.session_pairs = counts * (counts - 1)
+        self.pair_start = np.concatenate([[0], np.cumsum(self.session_pairs)]).astype(np.int64)
+
+    def _index_categories(self) -> None:
+        """Integer codes of every slot's category (prefixes of depth 2, 3, 4 and the whole
+        path; -1: none) and the category-pair counts keyed by the depth-4 codes, so the pair
+        features compare and look up categories as arrays."""
+        codes: dict[Category, int] = {}
+        table = np.full((len(self.categories), 4), -1, dtype=np.int64)
+        for slot, category in enumerate(self.categories):
+            if category is not None:
+                for column, part in enumerate((category[:2], category[:3], category[:4], category)):
+                    table[slot, column] = codes.setdefault(part, len(codes))
+        for a, b in self.category_pairs:
+            codes.setdefault(a, len(codes))
+            codes.setdefault(b, len(codes))
+        self.category_codes = table
+        self.category_code_of = codes
+        keys = [self.pair_key(codes[a], codes[b]) for a, b in self.category_pairs]
+        order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
+        counts = list(self.category_pairs.values())
+        self.category_pair_keys = np.array(keys, dtype=np.int64)[order]
+        self.category_pair_positive = np.array([c[0] for c in counts], dtype=np.float64)[order]
+        self.category_pair_total = np.array([c[1] for c in counts], dtype=np.float64)[order]
+        # log1p of every count a pair can have, each as `np.log1p(float)` gives it (the
+        # per-pair features used that call; a table keeps them bit for bit).
+        largest = int(self.category_pair_total.max()) if len(counts) else 0
+        self.log1p_counts = np.array([np.log1p(float(t)) for t in range(largest + 1)])
+
+    def pair_key(self, a: int | np.ndarray, b: int | np.ndarray) -> int | np.ndarray:
+        """One integer per (category code, category code) pair."""
+        return a * (len(self.category_code_of) + 1) + b
 
     def __len__(self) -> int:
         return len(self.sessions)

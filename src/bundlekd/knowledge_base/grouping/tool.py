@@ -26,7 +26,7 @@ from bundlekd.data.schema import Session
 from bundlekd.files import write_json
 from bundlekd.knowledge_base.grouping.cluster import Policy, group_items
 from bundlekd.knowledge_base.grouping.scorers import CosineScorer, PairScorer
-from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory, Neighbour
+from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory
 from bundlekd.llm.embeddings import Embedder
 
 TOOL_DIR = "tool"
@@ -121,22 +121,39 @@ class GroupingTool:
         proposals = []
         for session, block, matrix in zip(sessions, vectors, matrices, strict=True):
             groups = self.group(session, matrix)
-            neighbours = self.memory.nearest_vectors(block, NEIGHBOURS, domain=session.domain)
+            if not groups:
+                proposals.append([])
+                continue
+            neighbours = self._neighbours(block, session.domain)
             proposals.append([self._proposal(group, matrix, neighbours) for group in groups])
         return proposals
 
+    def _neighbours(self, block: np.ndarray, domain: str) -> list[list[tuple[str, float, str]]]:
+        """Per session item, its nearest training items as (exemplar id, score, intent)."""
+        nearest_rows = getattr(self.memory, "nearest_rows", None)
+        if nearest_rows is None:  # a duck-typed memory (e.g. SFT's leave-one-out view)
+            found = self.memory.nearest_vectors(block, NEIGHBOURS, domain=domain)
+            return [[(n.exemplar_id, n.score, n.intent) for n in row] for row in found]
+        rows, scores = nearest_rows(block, NEIGHBOURS, domain=domain)
+        ids, intents = self.memory.row_exemplar_ids, self.memory.row_intents
+        # Plain lists: naming reads a few dozen neighbours, cheaper than numpy scalars.
+        return [
+            [(ids[r], s, intents[r]) for r, s in zip(row, values, strict=True)]
+            for row, values in zip(rows.tolist(), scores.tolist(), strict=True)
+        ]
+
     def _proposal(
-        self, group: list[int], matrix: np.ndarray, neighbours: list[list[Neighbour]]
+        self, group: list[int], matrix: np.ndarray, neighbours: list[list[tuple[str, float, str]]]
     ) -> Proposal:
+        """Name a group: each exemplar gets, per group item, its best neighbour score there;
+        the exemplars with the highest sums give the intent and alternatives (ties by id)."""
         votes: dict[str, float] = {}
         intents: dict[str, str] = {}
         for position in group:
             best: dict[str, float] = {}
-            for neighbour in neighbours[position]:
-                best[neighbour.exemplar_id] = max(
-                    best.get(neighbour.exemplar_id, -1.0), neighbour.score
-                )
-                intents[neighbour.exemplar_id] = neighbour.intent
+            for exemplar_id, score, intent in neighbours[position]:
+                best[exemplar_id] = max(best.get(exemplar_id, -1.0), score)
+                intents[exemplar_id] = intent
             for exemplar_id, score in best.items():
                 votes[exemplar_id] = votes.get(exemplar_id, 0.0) + score
         ranked = sorted(votes, key=lambda e: (-votes[e], e))

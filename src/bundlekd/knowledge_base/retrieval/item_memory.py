@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bundlekd.knowledge_base.index.topk import stable_top_k
 from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.llm.embeddings import Embedder
 
@@ -64,6 +65,15 @@ class ItemMemory:
         self._rows = rows
         self._vectors = vectors.astype(np.float32, copy=False)
         self._domains = np.array([self._items[r.exemplar_id].domain for r in rows], dtype=object)
+        # Per domain, its rows (in memory order) and their vectors as one contiguous block: a
+        # domain's query multiplies only that block, and no mask is rebuilt per call.
+        self._blocks: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for domain in sorted(set(self._domains.tolist())):
+            where = np.flatnonzero(self._domains == domain)
+            self._blocks[domain] = (where, np.ascontiguousarray(self._vectors[where]))
+        #: Per row, its exemplar id and intent: what naming a group reads (`nearest_rows`).
+        self.row_exemplar_ids = [r.exemplar_id for r in rows]
+        self.row_intents = [str(self._items[r.exemplar_id].stats.get("intent", "")) for r in rows]
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -137,20 +147,29 @@ class ItemMemory:
         self, queries: np.ndarray, k: int, *, domain: str | None = None
     ) -> list[list[Neighbour]]:
         """`nearest` for already embedded titles (unit-norm rows)."""
+        rows, scores = self.nearest_rows(queries, k, domain=domain)
+        return [
+            [self._neighbour(int(i), float(s)) for i, s in zip(r, v, strict=True)]
+            for r, v in zip(rows, scores, strict=True)
+        ]
+
+    def nearest_rows(
+        self, queries: np.ndarray, k: int, *, domain: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores), each (len(queries), k'): the memory rows nearest each query, most
+        similar first (ties: memory order), and their cosines; k' = min(k, rows searched).
+
+        `domain` searches only that domain's rows when it has any (else all of them).
+        """
+        empty = np.zeros((len(queries), 0))
         if len(queries) == 0 or k <= 0 or not self._rows:
-            return [[] for _ in range(len(queries))]
-        scores = queries @ self._vectors.T
-        if domain is not None:
-            mask = self._domains == domain
-            if mask.any():
-                scores = np.where(mask, scores, -np.inf)
-        k = min(k, len(self._rows))
-        results = []
-        for row in scores:
-            top = np.argsort(-row, kind="stable")[:k]
-            found = [self._neighbour(int(i), float(row[i])) for i in top if np.isfinite(row[i])]
-            results.append(found)
-        return results
+            return empty.astype(np.intp), empty.astype(np.float32)
+        block = self._blocks.get(domain) if domain is not None else None
+        where, vectors = block if block is not None else (None, self._vectors)
+        scores = queries @ vectors.T
+        top = stable_top_k(scores, k)
+        found = np.take_along_axis(scores, top, axis=1)
+        return (top if where is None else where[top]), found
 
     def _neighbour(self, index: int, score: float) -> Neighbour:
         row = self._rows[index]
