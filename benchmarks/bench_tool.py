@@ -1,9 +1,9 @@
 """The grouping tool in-process: per-session latency (p50/p99) and batch throughput, on a real KB.
 
     BUNDLEKD_DATA_DIR=../shared/data/bundles python benchmarks/bench_tool.py --kb runs/kb \
-        [--source aicl --split test] [--batch-sizes 1,32,540] [--baseline-src ../main/src]
+        [--source aicl --split test] [--batch-sizes 32,540] [--baseline-src ../main/src]
 
-Loads the KB's grouping tool (read-only), embeds the sessions' titles once and serves them from
+Loads the KB's grouping tool (read-only, as `generate` does), embeds the sessions' titles once and serves them from
 memory (so the numbers are the tool: pair features, scoring, grouping, naming; not the model or
 the SQLite embedding cache), warms up, then times `GroupingTool.propose` on one session at a
 time (p50/p99/max per session) and on batches (sessions/s, and sessions/min). Every measurement
@@ -33,6 +33,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     """One tree's measurement (runs in a fresh process)."""
     import numpy as np
 
+    from bundlekd.app.components import grouping_tool
     from bundlekd.data.sources import load_sessions
     from bundlekd.knowledge_base.kb import KnowledgeBase
     from bundlekd.llm.embeddings import Embedder
@@ -42,7 +43,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         sessions = sessions[: spec["limit"]]
     started = time.perf_counter()
     kb = KnowledgeBase.open(spec["kb"], read_only=True)
-    tool = kb.grouping_tool()
+    tool = grouping_tool(kb)  # as generate loads it: the embedder behind the embedding cache
     load_s = time.perf_counter() - started
     titles = sorted({" ".join(i.title.split()) for s in sessions for i in s.public().items})
     table = dict(zip(titles, tool.embedder.embed_batch(titles), strict=True))
@@ -147,7 +148,7 @@ def main() -> None:
     parser.add_argument("--source", default="aicl")
     parser.add_argument("--split", default="test")
     parser.add_argument("--limit", type=int, default=0, help="First N sessions only (0: all).")
-    parser.add_argument("--batch-sizes", default="1,32,540")
+    parser.add_argument("--batch-sizes", default="32")
     parser.add_argument(
         "--baseline-src", default=None, help="Another tree's src/ to measure first (e.g. main's)."
     )

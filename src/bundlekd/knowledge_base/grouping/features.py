@@ -81,6 +81,8 @@ def pair_features(
     titles: list[str],
     memory: DomainMemory,
     exclude: int | None = None,
+    *,
+    to_memory: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """(features, pairs): one row per item pair (i < j), columns as FEATURE_NAMES.
 
@@ -89,13 +91,17 @@ def pair_features(
         titles: the n public titles.
         memory: the domain's training memory.
         exclude: index of the memory session to leave out (the query itself, when training).
+        to_memory: `vectors @ memory.vectors.T` when the caller has it (shared products).
     """
     n = vectors.shape[0]
     first, second = np.triu_indices(n, 1)
     pairs = list(zip(first.tolist(), second.tolist(), strict=True))
     if not pairs:
         return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32), pairs
-    to_memory = vectors @ memory.vectors.T  # (n, slots)
+    if to_memory is None:
+        to_memory = vectors @ memory.vectors.T  # (n, slots)
+    elif exclude is not None:
+        to_memory = to_memory.copy()  # the caller's products stay as they are
     if exclude is not None:
         to_memory[:, memory.slot_session == exclude] = -np.inf
     features = np.concatenate(

@@ -86,14 +86,29 @@ class LearnedScorer:
         self.models = models
         self.domains = domains  # the one-hot columns of a pooled model
 
-    def score(self, sessions: Sequence[Session], vectors: Sequence[np.ndarray]) -> list[np.ndarray]:
-        matrices = []
-        for session, block in zip(sessions, vectors, strict=True):
-            matrices.append(self.session_matrix(session, block))
-        return matrices
+    def score(
+        self,
+        sessions: Sequence[Session],
+        vectors: Sequence[np.ndarray],
+        to_memory: Sequence[np.ndarray | None] | None = None,
+    ) -> list[np.ndarray]:
+        """One (n, n) pair-probability matrix per session (1 on the diagonal).
+
+        `to_memory`: per session, its titles' products with its domain memory's vectors when
+        the caller computed them (`products.MemoryProducts`); None: computed here.
+        """
+        products = to_memory if to_memory is not None else [None] * len(sessions)
+        return [
+            self.session_matrix(session, block, to_memory=product)
+            for session, block, product in zip(sessions, vectors, products, strict=True)
+        ]
 
     def session_matrix(
-        self, session: Session, block: np.ndarray, exclude: int | None = None
+        self,
+        session: Session,
+        block: np.ndarray,
+        exclude: int | None = None,
+        to_memory: np.ndarray | None = None,
     ) -> np.ndarray:
         n = block.shape[0]
         matrix = np.eye(n, dtype=np.float64)
@@ -105,13 +120,14 @@ class LearnedScorer:
                 f"it knows {sorted(self.memories)}"
             )
         titles = [" ".join(i.title.split()) for i in session.public().items]
-        features, pairs = pair_features(block, titles, memory, exclude)
+        features, pairs = pair_features(block, titles, memory, exclude, to_memory=to_memory)
         if pairs:
             if self.domains is not None and session.domain not in self.models:
                 features = with_domain(features, session.domain, self.domains)
             probability = model.probability(features)
-            for (i, j), p in zip(pairs, probability, strict=True):
-                matrix[i, j] = matrix[j, i] = p
+            first, second = np.array(pairs).T
+            matrix[first, second] = probability
+            matrix[second, first] = probability
         return matrix
 
     def to_json(self) -> dict[str, Any]:

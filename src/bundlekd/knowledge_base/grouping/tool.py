@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bundlekd.data.schema import Session
 from bundlekd.files import write_json
 from bundlekd.knowledge_base.grouping.cluster import Policy, group_items
+from bundlekd.knowledge_base.grouping.products import MemoryProducts, SessionProducts
 from bundlekd.knowledge_base.grouping.scorers import CosineScorer, PairScorer
 from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory
 from bundlekd.llm.embeddings import Embedder
@@ -105,9 +106,35 @@ class GroupingTool:
 
     def score(self, sessions: Sequence[Session]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """(title vectors, pair-score matrices) per session."""
+        vectors, matrices, _ = self._score(sessions)
+        return vectors, matrices
+
+    def _score(
+        self, sessions: Sequence[Session]
+    ) -> tuple[list[np.ndarray], list[np.ndarray], list[SessionProducts | None]]:
+        """`score`, with each session's shared memory products (None: not shared)."""
         public = [s.public() for s in sessions]
         vectors = self.embed(public)
-        return vectors, self.scorer.score(public, vectors)
+        shared = self._shared_products()
+        if shared is None:
+            return vectors, self.scorer.score(public, vectors), [None] * len(public)
+        products = shared.session_products([s.domain for s in public], vectors)
+        to_memory = [p.to_memory if p is not None else None for p in products]
+        return vectors, self.scorer.score(public, vectors, to_memory=to_memory), products
+
+    def _shared_products(self) -> MemoryProducts | None:
+        """One product per domain for the learned scorer's memory and the item memory (built
+        on first use, again if either was replaced); None for other scorers or memories."""
+        memories = getattr(self.scorer, "memories", None)
+        if getattr(self.scorer, "kind", "") != "learned" or not isinstance(memories, dict):
+            return None
+        if not isinstance(self.memory, ItemMemory):
+            return None
+        key = (id(self.scorer), id(self.memory), tuple(sorted(memories)))
+        if getattr(self, "_products_key", None) != key:
+            self._products = MemoryProducts(memories, self.memory)
+            self._products_key = key
+        return self._products
 
     def group(self, session: Session, matrix: np.ndarray) -> list[list[int]]:
         chosen = self.settings.get(session.domain, self.default)
@@ -117,24 +144,30 @@ class GroupingTool:
 
     def propose(self, sessions: Sequence[Session]) -> list[list[Proposal]]:
         """Proposals per session, in order (titles only; deterministic)."""
-        vectors, matrices = self.score(sessions)
+        vectors, matrices, products = self._score(sessions)
         proposals = []
-        for session, block, matrix in zip(sessions, vectors, matrices, strict=True):
+        for session, block, matrix, product in zip(
+            sessions, vectors, matrices, products, strict=True
+        ):
             groups = self.group(session, matrix)
             if not groups:
                 proposals.append([])
                 continue
-            neighbours = self._neighbours(block, session.domain)
+            to_items = product.to_items if product is not None else None
+            neighbours = self._neighbours(block, session.domain, to_items)
             proposals.append([self._proposal(group, matrix, neighbours) for group in groups])
         return proposals
 
-    def _neighbours(self, block: np.ndarray, domain: str) -> list[list[tuple[str, float, str]]]:
-        """Per session item, its nearest training items as (exemplar id, score, intent)."""
+    def _neighbours(
+        self, block: np.ndarray, domain: str, to_items: np.ndarray | None = None
+    ) -> list[list[tuple[str, float, str]]]:
+        """Per session item, its nearest training items as (exemplar id, score, intent)
+        (`to_items`: the session's shared product with the item memory, if any)."""
         nearest_rows = getattr(self.memory, "nearest_rows", None)
         if nearest_rows is None:  # a duck-typed memory (e.g. SFT's leave-one-out view)
             found = self.memory.nearest_vectors(block, NEIGHBOURS, domain=domain)
             return [[(n.exemplar_id, n.score, n.intent) for n in row] for row in found]
-        rows, scores = nearest_rows(block, NEIGHBOURS, domain=domain)
+        rows, scores = nearest_rows(block, NEIGHBOURS, domain=domain, scores=to_items)
         ids, intents = self.memory.row_exemplar_ids, self.memory.row_intents
         # Plain lists: naming reads a few dozen neighbours, cheaper than numpy scalars.
         return [

@@ -154,22 +154,35 @@ class ItemMemory:
         ]
 
     def nearest_rows(
-        self, queries: np.ndarray, k: int, *, domain: str | None = None
+        self,
+        queries: np.ndarray,
+        k: int,
+        *,
+        domain: str | None = None,
+        scores: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(rows, scores), each (len(queries), k'): the memory rows nearest each query, most
         similar first (ties: memory order), and their cosines; k' = min(k, rows searched).
 
         `domain` searches only that domain's rows when it has any (else all of them).
+        `scores`: the queries' products with the searched rows, when the caller has them
+        (`domain_block`'s order), so they are not computed again.
         """
         empty = np.zeros((len(queries), 0))
         if len(queries) == 0 or k <= 0 or not self._rows:
             return empty.astype(np.intp), empty.astype(np.float32)
         block = self._blocks.get(domain) if domain is not None else None
         where, vectors = block if block is not None else (None, self._vectors)
-        scores = queries @ vectors.T
+        if scores is None:
+            scores = queries @ vectors.T
         top = stable_top_k(scores, k)
         found = np.take_along_axis(scores, top, axis=1)
         return (top if where is None else where[top]), found
+
+    def domain_block(self, domain: str) -> np.ndarray | None:
+        """The vectors `nearest_rows(domain=domain)` searches, when the domain has rows."""
+        block = self._blocks.get(domain)
+        return None if block is None else block[1]
 
     def _neighbour(self, index: int, score: float) -> Neighbour:
         row = self._rows[index]
