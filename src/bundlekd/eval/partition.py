@@ -115,9 +115,7 @@ def partition_counts(
     )
 
 
-def unscored_counts(
-    gold: Sequence[frozenset[str]], items: Collection[str] = ()
-) -> PartitionCounts:
+def unscored_counts(gold: Sequence[frozenset[str]], items: Collection[str] = ()) -> PartitionCounts:
     """An output that could not be read: nothing matched, every item scores 0 (strict)."""
     n_items = len(set(items).union(*gold))
     return PartitionCounts(
