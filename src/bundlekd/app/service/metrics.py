@@ -60,10 +60,10 @@ class ServiceMetrics:
         )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One answered request. Errors are not counted here: each refusal or failure is
+        counted once, by kind, where it is decided (`error`)."""
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(route).observe(seconds)
-        if status >= 500:
-            self.errors.labels(f"http_{status}").inc()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""
