@@ -45,7 +45,8 @@ class ServiceMetrics:
         )
         self.errors = Counter(
             "bundlekd_errors",
-            "Refused or failed requests, by kind (validation, limit, overload, timeout, ...).",
+            "Refused or failed requests, by kind (validation, limit, overload, timeout, ...), "
+            "each counted once; session_limit counts sessions refused inside a 200.",
             ["kind"],
             registry=self.registry,
         )

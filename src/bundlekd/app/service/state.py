@@ -48,13 +48,13 @@ class ServiceState:
             self.loaded(self.loader())
         except Exception as exc:
             error = " ".join(f"{type(exc).__name__}: {exc}".split())
-            if isinstance(exc, BundleKDError):
-                logger.error("the service could not load: %s", error)  # expected: one line
-            else:
-                logger.exception("the service could not load")
             self.load_error = error
+            if not isinstance(exc, BundleKDError):
+                logger.exception("the service could not load")  # ours to fix: the traceback
+            elif self.on_load_failed is None:
+                logger.error("the service could not load: %s", error)
             if self.on_load_failed is not None:
-                self.on_load_failed(error)
+                self.on_load_failed(error)  # it reports the cause (the server: its last line)
 
     def start_batcher(self) -> MicroBatcher:
         settings = self.settings
