@@ -155,14 +155,15 @@ async def bundles(body: BundlesRequest, request: Request) -> BundlesResponse:
         if problem is not None:
             state.metrics.error("session_limit")
     sessions = [s.to_session() for s, p in zip(given, problems, strict=True) if p is None]
-    predictions = iter(await _generate(state, mode, sessions) if sessions else [])
+    predictions = await _generate(state, mode, sessions) if sessions else []
+    answered = iter(zip(predictions, sessions, strict=True))
     answers = []
     for session_in, problem in zip(given, problems, strict=True):
         if problem is not None:
             error = SessionError(loc=list(problem.loc), msg=problem.msg, type="limit")
             answers.append(PredictionOut.refused(session_in, error))
         else:
-            answers.append(PredictionOut.of(next(predictions), session_in.to_session()))
+            answers.append(PredictionOut.of(*next(answered)))
     state.metrics.sessions.labels(mode).inc(len(sessions))
     return BundlesResponse(
         mode=mode,

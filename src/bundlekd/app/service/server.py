@@ -27,7 +27,7 @@ def is_loopback(host: str) -> bool:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         return False
-    addresses = {info[4][0].partition("%")[0] for info in infos}  # drop an IPv6 zone (%eth0)
+    addresses = {str(info[4][0]).partition("%")[0] for info in infos}  # drop an IPv6 zone
     try:
         return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
     except ValueError:
