@@ -50,9 +50,12 @@ def test_score_session_whole_bundle_fields_and_pooling() -> None:
 def test_unreadable_output_scores_zero_in_strict_mode() -> None:
     broken = score_session([["a", "b"]], [["a", "b"]], parsed=False, items="abc")
     assert (broken.gjs, broken.pairs_common, broken.bcubed_precision_sum) == (0.0, 0, 0.0)
-    assert broken.pairs_gold == 1 and broken.bcubed_items == 3
+    assert broken.pairs_gold == 1
+    assert broken.bcubed_items == 3
     strict = aggregate([broken], "strict", "2025")
-    assert strict.gjs == 0.0 and strict.pair_recall == 0.0 and strict.bcubed_f1 == 0.0
+    assert strict.gjs == 0.0
+    assert strict.pair_recall == 0.0
+    assert strict.bcubed_f1 == 0.0
     assert aggregate([broken], "aicl", "2025").n_sessions == 0  # dropped there
 
 

@@ -39,7 +39,8 @@ BAR = {"food": {"precision": 0.7, "recall": 0.5, "coverage": 0.5}}
 
 def test_gjs_chooses_whole_bundles_where_pr_chooses_fragments() -> None:
     whole = choose_settings(VAL, MATRICES, BAR)
-    assert whole.objective == "gjs" and whole.guard_met
+    assert whole.objective == "gjs"
+    assert whole.guard_met
     assert whole.scores["food"]["gjs"] == pytest.approx((3 + 2 / 3) / 4)
     assert whole.scores["food"]["exact_precision"] == 0.75
     legacy = choose_settings(VAL, MATRICES, BAR, objective="pr")
