@@ -114,11 +114,7 @@ def _fit_tool(
         ),
         **({"coverage_floor": True} if config.kb.tool_coverage_floor else {}),
         "objective": config.kb.tool_objective,
-        **(
-            {"guard_tolerance": config.kb.tool_guard_tolerance}
-            if config.kb.tool_guard_tolerance
-            else {}
-        ),
+        "guard_tolerance": config.kb.tool_guard_tolerance,
     }
     tool = fit_tool_as(kb, fit, train=train, progress=progress)
     return tool.describe()

@@ -49,7 +49,7 @@ def fit_tool(
     fold_embedders: Sequence[Embedder] | None = None,
     coverage_floor: bool = False,
     objective: str = "gjs",
-    guard_tolerance: float = 0.0,
+    guard_tolerance: float = 0.05,
 ) -> GroupingTool:
     """Build the tool from the KB's exemplars, fit its scorer on `train`, tune on `val`, save.
 
@@ -163,7 +163,7 @@ def fit_tool(
             **({"features": list(features)} if features is not None else {}),
             **({"coverage_floor": True} if coverage_floor else {}),
             **({"objective": objective} if scorer == "learned" else {}),
-            **({"guard_tolerance": guard_tolerance} if guard_tolerance else {}),
+            **({"guard_tolerance": guard_tolerance} if scorer == "learned" else {}),
         },
         **({"feature_groups": list(features)} if features is not None else {}),
     }
@@ -241,7 +241,7 @@ def fit_tool_as(
         coverage_floor=bool(fit.get("coverage_floor", False)),
         # a tool recorded before the objective existed was chosen by P/R ("pr")
         objective=str(fit.get("objective", "pr" if "scorer" in fit else "gjs")),
-        guard_tolerance=float(fit.get("guard_tolerance", 0.0)),
+        guard_tolerance=float(fit.get("guard_tolerance", 0.05)),
     )
 
 

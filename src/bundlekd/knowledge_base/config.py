@@ -45,12 +45,14 @@ class KBConfig(BaseModel):
         "as guard rails; pr: the mean of strict P and R (the rule before 2026-12, pairs only).",
     )
     tool_guard_tolerance: float = Field(
-        default=0.0,
+        # 0.05: on val (pooled KB, 2026-12) no whole-bundle decoding keeps food's bar P (.835,
+        # reached only by the pairs policy); within 0.05 the partition wins GJS +.05-.07
+        default=0.05,
         ge=0.0,
         le=1.0,
         allow_inf_nan=False,
         description="How far below the clustering bar's val strict P and R a chosen setting "
-        "may fall in a domain (0: not at all).",
+        "may fall in a domain (0: not at all; then only the pairs policy may pass).",
     )
     tool_scorer: Literal["cosine", "learned"] = Field(
         # learned beat cosine (= the clustering bar) on val in every domain in the study grid

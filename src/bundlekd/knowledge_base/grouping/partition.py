@@ -76,6 +76,42 @@ def best_partition(weights: np.ndarray) -> list[list[int]]:
     return sorted(groups, key=lambda g: g[0])
 
 
+def trim_groups(
+    groups: list[list[int]],
+    probabilities: np.ndarray,
+    *,
+    member_floor: float = 0.0,
+    bundle_floor: float = 0.0,
+) -> list[list[int]]:
+    """Keep only confident bundles and members (both floors 0: the groups as they are).
+
+    - member floor: in a group of 3 or more, the member with the lowest mean probability to
+      the others leaves while that mean is below the floor (a bundle is completed only with
+      items whose evidence to the whole bundle is high);
+    - bundle floor: groups whose mean pair probability is below the floor are dropped, except
+      the surest one (leaving unsure items unbundled; most sessions hold a bundle).
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    trimmed = []
+    for group in groups:
+        members = list(group)
+        while len(members) > 2:
+            block = p[np.ix_(members, members)]
+            means = (block.sum(axis=1) - np.diag(block)) / (len(members) - 1)
+            weakest = int(np.argmin(means))  # the first of equals: deterministic
+            if means[weakest] >= member_floor:
+                break
+            del members[weakest]
+        trimmed.append(members)
+    if bundle_floor <= 0.0 or not trimmed:
+        return trimmed
+    means = [_mean_pair(p, g) for g in trimmed]
+    kept = [g for g, m in zip(trimmed, means, strict=True) if m >= bundle_floor]
+    if not kept:
+        kept = [trimmed[int(np.argmax(means))]]
+    return kept
+
+
 def greedy_merge(weights: np.ndarray) -> list[list[int]]:
     """Join the two groups with the largest positive cross weight until none is positive."""
     n = weights.shape[0]
@@ -153,3 +189,9 @@ def _subset_values(weights: np.ndarray) -> np.ndarray:
 def _symmetric(weights: np.ndarray) -> np.ndarray:
     matrix = np.asarray(weights, dtype=np.float64)
     return (matrix + matrix.T) / 2
+
+
+def _mean_pair(p: np.ndarray, group: list[int]) -> float:
+    block = p[np.ix_(group, group)]
+    k = len(group)
+    return float((block.sum() - np.trace(block)) / (k * (k - 1)))
