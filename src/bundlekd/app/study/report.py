@@ -238,6 +238,7 @@ def _plot(
                     )
         return quantity_plot(path, domains, lines, refs, title)
     bars: dict[str, list[tuple[str, float, float]]] = {}
+    mixed = len({bool(r.get("sampled")) for r in results}) > 1
     for result in results:
         for domain in result["cell"]["domains"]:
             row = row_of(result, domain, result["arm"])
@@ -246,6 +247,8 @@ def _plot(
             cell = result["cell"]
             ran = result["label"].rsplit(" ", 1)[-1]  # what ran: zero_shot, not icl
             short = f"{result['label'].split(' r=')[0]} r{cell['ratio']:g} {ran}"
+            if mixed and result.get("sampled"):  # its own sessions, not the lines' ones
+                short += f" (n={row['sessions']})"
             bars.setdefault(domain, []).append((short, row["precision"], row["recall"]))
     return bar_plot(path, domains, bars, refs, title)
 
