@@ -35,12 +35,14 @@ def _grid(tmp_path: Path, **fields: object) -> Path:
 
 def test_a_dry_run_refuses_base_settings_the_run_refuses(tmp_path: Path) -> None:
     grid = _grid(tmp_path, base={"kb.tool_scorer": "nonsense"})
-    message = _invoke("experiment", "run", str(grid), "--out", str(tmp_path / "r"), "--dry-run")
+    run = ["experiment", "run", str(grid), "--out", str(tmp_path / "r")]
+    message = _invoke(*run, "--dry-run")
     assert "kb.tool_scorer" in message
     assert "[from grid probe base]" in message
     assert "[from cli]" not in message
     assert "to run" not in message
-    assert not (tmp_path / "r").exists()  # refused before any work
+    assert _invoke(*run) == message  # the run refuses it the same way
+    assert not (tmp_path / "r").exists()  # before any work
 
 
 def test_a_dry_run_refuses_a_folder_of_other_settings(tmp_path: Path) -> None:

@@ -162,8 +162,8 @@ def run_command(
     with errors_to_exit():
         study = with_sample(load_study(grid), sample)
         chosen_dir = data_dir or load_cli_config(data__dir=None).config.data.dir
+        preflight(study, out)  # what the run refuses, the dry run refuses, before any work
         if dry_run:
-            preflight(study, out)  # what the run refuses, the dry run refuses
             planned = plan(study, out, load_splits(study, chosen_dir))
             for item in planned:
                 state = "done" if item.done else f"~{item.estimate_s / 60:.1f} min"
@@ -204,7 +204,7 @@ def report_command(
     runs: list[Path] = typer.Argument(..., help="Output folders of `experiment run`."),
     out: Path = typer.Option(
         Path("runs/report"),
-        help="Where the markdown and plots go (the study's own: --out docs/results).",
+        help="Where the markdown and plots go (the published study: --out docs/results).",
     ),
 ) -> None:
     """Markdown tables and PNG plots of finished grids (per question, per domain, with cost)."""
