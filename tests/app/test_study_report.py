@@ -85,6 +85,17 @@ def test_the_quality_target_gives_no_verdict_on_a_handful_of_sessions() -> None:
     assert verdicts.target_lines([many], ["food"])[2].endswith("| yes |")
 
 
+def test_the_quality_target_can_be_per_domain_on_whole_bundle_metrics(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    result = _result("tool", ["cosine"], 180, sampled=False, gjs=0.6)
+    result["tables"]["food"][2]["coverage"] = 0.6
+    monkeypatch.setattr(verdicts, "TARGET", {"gjs": {"food": 0.648, "clothing": 0.721}})
+    lines = verdicts.target_lines([result], ["food"])
+    assert "| GJS (≥ target) |" in lines[0]
+    assert lines[2].endswith("| 180 | 0.600 (≥ 0.648) | 0.700 (bar 0.600) | no |")
+
+
 def _tool_cell(cell_id: str, val: dict[str, float]) -> dict[str, Any]:
     result = _result("tool", ["cosine"], 180, sampled=False)
     result["cell_id"] = result["label"] = cell_id
