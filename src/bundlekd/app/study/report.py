@@ -208,7 +208,10 @@ def _adapter_val(built: dict[str, Any]) -> dict[str, Any]:
     path = Path(built["dir"]) / "artifact.json" if built.get("dir") else None
     if path is None or not path.is_file():
         return {}
-    record = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # an unreadable old record: the scores show as "–"
     return dict((record.get("details") or {}).get("val_metrics") or {})
 
 
