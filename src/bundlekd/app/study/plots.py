@@ -65,9 +65,9 @@ def quantity_figure(
         for row, metric in enumerate(("strict precision", "strict unique recall")):
             ax = axes[row][col]
             ax.set_ylabel(metric)
-            ax.set_ylim(0, 1)
             ax.grid(alpha=0.3)
             if not found:
+                ax.set_xticks([])
                 _note(ax, NO_DATA)
                 continue
             references = (refs or {}).get(domain, {}).items()
