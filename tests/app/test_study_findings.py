@@ -87,7 +87,7 @@ def _tool_cell(cell_id: str, formats: list[str], val: dict[str, tuple[float, flo
 
 
 def test_cells_are_judged_against_the_default_cell_on_val_not_the_bar() -> None:
-    from bundlekd.app.study.report import is_default_cell, val_default_lines
+    from bundlekd.app.study.verdicts import is_default_cell, val_default_lines
 
     default = _tool_cell("default", ["all"], {"food": (0.8, 0.7), "clothing": (0.8, 0.7)})
     better = _tool_cell("better", ["cosine"], {"food": (0.81, 0.7), "clothing": (0.8, 0.72)})
