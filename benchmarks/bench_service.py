@@ -92,6 +92,8 @@ def main() -> None:
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         env = {**os.environ, "BUNDLEKD_NUM_THREADS": "1"}
+        # the service refuses a queue smaller than its largest request (max_sessions, 64)
+        env.setdefault("BUNDLEKD_SERVE_MAX_SESSIONS", str(min(64, args.max_queue)))
         command = [sys.executable, "-m", "bundlekd", "serve", "--kb", str(kb_dir)]
         command += ["--port", str(port), "--log-level", "warning"]
         command += ["--max-queue", str(args.max_queue)]

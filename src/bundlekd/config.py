@@ -273,6 +273,7 @@ def load_config(
     overrides: Mapping[str, Any] | None = None,
     *,
     environ: Mapping[str, str] | None = None,
+    overrides_from: str = "cli",
 ) -> LoadedConfig:
     """Defaults < YAML file < `BUNDLEKD_*` environment < `overrides` (CLI flags, dotted keys).
 
@@ -281,6 +282,8 @@ def load_config(
         overrides: Dotted keys to values, e.g. {"student.model": "hf:/m"}; None values are
             ignored (a flag that was not given).
         environ: The environment to read (default `os.environ`).
+        overrides_from: Where `overrides` came from, as errors and `config show` name it
+            (e.g. "grid configs/x.yaml" when a study grid sets them, not flags).
 
     Raises:
         ConfigError: Missing or malformed file, or a value that fails validation (the message
@@ -295,7 +298,7 @@ def load_config(
         layers.append((f"file:{path}", _yaml_layer(path)))
     layers.append(("env", _env_layer(environ)))
     cli = {k: v for k, v in (overrides or {}).items() if v is not None}
-    layers.append(("cli", unflatten(cli)))
+    layers.append((overrides_from, unflatten(cli)))
 
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -309,6 +312,24 @@ def load_config(
     except ValidationError as exc:
         raise ConfigError(_describe(exc, sources)) from None
     return LoadedConfig(config=config, sources=sources, config_file=path)
+
+
+def unknown_list_values(config: ProjectConfig) -> list[str]:
+    """Values of the free-form list settings that no part of bundlekd knows, one line each
+    (`distill.kinds: unknown 'bogus' (known: ...)`): they validate as strings and are only
+    refused by the command that reads them, so `config show` says so up front."""
+    from bundlekd.knowledge_base.grouping.features import FEATURE_GROUPS
+    from bundlekd.knowledge_base.store.items import KINDS
+
+    known = {"distill.kinds": tuple(KINDS), "kb.tool_features": tuple(FEATURE_GROUPS)}
+    values = flatten(config.model_dump(mode="json"))
+    lines = []
+    for key, allowed in known.items():
+        unknown = [v for v in values.get(key) or () if v not in allowed]
+        if unknown:
+            names = ", ".join(repr(v) for v in unknown)
+            lines.append(f"{key}: unknown {names} (known: {', '.join(allowed)})")
+    return lines
 
 
 def write_resolved_config(loaded: LoadedConfig, path: str | Path) -> Path:

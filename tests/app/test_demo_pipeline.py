@@ -59,6 +59,8 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path: Path, caplog: pytest.LogCapt
         assert row["sessions"] == 12  # 3 domains x 4 sample test sessions
         assert 0.0 <= row["recall"] <= 1.0
         assert 0.0 <= row["valid_rate"] <= 1.0
+        for whole in ("exact_precision", "exact_recall", "gjs", "pair_f1"):  # the demo table's
+            assert 0.0 <= row[whole] <= 1.0, (row["method"], whole)
     by_method = {row["method"]: row for row in result.rows}
     assert by_method["tool"]["valid_rate"] == 1.0  # the tool always proposes a bundle
     assert by_method["agent"]["valid_rate"] == 1.0

@@ -45,3 +45,15 @@ def test_ray_options_are_validated():
     with pytest.raises(ConfigError, match="at least 1"):
         RayOptions(workers=0)
     assert RayOptions().cpus_per_worker == 1.0
+
+
+def test_an_ipv6_address_in_brackets_is_host_and_port():
+    with socket.socket(socket.AF_INET6) as s:
+        try:
+            s.bind(("::1", 0))
+        except OSError:
+            pytest.skip("no IPv6 loopback on this machine")
+        s.listen()
+        _check_reachable(f"[::1]:{s.getsockname()[1]}")  # as Ray itself writes it
+    with pytest.raises(ConfigError, match="in brackets"):
+        _check_reachable("::1:6379")

@@ -107,3 +107,108 @@ def test_a_run_folder_refuses_cells_of_other_settings(tmp_path: Path) -> None:
     check_same_settings(study, tmp_path)  # same settings: resumes
     with pytest.raises(ConfigError, match=r"changed: cross_fit_folds, sample"):
         check_same_settings(study.model_copy(update={"sample": 5, "cross_fit_folds": 3}), tmp_path)
+
+
+def _grid(tmp_path: Path, **fields: object) -> Path:
+    """A small grid file on the packaged sample, with `fields` changed."""
+    spec = {
+        "name": "probe",
+        "source": "sample",
+        "grid": {"formats": [[]], "utilization": ["memory"]},
+        **fields,
+    }
+    path = tmp_path / "probe.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+def test_a_sample_below_one_is_refused_up_front(tmp_path: Path) -> None:
+    from bundlekd.app.study.grid import with_sample
+
+    with pytest.raises(ConfigError, match=r"probe.yaml: invalid grid: sample: .*greater than"):
+        load_study(_grid(tmp_path, sample=-1))
+    study = load_study(_grid(tmp_path))
+    with pytest.raises(ConfigError, match=r"--sample must be a positive number .* got 0"):
+        with_sample(study, 0)
+    assert with_sample(study, 3).sample == 3
+
+
+def test_an_empty_or_repeated_domain_list_is_refused_up_front(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"invalid grid: domains: .*at least 1 item"):
+        load_study(_grid(tmp_path, domains=[]))
+    with pytest.raises(ConfigError, match=r"domain 'food' twice"):
+        load_study(_grid(tmp_path, domains=["food", "food"]))
+
+
+def test_a_grid_without_a_valid_cell_is_refused_when_loaded(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no valid cell"):
+        load_study(_grid(tmp_path, grid={"student": ["tool"], "utilization": ["icl"]}))
+
+
+def test_preflight_checks_base_settings_and_names_the_grid(tmp_path: Path) -> None:
+    from bundlekd.app.study.runner import preflight
+
+    study = load_study(_grid(tmp_path, base={"kb.tool_scorer": "nonsense"}))
+    with pytest.raises(ConfigError) as caught:
+        preflight(study, tmp_path / "run")
+    message = str(caught.value)
+    assert "kb.tool_scorer" in message
+    assert "[from grid probe base]" in message
+    assert "[from cli]" not in message
+    unknown = load_study(_grid(tmp_path, base={"kb.no_such_setting": 1}))
+    with pytest.raises(ConfigError, match=r"kb.no_such_setting.*\[from grid probe base\]"):
+        preflight(unknown, tmp_path / "run")
+    assert len(preflight(load_study(_grid(tmp_path)), tmp_path / "run")) == 1
+
+
+def test_an_unreadable_study_record_with_cells_is_refused(tmp_path: Path) -> None:
+    from bundlekd.app.study.runner import check_same_settings
+
+    study = load_study(_grid(tmp_path))
+    (tmp_path / "study.json").write_text("{not json", encoding="utf-8")
+    check_same_settings(study, tmp_path)  # no cells yet: the run rewrites it
+    (tmp_path / "cells" / "c1").mkdir(parents=True)
+    (tmp_path / "cells" / "c1" / "result.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"study.json is unreadable.*use a new --out"):
+        check_same_settings(study, tmp_path)
+
+
+def test_a_corrupt_cell_result_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    from bundlekd.app.study.cells import read_result
+    from bundlekd.errors import DataError
+
+    path = tmp_path / "cell" / "result.json"
+    path.parent.mkdir()
+    for text, expected in (
+        ('{"cell": ', r"invalid JSON at line 1"),
+        ("[1, 2]", r"a cell result is a JSON object"),
+        ('{"cell": {}, "arm": "tool"}', r"not a cell result \(missing or bad: \['cell_id'"),
+    ):
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(DataError) as caught:
+            read_result(path)
+        message = str(caught.value)
+        assert re.search(expected, message), message
+        assert str(path) in message
+        assert f"delete {path.parent} to run that cell again" in message
+        assert "\n" not in message
+
+
+def test_an_llm_cell_is_labelled_with_the_mode_it_ran() -> None:
+    from bundlekd.app.study.grid import Cell
+
+    fields = {
+        "domains": ("food",),
+        "student": "llm",
+        "ratio": 1.0,
+        "strategy": "random",
+        "scope": "pooled",
+        "utilization": "icl",
+        "model": "smollm2",
+        "seed": 0,
+    }
+    assert Cell(formats=(), **fields).label().endswith(" zero_shot")  # type: ignore[arg-type]
+    assert Cell(formats=("exemplar",), **fields).label().endswith(" few_shot")  # type: ignore[arg-type]
+    assert Cell(formats=("rule",), **fields).label().endswith(" icl")  # type: ignore[arg-type]
+    sft = {**fields, "utilization": "sft"}
+    assert Cell(formats=(), **sft).label().endswith(" sft")  # type: ignore[arg-type]

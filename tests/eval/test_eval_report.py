@@ -44,7 +44,8 @@ def test_render_table_has_method_and_floor_rows_headline_first(parity_case) -> N
     predictions, gold = parity_case
     table = render_table(evaluate(predictions, gold))
     headers = [c.header for c in table.columns]
-    assert headers[:7] == ["domain", "method", "n", "P", "R", "Cov", "valid"]
+    assert headers[:6] == ["domain", "method", "P", "R", "Cov", "valid"]
+    assert headers[6:10] == ["xP", "xR", "GJS", "pairF1"]
     assert table.row_count == 4  # (electronic, overall) x (method, floor)
     console = Console(width=250, record=True)
     console.print(table)

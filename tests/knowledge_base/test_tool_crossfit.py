@@ -105,14 +105,6 @@ def test_no_training_row_is_featurised_by_an_embedder_tuned_on_its_session(
     assert rows == len(TRAIN)
 
 
-@dataclass(frozen=True)
-class _Bar:
-    domain: str
-    precision: float
-    recall: float
-    coverage: float
-
-
 def _scores(n: int, pairs: dict[tuple[int, int], float]) -> np.ndarray:
     matrix = np.eye(n)
     for (i, j), value in pairs.items():
@@ -132,18 +124,22 @@ MATRICES = [
 
 
 def test_the_coverage_floor_trades_precision_for_the_bars_coverage() -> None:
-    bar = [_Bar("food", 0.5, 0.5, 0.9)]
-    free, free_scores = tool_fitting._choose_shared(VAL, MATRICES, bar)
-    assert free_scores["food"][:2] == (1.0, 1.0)
-    assert free_scores["food"][2] == pytest.approx((2 / 3 + 1) / 2)
-    floored, floored_scores = tool_fitting._choose_shared(VAL, MATRICES, bar, coverage_floor=True)
-    assert floored_scores["food"][2] >= 0.9
-    assert floored_scores["food"][:2] == (0.5, 0.5)
-    assert floored.policy != "pairs"
-    assert floored.threshold <= 0.6
+    from bundlekd.app.tool_choice import choose_settings
+
+    bar = {"food": {"precision": 0.5, "recall": 0.5, "coverage": 0.9}}
+    free = choose_settings(VAL, MATRICES, bar, objective="pr")
+    free_scores = free.scores["food"]
+    assert (free_scores["precision"], free_scores["recall"]) == (1.0, 1.0)
+    assert free_scores["coverage"] == pytest.approx((2 / 3 + 1) / 2)
+    floored = choose_settings(VAL, MATRICES, bar, objective="pr", coverage_floor=True)
+    assert floored.scores["food"]["coverage"] >= 0.9
+    assert (floored.scores["food"]["precision"], floored.scores["food"]["recall"]) == (0.5, 0.5)
+    assert floored.settings.policy != "pairs"
+    assert floored.settings.threshold <= 0.6
     # no setting reaches an unreachable floor: the best margin wins, as without one
-    unreachable = [_Bar("food", 0.5, 0.5, 1.01)]
-    assert tool_fitting._choose_shared(VAL, MATRICES, unreachable, coverage_floor=True)[0] == free
+    unreachable = {"food": {"precision": 0.5, "recall": 0.5, "coverage": 1.01}}
+    again = choose_settings(VAL, MATRICES, unreachable, objective="pr", coverage_floor=True)
+    assert again.settings == free.settings
 
 
 def test_a_cross_fitted_tool_is_fitted_saved_and_used_for_real(tmp_path: Path) -> None:
@@ -162,7 +158,10 @@ def test_a_cross_fitted_tool_is_fitted_saved_and_used_for_real(tmp_path: Path) -
     assert record["cross_fitted"] is True
     assert record["folds"] == 2
     assert sum(record["fold_sessions"]) == len(train)
-    assert set(tool.metadata["val_scores"][val[0].domain]) == {"precision", "recall", "coverage"}
+    assert {"precision", "recall", "coverage", "gjs"} <= set(
+        tool.metadata["val_scores"][val[0].domain]
+    )
+    assert tool.metadata["chosen_by"]["objective"] == "gjs"
     saved = kb.grouping_tool()
     assert saved.metadata["cross_fit"] == record
     proposals = saved.propose(val[:3])

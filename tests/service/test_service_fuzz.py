@@ -61,6 +61,11 @@ def test_fuzz_from_the_openapi_schema(api_schema: Any, mode: GenerationMode) -> 
             # A documented rule JSON Schema cannot state (unique by a key of the objects).
             seen[("unique item ids refused", 422)] += 1
             return
+        if mode == GenerationMode.NEGATIVE and _refuses_a_session(response):
+            # Per session, not per request: a session over a limit inside `sessions` gets its
+            # own error in a 200 and the others are answered (the fuzzer expects a 4xx).
+            seen[("a session refused in a 200", 200)] += 1
+            return
         try:
             case.validate_response(response)
         except BaseException as exc:  # a group of named check failures (BaseExceptionGroup)
@@ -77,3 +82,9 @@ def test_fuzz_from_the_openapi_schema(api_schema: Any, mode: GenerationMode) -> 
     # negative cases exist only for operations that take input
     assert len(operations) >= (6 if mode == GenerationMode.POSITIVE else 3), seen
     assert not failures, "\n".join(failures[:5])
+
+
+def _refuses_a_session(response: Any) -> bool:
+    if response.status_code != 200 or "predictions" not in response.text:
+        return False
+    return any(p.get("error") for p in response.json()["predictions"])

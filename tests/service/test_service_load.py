@@ -11,7 +11,9 @@ from bundlekd.app.service.loadgen import run_load
 
 
 def test_short_load_has_no_5xx_but_declared_overload(kb_dir: Path) -> None:
-    with server(kb_dir, "--max-queue", "16") as (url, _):
+    # a queue of 16 holds a request of at most 16 sessions (else refused at startup)
+    env = {"BUNDLEKD_SERVE_MAX_SESSIONS": "16"}
+    with server(kb_dir, "--max-queue", "16", env=env) as (url, _):
         report = run_load(url, {"session": session_body()}, clients=20, seconds=4)
     summary = report.summary()
     print("load", summary)

@@ -62,10 +62,10 @@ def run_arms(
     from bundlekd.agent.runner import run_batch
     from bundlekd.agent.student import StudentAgent
     from bundlekd.agent.tool_agent import ToolAgent
+    from bundlekd.app.comparison import comparison_rows
     from bundlekd.app.components import knowledge_source
     from bundlekd.baselines.cluster import ClusterBaseline
     from bundlekd.data.predictions_jsonl import read_predictions, write_predictions
-    from bundlekd.eval.compare import comparison_rows
     from bundlekd.eval.evaluator import evaluate
     from bundlekd.eval.intents import IntentScorer
     from bundlekd.eval.report import write_report

@@ -113,6 +113,8 @@ def _fit_tool(
             else {}
         ),
         **({"coverage_floor": True} if config.kb.tool_coverage_floor else {}),
+        "objective": config.kb.tool_objective,
+        "guard_tolerance": config.kb.tool_guard_tolerance,
     }
     tool = fit_tool_as(kb, fit, train=train, progress=progress)
     return tool.describe()

@@ -52,10 +52,10 @@ def run_icl_kinds_experiment(
     from bundlekd.agent.examples import ExampleIndex
     from bundlekd.agent.runner import run_batch
     from bundlekd.agent.student import StudentAgent
+    from bundlekd.app.comparison import comparison_rows
     from bundlekd.app.components import build_llm
     from bundlekd.data.predictions_jsonl import read_predictions
     from bundlekd.errors import ConfigError
-    from bundlekd.eval.compare import comparison_rows
     from bundlekd.eval.evaluator import EvalConfig, evaluate
     from bundlekd.eval.report import write_report
     from bundlekd.files import write_json
@@ -187,8 +187,8 @@ def collect_rows(
 ) -> dict[str, list[dict[str, Any]]]:
     """Per domain and overall: comparison rows for every predictions file in
     `out/predictions` (pair floor first)."""
+    from bundlekd.app.comparison import comparison_rows
     from bundlekd.data.predictions_jsonl import read_predictions
-    from bundlekd.eval.compare import comparison_rows
     from bundlekd.eval.evaluator import evaluate
     from bundlekd.eval.intents import IntentScorer
     from bundlekd.files import read_json

@@ -200,16 +200,33 @@ def _check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
     """Fail fast on a HOST:PORT nobody listens on (`ray.init` would retry for minutes)."""
     if not address or address in ("auto", "local") or "://" in address:
         return
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        raise ConfigError(f"Ray address {address!r} is not HOST:PORT")
+    host, port = _host_port(address)
     try:
-        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+        socket.create_connection((host, port), timeout=timeout_s).close()
     except OSError as exc:
         raise EngineError(
             f"cannot reach the Ray cluster at {address}: {exc.strerror or exc} "
             "(is `ray start --head` running there?)"
         ) from None
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    """`HOST:PORT`, with an IPv6 host in brackets (`[::1]:6379`, as Ray writes it).
+
+    Raises:
+        ConfigError: not that form (an unbracketed IPv6 address is ambiguous).
+    """
+    host, _, port = address.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ConfigError(
+            f"Ray address {address!r} is not HOST:PORT: write an IPv6 host in brackets, "
+            "e.g. [::1]:6379"
+        )
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"Ray address {address!r} is not HOST:PORT")
+    return host, int(port)
 
 
 def _default_workers(cpus_per_worker: float) -> int:

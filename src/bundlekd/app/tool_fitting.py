@@ -6,12 +6,9 @@ with what it was fitted and tuned on, and the validation scores it reached.
 How settings are chosen on val:
 - cosine scorer: per domain, the linkage and threshold with the best mean of strict P and
   strict unique R (exactly the clustering baseline, plus intents from the item memory);
-- learned scorer: one shared policy and threshold, the one whose worst domain beats plain
-  clustering (the same embedder's cosine, tuned on val as above) by the most on both P and R.
-  Val holds 90 sessions per domain, so per-domain choices among close settings are noise.
-  With `coverage_floor`, settings whose val coverage falls below the bar's in some domain
-  rank below every setting that keeps it (the pairs policy makes high-precision 2-item
-  bundles, smaller than the GT's).
+- learned scorer: one shared policy and threshold, chosen by a whole-bundle objective (default
+  GJS) with the clustering bar's val strict P and unique R as guard rails
+  (`bundlekd.app.tool_choice`; the same embedder's cosine, tuned on val as above, is the bar).
 
 Cross-fitting (`fold_embedders`, the study's `both` utilization): a tuned embedder makes the
 sessions it was tuned on look easier than new ones, so the scorer's training rows of fold k
@@ -26,22 +23,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from bundlekd.data.leakage import check_sessions
 from bundlekd.errors import ConfigError
 
 if TYPE_CHECKING:
     from bundlekd.data.schema import Session
-    from bundlekd.knowledge_base.grouping.cluster import Policy
     from bundlekd.knowledge_base.grouping.tool import GroupingTool
     from bundlekd.knowledge_base.kb import KnowledgeBase
     from bundlekd.llm.embeddings import Embedder
 
 logger = logging.getLogger(__name__)
-
-LEARNED_POLICIES: tuple[Policy, ...] = ("complete", "average", "pairs")
-LEARNED_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.30, 0.91, 0.05))
 
 
 def fit_tool(
@@ -57,6 +48,8 @@ def fit_tool(
     fit: dict[str, Any] | None = None,
     fold_embedders: Sequence[Embedder] | None = None,
     coverage_floor: bool = False,
+    objective: str = "gjs",
+    guard_tolerance: float = 0.05,
 ) -> GroupingTool:
     """Build the tool from the KB's exemplars, fit its scorer on `train`, tune on `val`, save.
 
@@ -65,7 +58,9 @@ def fit_tool(
     can fit it again on a changed KB. `features` limits the learned scorer to these feature
     groups (default all). `fold_embedders` (K >= 2; embedder k tuned on the training
     sessions outside fold k) cross-fit the learned scorer's training rows; `coverage_floor`
-    keeps the chosen settings' val coverage at the clustering bar's (learned scorer).
+    keeps the chosen settings' val coverage at the clustering bar's (learned scorer);
+    `objective` ranks the learned scorer's candidate settings on val (`tool_choice.OBJECTIVES`)
+    and `guard_tolerance` is how far below the bar's val strict P/R they may fall.
 
     Raises:
         LeakageError: test sessions or sessions without a split in `train` or `val`, or
@@ -73,6 +68,7 @@ def fit_tool(
         DataError: no labelled validation sessions.
         ConfigError: an unknown scorer; fold embedders with the cosine scorer, or just one.
     """
+    from bundlekd.app.tool_choice import bar_val_scores
     from bundlekd.baselines.cluster import labelled_val, tune_grouping
     from bundlekd.files import canonical_hash
     from bundlekd.knowledge_base.grouping.scorers import CosineScorer
@@ -103,7 +99,11 @@ def fit_tool(
             )
             for t in bar
         }
-        val_scores = {t.domain: (t.precision, t.recall, t.coverage) for t in bar}
+        val_detail = {
+            t.domain: {"precision": t.precision, "recall": t.recall, "coverage": t.coverage}
+            for t in bar
+        }
+        chosen_by = {"objective": "pr", "per_domain": True}
     else:
         from bundlekd.knowledge_base.grouping.learned import fit_learned_scorer
 
@@ -121,11 +121,24 @@ def fit_tool(
             tool.scorer = fit_learned_scorer(
                 train, memories, tool.embed(train), groups=features, progress=step
             )
+        from bundlekd.app.tool_choice import choose_settings
+
         matrices = tool.scorer.score(labelled, val_vectors)
-        settings, val_scores = _choose_shared(
-            labelled, matrices, bar, coverage_floor=coverage_floor
+        choice = choose_settings(
+            labelled,
+            matrices,
+            {
+                t.domain: {"precision": t.precision, "recall": t.recall, "coverage": t.coverage}
+                for t in bar
+            },
+            objective=objective,
+            tolerance=guard_tolerance,
+            coverage_floor=coverage_floor,
+            fallback_pair=fallback_pair,
         )
-        tool.settings = {d: settings for d in sorted({s.domain for s in labelled})}
+        tool.settings = {d: choice.settings for d in sorted({s.domain for s in labelled})}
+        chosen_by = choice.record
+        val_detail = choice.scores
     tool.metadata = {
         "fitted_on": {
             "train_sessions": len(train),
@@ -135,14 +148,9 @@ def fit_tool(
             "val_sessions": len(labelled),
             "val_hash": canonical_hash(sorted(s.key for s in labelled)),
         },
-        "val_scores": {
-            d: {"precision": p, "recall": r, "coverage": c}
-            for d, (p, r, c) in sorted(val_scores.items())
-        },
-        "val_clustering_bar": {
-            t.domain: {"precision": t.precision, "recall": t.recall, "coverage": t.coverage}
-            for t in bar
-        },
+        "val_scores": dict(sorted(val_detail.items())),
+        "chosen_by": chosen_by,
+        "val_clustering_bar": bar_val_scores(labelled, cosine, bar, fallback_pair),
         **({"cross_fit": cross_fit} if cross_fit is not None else {}),
         "exemplars": len(tool.memory.exemplar_ids),
         "knowledge": knowledge,
@@ -152,6 +160,8 @@ def fit_tool(
             "fallback_pair": fallback_pair,
             **({"features": list(features)} if features is not None else {}),
             **({"coverage_floor": True} if coverage_floor else {}),
+            **({"objective": objective} if scorer == "learned" else {}),
+            **({"guard_tolerance": guard_tolerance} if scorer == "learned" else {}),
         },
         **({"feature_groups": list(features)} if features is not None else {}),
     }
@@ -203,7 +213,15 @@ def fit_tool_as(
     recorded = {
         k: v
         for k, v in fit.items()
-        if k not in ("scorer", "fallback_pair", "features", "coverage_floor")
+        if k
+        not in (
+            "scorer",
+            "fallback_pair",
+            "features",
+            "coverage_floor",
+            "objective",
+            "guard_tolerance",
+        )
     }
     features = fit.get("features")
     folds = [build_embedder(EmbedderConfig(name=f)) for f in fit.get("tool_embedder_folds") or ()]
@@ -219,6 +237,9 @@ def fit_tool_as(
         fit=recorded,
         fold_embedders=folds or None,
         coverage_floor=bool(fit.get("coverage_floor", False)),
+        # a tool recorded before the objective existed was chosen by P/R ("pr")
+        objective=str(fit.get("objective", "pr" if "scorer" in fit else "gjs")),
+        guard_tolerance=float(fit.get("guard_tolerance", 0.05)),
     )
 
 
@@ -263,6 +284,8 @@ def recorded_fit(kb_dir: Path) -> dict[str, Any]:
         "tool_embedder": config.kb.tool_embedder,
         "tool_embedder_folds": list(config.kb.tool_embedder_folds or ()) or None,
         "coverage_floor": config.kb.tool_coverage_floor,
+        "objective": config.kb.tool_objective,
+        "guard_tolerance": config.kb.tool_guard_tolerance,
     }
 
 
@@ -337,50 +360,3 @@ def _cross_fitted_scorer(
         "fold_of": "sha256 of (domain, session id) mod folds",
     }
     return scorer, record
-
-
-Scores = dict[str, tuple[float, float, float]]
-
-
-def _choose_shared(
-    sessions: Sequence[Session],
-    matrices: Sequence[np.ndarray],
-    bar: Sequence[Any],
-    *,
-    coverage_floor: bool = False,
-) -> tuple[Any, Scores]:
-    from bundlekd.eval.metrics import HEADLINE, aggregate_all, score_session
-    from bundlekd.knowledge_base.grouping.cluster import group_items
-    from bundlekd.knowledge_base.grouping.tool import GroupSettings
-
-    floor = {t.domain: (t.precision, t.recall, t.coverage) for t in bar}
-    domains = sorted(floor)
-    best: tuple[tuple[bool, float, float], GroupSettings, Scores] | None = None
-    for policy in LEARNED_POLICIES:
-        for threshold in LEARNED_THRESHOLDS:
-            settings = GroupSettings(policy=policy, threshold=float(threshold))
-            scores: Scores = {}
-            for domain in domains:
-                per_session = []
-                for session, matrix in zip(sessions, matrices, strict=True):
-                    if session.domain != domain:
-                        continue
-                    groups = group_items(matrix, policy, threshold)
-                    predicted = [tuple(session.items[k].item_id for k in g) for g in groups]
-                    gold = [b.items for b in session.bundles or ()]
-                    per_session.append(score_session(predicted, gold, parsed=True))
-                head = aggregate_all(per_session)[HEADLINE]
-                scores[domain] = (head.precision, head.recall, head.coverage)
-            margin = min(
-                min(scores[d][0] - floor[d][0], scores[d][1] - floor[d][1]) for d in domains
-            )
-            mean = float(np.mean([p + r for p, r, _ in scores.values()]))
-            covered = not coverage_floor or all(scores[d][2] >= floor[d][2] for d in domains)
-            key = (covered, margin, mean)
-            if best is None or key > best[0]:
-                best = (key, settings, scores)
-    assert best is not None
-    if not best[0][0]:
-        logger.warning("no tool setting keeps the clustering bar's val coverage in every domain")
-    logger.info("tool settings %s: val margin over clustering %.3f", best[1], best[0][1])
-    return best[1], best[2]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from bundlekd.cli.common import console, errors_to_exit, load_cli_config
+from bundlekd.cli.common import console, errors_to_exit, load_cli_config, warn
 
 app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 
@@ -22,8 +22,12 @@ def show(
 
     from rich.table import Table
 
+    from bundlekd.config import unknown_list_values
+
     with errors_to_exit():
         loaded = load_cli_config()
+        for line in unknown_list_values(loaded.config):
+            warn(f"{line}: the commands that read it will refuse it")
         if output_format == "yaml":
             console.out(loaded.to_yaml(), end="", highlight=False)
             return

@@ -36,8 +36,8 @@ def demo_command(
     ),
 ) -> None:
     """KB + grouping tool from the sample, every arm on the test sessions (teacher opt-in)."""
+    from bundlekd.app.comparison import comparison_table
     from bundlekd.app.demo import run_demo
-    from bundlekd.eval.compare import comparison_table
 
     with errors_to_exit():
         common.check_format(output_format)

@@ -12,7 +12,7 @@ from bundlekd.cli.common import (
     err_console,
     errors_to_exit,
     load_cli_config,
-    print_table,
+    print_tables,
     warn,
 )
 
@@ -61,7 +61,12 @@ def eval_command(
         str | None, typer.Option("--embedder", help="Intent embedder (default minilm).")
     ] = None,
     wide: Annotated[
-        bool, typer.Option("--wide", help="All columns (aicl-2024, exact, Jaccard, FP).")
+        bool,
+        typer.Option(
+            "--wide",
+            help="All columns (aicl-2024, pair P/R, BCubed, Jaccard, FP) and the bundle-size "
+            "histogram of predictions vs gold.",
+        ),
     ] = False,
     output_format: Annotated[
         str, typer.Option("--format", help="table (terminal), markdown, csv or json.")
@@ -69,7 +74,7 @@ def eval_command(
 ) -> None:
     """Score a predictions file against gold sessions; write results.json + samples.jsonl."""
     from bundlekd.app.evaluation import run_evaluation
-    from bundlekd.eval.report import report_table
+    from bundlekd.eval.report import report_table, size_histogram_table
 
     with errors_to_exit():
         check_format(output_format)
@@ -83,7 +88,10 @@ def eval_command(
         run = run_evaluation(
             config, predictions, gold, split=split, out_dir=out, intents=intents, judge=judge
         )
-        print_table(report_table(run.report, wide=wide), output_format)
+        tables = [report_table(run.report, wide=wide)]
+        if wide:
+            tables.append(size_histogram_table(run.report))
+        print_tables(tables, output_format)
     for message in run.warnings:
         warn(message)
     err_console.print(f"wrote {run.results_path} and {run.samples_path}", markup=False)

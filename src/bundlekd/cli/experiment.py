@@ -38,9 +38,9 @@ def icl_kinds(
     data_dir: Path = typer.Option(None, help="Data folder (default $BUNDLEKD_DATA_DIR)."),
 ) -> None:
     """Zero-shot vs few-shot vs ICL with each knowledge kind and all kinds, same sessions."""
+    from bundlekd.app.comparison import render_comparison
     from bundlekd.app.experiments import run_icl_kinds_experiment
     from bundlekd.data.sources import load_sessions
-    from bundlekd.eval.compare import render_comparison
 
     with errors_to_exit():
         config = load_cli_config(student__model=model, data__dir=data_dir).config
@@ -100,9 +100,9 @@ def arms_command(
     output_format: str = typer.Option("table", "--format", help="table, markdown, csv, json."),
 ) -> None:
     """Baselines, the tool, the agent and the study's students on the same sessions."""
+    from bundlekd.app.comparison import comparison_table
     from bundlekd.app.experiments import run_arms_experiment
     from bundlekd.cli.common import print_tables
-    from bundlekd.eval.compare import comparison_table
 
     with errors_to_exit():
         check_format(output_format)
@@ -156,14 +156,13 @@ def run_command(
 ) -> None:
     """Run a grid of cells (student x formats x quantity x utilization x model x seed),
     resumable per cell: fit on train, choose on val, report on test."""
-    from bundlekd.app.study.grid import load_study
-    from bundlekd.app.study.runner import load_splits, plan, run_study
+    from bundlekd.app.study.grid import load_study, with_sample
+    from bundlekd.app.study.runner import load_splits, plan, preflight, run_study
 
     with errors_to_exit():
-        study = load_study(grid)
-        if sample is not None:
-            study = study.model_copy(update={"sample": sample})
+        study = with_sample(load_study(grid), sample)
         chosen_dir = data_dir or load_cli_config(data__dir=None).config.data.dir
+        preflight(study, out)  # what the run refuses, the dry run refuses, before any work
         if dry_run:
             planned = plan(study, out, load_splits(study, chosen_dir))
             for item in planned:
@@ -203,7 +202,10 @@ def run_command(
 @app.command("report")
 def report_command(
     runs: list[Path] = typer.Argument(..., help="Output folders of `experiment run`."),
-    out: Path = typer.Option(Path("docs/results"), help="Where the markdown and plots go."),
+    out: Path = typer.Option(
+        Path("runs/report"),
+        help="Where the markdown and plots go (the published study: --out docs/results).",
+    ),
 ) -> None:
     """Markdown tables and PNG plots of finished grids (per question, per domain, with cost)."""
     from bundlekd.app.study.report import write_study_report
@@ -223,12 +225,12 @@ def utility_command(
     per-session scores (a correlation; prune only on val)."""
     import yaml
 
+    from bundlekd.app.study.cells import read_result
     from bundlekd.app.study.utility import knowledge_utility, utility_report
-    from bundlekd.files import read_json
     from bundlekd.knowledge_base.kb import KnowledgeBase
 
     with errors_to_exit():
-        arm = read_json(cell / "result.json")["arm"]
+        arm = read_result(cell / "result.json")["arm"]
         ranked = knowledge_utility(
             cell / "predictions" / f"{arm}.jsonl",
             cell / "eval" / arm / "samples.jsonl",

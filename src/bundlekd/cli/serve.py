@@ -26,7 +26,10 @@ def serve_command(
     threads: ThreadsOpt = None,
     max_queue: Annotated[
         int | None,
-        typer.Option("--max-queue", help="Sessions queued at once before 503 (default 256)."),
+        typer.Option(
+            "--max-queue",
+            help="Sessions queued at once before 503 (default 256; at least max_sessions).",
+        ),
     ] = None,
     max_wait: Annotated[
         float | None,
@@ -74,10 +77,15 @@ def _settings(cls, flags):  # type: ignore[no-untyped-def]
     try:
         return cls(**flags)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise ConfigError(f"invalid service setting: {problems}") from None
+
+
+def _problem(error):  # type: ignore[no-untyped-def]
+    """`field: message`; a rule across fields (no field) is stated by its message alone."""
+    where = ".".join(str(p) for p in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 __all__ = ["serve_command"]

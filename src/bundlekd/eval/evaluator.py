@@ -309,8 +309,11 @@ def _sample(session: Session, prediction: Prediction | None, tau: float) -> Samp
     scored = parsed and not unknown
     given = [b.items for b in pred]
     unique, repeats = unique_bundles(given)
-    scores = score_session(unique, gold_items, parsed=scored, tau=tau)
-    reference = score_session(given, gold_items, parsed=scored, tau=tau) if repeats else None
+    items = [item.item_id for item in session.items]
+    scores = score_session(unique, gold_items, parsed=scored, tau=tau, items=items)
+    reference = (
+        score_session(given, gold_items, parsed=scored, tau=tau, items=items) if repeats else None
+    )
     if repeats:
         errors.append(f"{repeats} repeated bundle(s) dropped before strict scoring")
     return SampleRecord(

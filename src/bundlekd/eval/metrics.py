@@ -18,6 +18,10 @@ Modes:
   repeated bundles of one prediction before strict scoring (repeating a correct bundle must not
   raise precision); ``aicl`` scores the bundles as given, as the reference code does.
 
+Whole-bundle metrics (`bundlekd.eval.partition`) sit beside them: exact P/R (p == g, per
+session), GJS (per session), pair P/R/F1 (micro over item pairs) and BCubed P/R/F (over items).
+A subset hit credits a fragment; these credit the whole bundle.
+
 Sessions with no GT bundle (raw BundleRec data only) have no recall. They are kept out of the
 averages and feed the false-positive rate instead: the share of them where the method still
 output at least one bundle of >= 2 items.
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bundlekd.data.overlap import jaccard
+from bundlekd.eval.partition import f1, partition_counts, unscored_counts
 
 Mode = Literal["strict", "aicl"]
 Version = Literal["2024", "2025"]
@@ -57,6 +62,10 @@ class SessionScores:
         exact_gold: GT bundles equal to some prediction.
         jaccard_pred: predictions with Jaccard >= τ against some GT bundle.
         jaccard_gold: GT bundles with Jaccard >= τ against some prediction.
+        gjs: Greedy Jaccard Similarity of the session.
+        pairs_pred, pairs_gold, pairs_common: item pairs sharing a predicted bundle, a gold
+            bundle, both.
+        bcubed_precision_sum, bcubed_recall_sum, bcubed_items: BCubed sums over the items.
     """
 
     parsed: bool
@@ -71,6 +80,13 @@ class SessionScores:
     exact_gold: int = 0
     jaccard_pred: int = 0
     jaccard_gold: int = 0
+    gjs: float = 0.0
+    pairs_pred: int = 0
+    pairs_gold: int = 0
+    pairs_common: int = 0
+    bcubed_precision_sum: float = 0.0
+    bcubed_recall_sum: float = 0.0
+    bcubed_items: int = 0
 
     @property
     def valid_output(self) -> bool:
@@ -102,6 +118,9 @@ class Aggregate:
         coverage: micro average of |p|/|g| over all hits (0.0 when nothing hit).
         exact_precision, exact_recall: same averaging, p == g.
         jaccard_precision, jaccard_recall: same averaging, J(p, g) >= τ.
+        gjs: mean Greedy Jaccard Similarity over the averaged sessions.
+        pair_precision, pair_recall, pair_f1: co-bundled item pairs, micro-averaged.
+        bcubed_precision, bcubed_recall, bcubed_f1: BCubed over all items of the sessions.
         valid_output_rate: labelled sessions with usable output / labelled sessions.
         n_sessions: sessions in the averages (aicl mode drops those without valid output).
         n_labelled: sessions with >= 1 GT bundle.
@@ -119,6 +138,13 @@ class Aggregate:
     exact_recall: float
     jaccard_precision: float
     jaccard_recall: float
+    gjs: float
+    pair_precision: float
+    pair_recall: float
+    pair_f1: float
+    bcubed_precision: float
+    bcubed_recall: float
+    bcubed_f1: float
     valid_output_rate: float
     n_sessions: int
     n_labelled: int
@@ -138,6 +164,7 @@ def score_session(
     *,
     parsed: bool = True,
     tau: float = DEFAULT_JACCARD_TAU,
+    items: Collection[str] = (),
 ) -> SessionScores:
     """Score one session's predicted bundles against its GT bundles.
 
@@ -148,6 +175,8 @@ def score_session(
         gold_bundles: GT bundles in dataset order (the order decides the 2024 coverage).
         parsed: False when the output did not parse or is missing; it then counts as no output.
         tau: Jaccard threshold of the J >= τ variant.
+        items: the session's item ids, for BCubed (an item in no bundle is a singleton);
+            default: the items of the bundles.
 
     Returns:
         The session's hit counts.
@@ -174,6 +203,7 @@ def score_session(
         cov_2025 += sum(len(p) / len(g) for p in inside)
         gold_hit += bool(inside)
 
+    whole = partition_counts(preds, gold, items) if parsed else unscored_counts(gold, items)
     return SessionScores(
         parsed=parsed,
         n_pred=len(preds),
@@ -187,6 +217,13 @@ def score_session(
         exact_gold=sum(any(p == g for p in preds) for g in gold),
         jaccard_pred=sum(any(jaccard(p, g) >= tau for g in gold) for p in preds),
         jaccard_gold=sum(any(jaccard(p, g) >= tau for p in preds) for g in gold),
+        gjs=whole.gjs,
+        pairs_pred=whole.pairs_pred,
+        pairs_gold=whole.pairs_gold,
+        pairs_common=whole.pairs_common,
+        bcubed_precision_sum=whole.bcubed_precision_sum,
+        bcubed_recall_sum=whole.bcubed_recall_sum,
+        bcubed_items=whole.bcubed_items,
     )
 
 
@@ -207,6 +244,11 @@ def aggregate(scores: Sequence[SessionScores], mode: Mode, version: Version) -> 
     averaged = labelled if mode == "strict" else [s for s in labelled if s.valid_output]
     n = len(averaged)
     n_hits = sum(s.hits(version) for s in averaged)
+    pair_p = _ratio(sum(s.pairs_common for s in averaged), sum(s.pairs_pred for s in averaged))
+    pair_r = _ratio(sum(s.pairs_common for s in averaged), sum(s.pairs_gold for s in averaged))
+    n_items = sum(s.bcubed_items for s in averaged)
+    bcubed_p = _ratio(sum(s.bcubed_precision_sum for s in averaged), n_items)
+    bcubed_r = _ratio(sum(s.bcubed_recall_sum for s in averaged), n_items)
     return Aggregate(
         mode=mode,
         version=version,
@@ -217,6 +259,13 @@ def aggregate(scores: Sequence[SessionScores], mode: Mode, version: Version) -> 
         exact_recall=_mean([_ratio(s.exact_gold, s.n_gold) for s in averaged]),
         jaccard_precision=_mean([_ratio(s.jaccard_pred, s.n_pred) for s in averaged]),
         jaccard_recall=_mean([_ratio(s.jaccard_gold, s.n_gold) for s in averaged]),
+        gjs=_mean([s.gjs for s in averaged]),
+        pair_precision=pair_p,
+        pair_recall=pair_r,
+        pair_f1=f1(pair_p, pair_r),
+        bcubed_precision=bcubed_p,
+        bcubed_recall=bcubed_r,
+        bcubed_f1=f1(bcubed_p, bcubed_r),
         valid_output_rate=_ratio(sum(s.valid_output for s in labelled), len(labelled)),
         n_sessions=n,
         n_labelled=len(labelled),

@@ -23,7 +23,7 @@ from bundlekd.files import write_json, write_jsonl
 RESULTS_FILE = "results.json"
 SAMPLES_FILE = "samples.jsonl"
 # Bump when a metric definition changes, so old results.json files are not compared blindly.
-METRICS_VERSION = "1"
+METRICS_VERSION = "2"  # 2: whole-bundle metrics (GJS, pair, BCubed)
 
 
 def write_report(report: EvalReport, out_dir: str | Path) -> tuple[Path, Path]:
@@ -90,18 +90,23 @@ def sample_row(sample: SampleRecord) -> dict[str, Any]:
 def report_table(report: EvalReport, *, wide: bool = False) -> TableData:
     """Rows: each domain then overall, the method and the pair floor under it.
 
-    The compact form (default) fits 80 columns: the headline metrics, the valid-output rate and
-    intent similarity. `wide` adds aicl-2024, exact-match, Jaccard and false-positive columns.
+    The compact form (default) fits 80 columns: the headline metrics (strict P, unique R,
+    coverage), the valid-output rate, the whole-bundle metrics (exact P/R, GJS, pair F1) and
+    intent similarity. `wide` adds aicl-2024, pair P/R, BCubed, Jaccard and false-positive
+    columns.
     """
     tau = report.config.jaccard_tau
     specs: list[tuple[str, str, bool]] = [
         ("domain", "domain", False),
         ("method", "method", False),
-        ("n", "n", True),
         ("precision", "P", True),
         ("recall", "R", True),
         ("coverage", "Cov", True),
         ("valid", "valid", True),
+        ("exact_precision", "xP", True),
+        ("exact_recall", "xR", True),
+        ("gjs", "GJS", True),
+        ("pair_f1", "pairF1", True),
     ]
     with_intents = any(g.intents is not None for g in report.groups)
     if with_intents:
@@ -109,13 +114,17 @@ def report_table(report: EvalReport, *, wide: bool = False) -> TableData:
     if wide:
         if with_intents:
             specs.append(("intent_rouge_l", "int RL", True))
+        specs.insert(2, ("n", "n", True))
         specs += [
             ("p24", "P '24", True),
             ("r24", "R '24", True),
             ("cov24", "Cov '24", True),
             ("n_aicl", "n aicl", True),
-            ("exact_p", "P exact", True),
-            ("exact_r", "R exact", True),
+            ("pair_precision", "pairP", True),
+            ("pair_recall", "pairR", True),
+            ("bcubed_precision", "B3 P", True),
+            ("bcubed_recall", "B3 R", True),
+            ("bcubed_f1", "B3 F", True),
             ("jaccard_p", f"P J≥{tau:g}", True),
             ("jaccard_r", f"R J≥{tau:g}", True),
             ("fp", "FP", True),
@@ -146,8 +155,15 @@ def report_table(report: EvalReport, *, wide: bool = False) -> TableData:
                     "r24": ref.recall,
                     "cov24": ref.coverage,
                     "n_aicl": ref.n_sessions,
-                    "exact_p": head.exact_precision,
-                    "exact_r": head.exact_recall,
+                    "exact_precision": head.exact_precision,
+                    "exact_recall": head.exact_recall,
+                    "gjs": head.gjs,
+                    "pair_precision": head.pair_precision,
+                    "pair_recall": head.pair_recall,
+                    "pair_f1": head.pair_f1,
+                    "bcubed_precision": head.bcubed_precision,
+                    "bcubed_recall": head.bcubed_recall,
+                    "bcubed_f1": head.bcubed_f1,
                     "jaccard_p": head.jaccard_precision,
                     "jaccard_r": head.jaccard_recall,
                     "fp": head.fp_rate,
@@ -158,6 +174,48 @@ def report_table(report: EvalReport, *, wide: bool = False) -> TableData:
     return table
 
 
+SIZE_BINS = (2, 3, 4, 5)  # the last bin holds every larger bundle
+
+
+def size_histogram_table(report: EvalReport) -> TableData:
+    """Share of predicted vs gold bundles by size (2, 3, 4, 5+), per domain and overall.
+
+    Strict view: repeated bundles and 1-item bundles left out, unreadable outputs hold none.
+    """
+    labels = [f"{b}+" if b == SIZE_BINS[-1] else str(b) for b in SIZE_BINS]
+    specs: list[tuple[str, str, bool]] = [
+        ("domain", "domain", False),
+        ("side", "bundles", False),
+        ("n", "n", True),
+        *((f"size_{label}", f"size {label}", True) for label in labels),
+        ("mean", "mean", True),
+    ]
+    table = TableData(title="bundle sizes: predicted vs gold", columns=columns(*specs))
+    domains = sorted({s.domain for s in report.samples})
+    for domain in [*domains, "overall"]:
+        chosen = [s for s in report.samples if domain in ("overall", s.domain)]
+        predicted = [
+            len(set(b.items))
+            for s in chosen
+            if s.scores.parsed
+            for b in {frozenset(b.items): b for b in s.pred}.values()
+            if len(set(b.items)) >= 2
+        ]
+        gold = [len(set(b.items)) for s in chosen for b in s.gold]
+        for i, (side, sizes) in enumerate((("predicted", predicted), ("gold", gold))):
+            row: dict[str, Any] = {
+                "domain": domain if i == 0 else "",
+                "side": side,
+                "n": len(sizes),
+                "mean": sum(sizes) / len(sizes) if sizes else None,
+            }
+            for size, label in zip(SIZE_BINS, labels, strict=True):
+                inside = [x for x in sizes if (x >= size if size == SIZE_BINS[-1] else x == size)]
+                row[f"size_{label}"] = len(inside) / len(sizes) if sizes else None
+            table.add(row, dim=side == "gold", end_section=i == 1)
+    return table
+
+
 def render_table(report: EvalReport, *, wide: bool = False):  # type: ignore[no-untyped-def]
     """`report_table` as a rich Table."""
     return to_rich(report_table(report, wide=wide))
@@ -165,7 +223,8 @@ def render_table(report: EvalReport, *, wide: bool = False):  # type: ignore[no-
 
 def _caption(report: EvalReport) -> str:
     d = report.diagnostics
-    parts = [f"{d.n_matched}/{d.n_predictions} predictions matched"]
+    sessions = ", ".join(f"{g.domain} {g.n_sessions}" for g in report.groups)
+    parts = [f"sessions: {sessions}", f"{d.n_matched}/{d.n_predictions} predictions matched"]
     if d.n_missing:
         parts.append(f"{d.n_missing} gold sessions without prediction (count as invalid)")
     if d.n_unknown:
@@ -191,6 +250,11 @@ def _headline(agg: Aggregate) -> dict[str, float | int]:
         "recall": agg.recall,
         "coverage": agg.coverage,
         "valid_output_rate": agg.valid_output_rate,
+        "exact_precision": agg.exact_precision,
+        "exact_recall": agg.exact_recall,
+        "gjs": agg.gjs,
+        "pair_f1": agg.pair_f1,
+        "bcubed_f1": agg.bcubed_f1,
         "n_sessions": agg.n_labelled,
     }
 

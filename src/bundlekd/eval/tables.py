@@ -71,6 +71,7 @@ def to_rich(table: TableData):  # type: ignore[no-untyped-def]
         min_width=min(len(table.title) + 2, 80),  # a long title must not fold inside a narrow table
         pad_edge=False,
         collapse_padding=True,
+        padding=(0, 0),  # the box's one-space separator is the gap: 10 numeric columns fit 80
     )
     for column in table.columns:
         if column.numeric:

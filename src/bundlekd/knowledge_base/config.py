@@ -38,6 +38,22 @@ class KBConfig(BaseModel):
         description="Choose the learned tool's settings only among those whose val coverage "
         "is at least the clustering bar's in every domain (when any is).",
     )
+    tool_objective: Literal["gjs", "bcubed_f1", "pair_f1", "exact_f1", "pr"] = Field(
+        default="gjs",
+        description="What chooses the learned tool's grouping settings on val: a whole-bundle "
+        "metric (gjs, bcubed_f1, pair_f1, exact_f1), with the clustering bar's val strict P/R "
+        "as guard rails; pr: the mean of strict P and R (the rule before 2026-12, pairs only).",
+    )
+    tool_guard_tolerance: float = Field(
+        # 0.05: on val (pooled KB, 2026-12) no whole-bundle decoding keeps food's bar P (.835,
+        # reached only by the pairs policy); within 0.05 the partition wins GJS +.05-.07
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="How far below the clustering bar's val strict P and R a chosen setting "
+        "may fall in a domain (0: not at all; then only the pairs policy may pass).",
+    )
     tool_scorer: Literal["cosine", "learned"] = Field(
         # learned beat cosine (= the clustering bar) on val in every domain in the study grid
         # (docs/results/, configs/rq1_format.yaml): (P+R)/2 higher, neither P nor R lower

@@ -3,13 +3,14 @@
     app = create_app(ServiceSettings(), lambda: load_runtime(config))
 
 `/health` answers as soon as the process is up; `/ready` turns 200 once the loader (model, KB,
-agents) has finished, which it does in a background thread so the port is open meanwhile.
+agents) has finished, which it does in a background thread so the port is open meanwhile. A
+load that fails turns /health to 503 and calls `on_load_failed` (the server then exits).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from bundlekd.app.service.settings import ServiceSettings
@@ -19,7 +20,9 @@ DESCRIPTION = """Product bundles for shopping sessions, from a bundlekd knowledg
 
 `POST /v1/bundles` takes one session or a list and returns bundles with intents, the grouping
 tool's proposals and the knowledge ids used. Limits answer 413/422 naming the field; overload,
-timeouts and loading answer 503 with `Retry-After`. `X-API-Key` is required when the service
+timeouts and loading answer 503 with `Retry-After`. With `sessions`, a session over a
+per-session limit (items, title length, a domain the KB does not serve) is answered with its own
+`error` and no bundles, and the others are answered. `X-API-Key` is required when the service
 was started with `BUNDLEKD_API_KEY` set.
 """
 
@@ -30,6 +33,7 @@ def create_app(
     *,
     background_load: bool = True,
     modes: list[str] | None = None,
+    on_load_failed: Callable[[str], None] | None = None,
 ) -> Any:
     """The FastAPI app (typed Any: fastapi is an optional extra, imported here).
 
@@ -39,6 +43,7 @@ def create_app(
         background_load: Load in a thread while the port already answers /health (the server);
             False loads before the first request (tests).
         modes: The modes the runtime will serve, for the OpenAPI schema (default: any).
+        on_load_failed: Called with the one-line cause when the loader raises.
     """
     from fastapi import Depends, FastAPI
 
@@ -49,7 +54,7 @@ def create_app(
     from bundlekd.app.service.routes import api, ops
     from bundlekd.app.service.security import require_api_key
 
-    state = ServiceState(settings, loader)
+    state = ServiceState(settings, loader, on_load_failed=on_load_failed)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
@@ -75,6 +80,7 @@ def create_app(
     install_handlers(app, state.metrics, settings.retry_after_s)
     app.add_middleware(
         GuardMiddleware,
+        api_key=state.api_key,
         max_body_bytes=settings.max_body_bytes,
         metrics=state.metrics,
         body_timeout_s=settings.request_timeout_s,

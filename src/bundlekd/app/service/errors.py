@@ -14,8 +14,13 @@ from typing import Any
 
 from bundlekd.app.service.limits import LimitError
 from bundlekd.app.service.metrics import ServiceMetrics
+from bundlekd.errors import BundleKDError
 
 logger = logging.getLogger(__name__)
+
+
+class LoadFailedError(BundleKDError):
+    """The model or the KB could not be loaded: the service cannot answer, so it stops."""
 
 
 class UnavailableError(Exception):
@@ -32,7 +37,7 @@ def install_handlers(app: Any, metrics: ServiceMetrics, retry_after_s: int) -> N
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
-    from bundlekd.errors import BundleKDError, LLMError
+    from bundlekd.errors import LLMError
 
     retry = {"Retry-After": str(retry_after_s)}
 

@@ -1,4 +1,5 @@
-"""Request limits that depend on the configuration, checked after the body parsed.
+"""Request limits that depend on the configuration, checked after the body parsed: per
+request (sessions per request) and per session (items, title length, domain).
 
 Each failure is a `LimitError` whose `loc` names the field the way FastAPI's own validation
 errors do (`["body", "sessions", 3, "items"]`), so a client sees one error format.
@@ -6,9 +7,10 @@ errors do (`["body", "sessions", 3, "items"]`), so a client sees one error forma
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from bundlekd.app.service.schemas import BundlesRequest, KnowledgeRequest
+from bundlekd.app.service.schemas import BundlesRequest, KnowledgeRequest, SessionIn
 from bundlekd.app.service.settings import ServiceSettings
 
 
@@ -28,10 +30,10 @@ class LimitError(Exception):
 
 
 def check_bundles_request(request: BundlesRequest, settings: ServiceSettings) -> None:
-    """Sessions per request, items per session, title length.
+    """The per-request limit: sessions per request (the per-session ones are `session_problem`).
 
     Raises:
-        LimitError: the first limit exceeded.
+        LimitError: too many sessions.
     """
     if request.sessions is not None and len(request.sessions) > settings.max_sessions:
         raise LimitError(
@@ -39,22 +41,39 @@ def check_bundles_request(request: BundlesRequest, settings: ServiceSettings) ->
             f"{len(request.sessions)} sessions; at most {settings.max_sessions} per request "
             "(max_sessions)",
         )
-    for index, session in enumerate(request.all_sessions()):
-        where: tuple[str | int, ...] = (
-            ("body", "session") if request.session is not None else ("body", "sessions", index)
+
+
+def session_problem(
+    session: SessionIn,
+    where: tuple[str | int, ...],
+    settings: ServiceSettings,
+    domains: Collection[str] | None = None,
+) -> LimitError | None:
+    """The first per-session limit `session` breaks, or None: items per session, title length,
+    and a domain the serving mode cannot answer for (`domains`; None = any).
+
+    Per session, not per request: one session over a limit must not fail the others sent with
+    it (the route answers it with its own error).
+    """
+    if len(session.items) > settings.max_items:
+        return LimitError(
+            (*where, "items"),
+            f"{len(session.items)} items; at most {settings.max_items} per session (max_items)",
         )
-        if len(session.items) > settings.max_items:
-            raise LimitError(
-                (*where, "items"),
-                f"{len(session.items)} items; at most {settings.max_items} per session (max_items)",
+    for n, item in enumerate(session.items):
+        if len(item.title) > settings.max_title_chars:
+            return LimitError(
+                (*where, "items", n, "title"),
+                f"{len(item.title)} characters; at most {settings.max_title_chars} "
+                "(max_title_chars)",
             )
-        for n, item in enumerate(session.items):
-            if len(item.title) > settings.max_title_chars:
-                raise LimitError(
-                    (*where, "items", n, "title"),
-                    f"{len(item.title)} characters; at most {settings.max_title_chars} "
-                    "(max_title_chars)",
-                )
+    if domains is not None and session.domain not in domains:
+        return LimitError(
+            (*where, "domain"),
+            f"domain {session.domain!r} is not served by this knowledge base; it serves "
+            f"{', '.join(sorted(domains))}",
+        )
+    return None
 
 
 def check_knowledge_request(request: KnowledgeRequest, settings: ServiceSettings) -> None:

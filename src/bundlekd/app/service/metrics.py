@@ -45,7 +45,8 @@ class ServiceMetrics:
         )
         self.errors = Counter(
             "bundlekd_errors",
-            "Refused or failed requests, by kind (validation, limit, overload, timeout, ...).",
+            "Refused or failed requests, by kind (validation, limit, overload, timeout, ...), "
+            "each counted once; session_limit counts sessions refused inside a 200.",
             ["kind"],
             registry=self.registry,
         )
@@ -60,10 +61,10 @@ class ServiceMetrics:
         )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One answered request. Errors are not counted here: each refusal or failure is
+        counted once, by kind, where it is decided (`error`)."""
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(route).observe(seconds)
-        if status >= 500:
-            self.errors.labels(f"http_{status}").inc()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

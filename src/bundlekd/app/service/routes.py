@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -14,7 +15,12 @@ from fastapi.responses import JSONResponse
 
 from bundlekd.app.service.batcher import OverloadedError
 from bundlekd.app.service.errors import UnavailableError
-from bundlekd.app.service.limits import LimitError, check_bundles_request, check_knowledge_request
+from bundlekd.app.service.limits import (
+    LimitError,
+    check_bundles_request,
+    check_knowledge_request,
+    session_problem,
+)
 from bundlekd.app.service.runtime import Runtime
 from bundlekd.app.service.schemas import (
     BundlesRequest,
@@ -26,8 +32,11 @@ from bundlekd.app.service.schemas import (
     PredictionOut,
     ReadyResponse,
     SearchResponse,
+    SessionError,
 )
+from bundlekd.app.service.security import holds_key
 from bundlekd.app.service.state import ServiceState
+from bundlekd.data.schema import Prediction, Session
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body is not JSON."},
@@ -63,8 +72,25 @@ def _runtime(state: ServiceState) -> Runtime:
     return state.runtime
 
 
-@ops.get("/health", response_model=HealthResponse, summary="The process is up.")
-async def health() -> HealthResponse:
+def _load_failure(request: Request, state: ServiceState) -> str:
+    """The load error as the operations routes show it: in full to a request with the API
+    key; to others only its type, since the message may name files (the log has it all)."""
+    if holds_key(request):
+        return state.load_error
+    return f"{state.load_error.partition(':')[0]} (the service log says why)"
+
+
+@ops.get(
+    "/health",
+    response_model=HealthResponse,
+    summary="The process is up (503 once loading failed).",
+    responses={503: {"model": HealthResponse, "description": "Loading failed: stopping."}},
+)
+async def health(request: Request) -> Any:
+    state = _state(request)
+    if state.load_error:
+        body = HealthResponse(status="failed", detail=_load_failure(request, state))
+        return JSONResponse(body.model_dump(), status_code=503)
     return HealthResponse()
 
 
@@ -78,12 +104,19 @@ async def ready(request: Request) -> Any:
     state = _state(request)
     runtime = state.runtime
     if runtime is None:
-        detail = f"failed: {state.load_error}" if state.load_error else "loading"
+        detail = f"failed: {_load_failure(request, state)}" if state.load_error else "loading"
         body = ReadyResponse(ready=False, detail=detail).model_dump()
         retry = {"Retry-After": str(state.settings.retry_after_s)}
         return JSONResponse(body, status_code=503, headers=retry)
+    kb: str | None = runtime.info.get("kb")
+    if kb is not None and not holds_key(request):
+        kb = Path(kb).name  # the folder's place on disk is nobody else's business
     return ReadyResponse(
-        ready=True, mode=runtime.default_mode, modes=list(runtime.agents), kb=runtime.info["kb"]
+        ready=True,
+        mode=runtime.default_mode,
+        modes=list(runtime.agents),
+        domains=runtime.domains(runtime.default_mode),
+        kb=kb,
     )
 
 
@@ -109,26 +142,52 @@ async def bundles(body: BundlesRequest, request: Request) -> BundlesResponse:
     if mode not in runtime.agents:
         served = ", ".join(runtime.agents)
         raise LimitError(("body", "mode"), f"mode {mode!r} is not served here; served: {served}")
-    sessions = [s.to_session() for s in body.all_sessions()]
+    given = body.all_sessions()
+    domains = runtime.domains(mode)
+    if body.session is not None:
+        where: list[tuple[str | int, ...]] = [("body", "session")]
+    else:
+        where = [("body", "sessions", n) for n in range(len(given))]
+    problems = [session_problem(s, w, settings, domains) for s, w in zip(given, where, strict=True)]
+    if body.session is not None and problems[0] is not None:
+        raise problems[0]  # one session: the request is the session, so a 422 naming the field
+    for problem in problems:
+        if problem is not None:
+            state.metrics.error("session_limit")
+    sessions = [s.to_session() for s, p in zip(given, problems, strict=True) if p is None]
+    predictions = await _generate(state, mode, sessions) if sessions else []
+    answered = iter(zip(predictions, sessions, strict=True))
+    answers = []
+    for session_in, problem in zip(given, problems, strict=True):
+        if problem is not None:
+            error = SessionError(loc=list(problem.loc), msg=problem.msg, type="limit")
+            answers.append(PredictionOut.refused(session_in, error))
+        else:
+            answers.append(PredictionOut.of(*next(answered)))
+    state.metrics.sessions.labels(mode).inc(len(sessions))
+    return BundlesResponse(
+        mode=mode,
+        predictions=answers,
+        elapsed_ms=round(1000 * (time.perf_counter() - started), 3),
+    )
+
+
+async def _generate(state: ServiceState, mode: str, sessions: list[Session]) -> list[Prediction]:
+    """Predictions for `sessions`, in order, through the batcher (503 on overload, timeout)."""
+    settings = state.settings
     assert state.batcher is not None
     try:
         future = state.batcher.submit(mode, sessions)
     except OverloadedError as exc:
         raise UnavailableError(f"overloaded: {exc}; retry later", "overload") from None
     try:
-        predictions = await asyncio.wait_for(asyncio.shield(future), settings.request_timeout_s)
+        return await asyncio.wait_for(asyncio.shield(future), settings.request_timeout_s)
     except TimeoutError:
         future.cancel()
         raise UnavailableError(
             f"timed out after {settings.request_timeout_s:g} s (request_timeout_s); retry later",
             "timeout",
         ) from None
-    state.metrics.sessions.labels(mode).inc(len(sessions))
-    return BundlesResponse(
-        mode=mode,
-        predictions=[PredictionOut.of(p, s) for p, s in zip(predictions, sessions, strict=True)],
-        elapsed_ms=round(1000 * (time.perf_counter() - started), 3),
-    )
 
 
 @api.post("/knowledge", response_model=KnowledgeResponse, summary="Add knowledge items.")

@@ -42,6 +42,19 @@ class Runtime:
     def uses_llm(self, mode: str) -> bool:
         return bool(self.agents[mode].config.uses_llm)
 
+    def domains(self, mode: str) -> list[str] | None:
+        """The domains `mode` can answer for; None: any.
+
+        A learned grouping tool scores only the domains it has a memory of (the same rule as
+        `generate`'s check), so a session of another domain is refused up front, naming its
+        field, instead of failing its whole batch.
+        """
+        scorer = getattr(getattr(self.agents[mode], "proposer", None), "scorer", None)
+        memories = getattr(scorer, "memories", None)
+        if getattr(scorer, "kind", "") != "learned" or not isinstance(memories, dict):
+            return None
+        return sorted(memories)
+
     def generate(self, mode: str, sessions: list[Session]) -> list[Prediction]:
         return self.agents[mode].generate(sessions)
 

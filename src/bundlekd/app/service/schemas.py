@@ -41,10 +41,15 @@ class SessionIn(_Body):
     session_id: str = Field(
         min_length=1, max_length=200, description="Your id for the session; echoed back."
     )
+    # Required: the domain picks the tool's item memory, pair model and val-tuned thresholds. A
+    # guessed default would answer from another domain's settings, silently worse, and a caller
+    # could not tell; a missing domain is a 422 naming this field instead.
     domain: str = Field(
-        default="",
+        min_length=1,
         max_length=100,
-        description="Domain (electronic, clothing, food, ...): picks the tool's tuned settings.",
+        pattern=_NOT_BLANK,
+        description="Domain (electronic, clothing, food, ...): picks the tool's memory and tuned "
+        "settings. Required; one the knowledge base does not serve is refused (see /ready).",
     )
     items: list[ItemIn] = Field(
         min_length=1, description="Items in session order (product 1..N); item ids unique."
@@ -107,15 +112,41 @@ class BundleOut(BaseModel):
     intent: str = Field(description="Short intent of the bundle.")
 
 
+class SessionError(BaseModel):
+    loc: list[str | int] = Field(description="The field, as in a 422 (body, sessions, 3, ...).")
+    msg: str = Field(description="What was wrong.")
+    type: str = Field(description="limit: a per-session limit.")
+
+
 class PredictionOut(BaseModel):
     session_id: str
     domain: str
+    error: SessionError | None = Field(
+        default=None,
+        description="Why this session was not answered (a per-session limit: items, title "
+        "length, domain); its bundles are then empty. Null when answered.",
+    )
     bundles: list[BundleOut] = Field(description="The generated bundles, with intents.")
     proposals: list[BundleOut] = Field(description="The grouping tool's proposals (tool/agent).")
     knowledge_ids: list[str] = Field(description="Knowledge items the answer used.")
     parsed: bool = Field(description="The model's output could be read (always true in tool).")
     errors: list[str] = Field(description="What went wrong with the model's output, if anything.")
     method: str = Field(description="Method label, e.g. tool or agent-name-top3.")
+
+    @classmethod
+    def refused(cls, session: SessionIn, error: SessionError) -> PredictionOut:
+        """The answer for a session refused by a per-session limit: its error, no bundles."""
+        return cls(
+            session_id=session.session_id,
+            domain=session.domain,
+            error=error,
+            bundles=[],
+            proposals=[],
+            knowledge_ids=[],
+            parsed=False,
+            errors=[error.msg],
+            method="refused",
+        )
 
     @classmethod
     def of(cls, prediction: Prediction, session: Session) -> PredictionOut:
@@ -195,14 +226,25 @@ class SearchResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: Literal["ok"] = "ok"
+    status: Literal["ok", "failed"] = Field(
+        default="ok",
+        description="ok: the process is up (loading or ready); failed: the load "
+        "failed, the service cannot answer and is stopping (503).",
+    )
+    detail: str = Field(default="", description="Why it failed.")
 
 
 class ReadyResponse(BaseModel):
     ready: bool = Field(description="Model and KB are loaded; requests are served.")
     mode: str | None = Field(default=None, description="Default mode.")
     modes: list[str] = Field(default_factory=list, description="Modes a request may ask for.")
-    kb: str | None = Field(default=None, description="The KB folder.")
+    domains: list[str] | None = Field(
+        default=None, description="Domains the default mode serves (null: any)."
+    )
+    kb: str | None = Field(
+        default=None,
+        description="The KB folder's name; its full path only to a request with the API key.",
+    )
     detail: str = Field(default="", description="Why it is not ready (loading, failed).")
 
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import os
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bundlekd.agent.config import AgentMode
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class ServiceSettings(BaseSettings):
@@ -44,9 +42,19 @@ class ServiceSettings(BaseSettings):
         default=64, ge=1, description="Most sessions in one POST /v1/bundles (422 above)."
     )
     max_items: int = Field(
-        default=50, ge=2, description="Most items in one session (the data has 2-10; 422 above)."
+        default=50,
+        ge=2,
+        description="Most items in one session (the data has 2-10; a session over it gets its "
+        "own error).",
     )
-    max_title_chars: int = Field(default=500, ge=20, description="Longest item title accepted.")
+    max_title_chars: int = Field(
+        # The longest real title is 748 characters (Electronic, item_titles.csv; 745 in the
+        # AICL split): 2000 admits every real session with room, and a body stays far below
+        # max_body_bytes (50 items x 2000 characters = 100 kB).
+        default=2000,
+        ge=20,
+        description="Longest item title accepted (a session over it gets its own error).",
+    )
     max_knowledge_items: int = Field(
         default=100, ge=1, description="Most items in one POST /v1/knowledge (422 above)."
     )
@@ -58,7 +66,8 @@ class ServiceSettings(BaseSettings):
         # at ~300-900 sessions/min in tool mode on 2 cores, 256 queued sessions are seconds.
         default=256,
         ge=1,
-        description="Sessions waiting or running at once; a request past it gets 503.",
+        description="Sessions waiting or running at once; a request past it gets 503. At least "
+        "max_sessions, so that an idle server admits every request it accepts.",
     )
     max_in_flight: int = Field(
         # Measured on 2 shared cores (notes): past a few dozen waiting requests the event loop
@@ -96,10 +105,19 @@ class ServiceSettings(BaseSettings):
         description="Most sessions per model call; 0 = generation.batch_size.",
     )
 
+    @model_validator(mode="after")
+    def _queue_holds_a_request(self) -> ServiceSettings:
+        # A request larger than the queue could never be admitted, even by an idle server: it
+        # would get 503 + Retry-After forever. Refused here, at startup, in one line.
+        if self.max_queue_sessions < self.max_sessions:
+            raise ValueError(
+                f"max_queue_sessions ({self.max_queue_sessions}, --max-queue) is below "
+                f"max_sessions ({self.max_sessions}): a request of more sessions than the queue "
+                "holds would get 503 forever; raise --max-queue or lower "
+                "BUNDLEKD_SERVE_MAX_SESSIONS"
+            )
+        return self
+
     def api_key(self) -> str | None:
         """The key from the environment (empty counts as unset)."""
         return os.environ.get(self.api_key_env) or None
-
-    @property
-    def loopback(self) -> bool:
-        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")

@@ -13,6 +13,7 @@ from bundlekd.app.service.metrics import ServiceMetrics
 from bundlekd.app.service.runtime import Runtime
 from bundlekd.app.service.settings import ServiceSettings
 from bundlekd.data.schema import Prediction, Session
+from bundlekd.errors import BundleKDError
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class ServiceState:
     batcher: MicroBatcher | None = None
     pending_writes: int = 0
     api_key: str | None = None
+    on_load_failed: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         self.api_key = self.settings.api_key()
@@ -40,12 +42,19 @@ class ServiceState:
             self.knowledge = KnowledgeService(runtime.kb, runtime.info.get("chroma_url"))
 
     def load(self) -> None:
-        """Build the runtime (blocking); a failure is kept for /ready, not raised."""
+        """Build the runtime (blocking). A failure is not raised: it is kept (one line) for
+        /health and /ready, and handed to `on_load_failed` (the server stops on it)."""
         try:
             self.loaded(self.loader())
         except Exception as exc:
-            logger.exception("the service could not load")
-            self.load_error = f"{type(exc).__name__}: {exc}"
+            error = " ".join(f"{type(exc).__name__}: {exc}".split())
+            self.load_error = error
+            if not isinstance(exc, BundleKDError):
+                logger.exception("the service could not load")  # ours to fix: the traceback
+            elif self.on_load_failed is None:
+                logger.error("the service could not load: %s", error)
+            if self.on_load_failed is not None:
+                self.on_load_failed(error)  # it reports the cause (the server: its last line)
 
     def start_batcher(self) -> MicroBatcher:
         settings = self.settings

@@ -103,7 +103,9 @@ def kb_artifact(
         from bundlekd.app.distillation import run_distillation
         from bundlekd.config import load_config
 
-        loaded = load_config(overrides={**overrides, "kb.dir": str(path)})
+        loaded = load_config(
+            overrides={**overrides, "kb.dir": str(path)}, overrides_from="grid settings"
+        )
         if {"rule", "thought"} & set(overrides.get("distill.kinds") or ()):
             _share_teacher_cache(root, path)
         run = run_distillation(loaded, progress=progress)
@@ -146,7 +148,7 @@ def embedder_artifact(
         from bundlekd.config import load_config
         from bundlekd.finetune.embedder_config import EmbedderTuneConfig
 
-        config = load_config(overrides=overrides).config
+        config = load_config(overrides=overrides, overrides_from="grid settings").config
         card = run_embedder_tuning(config, path / "model", EmbedderTuneConfig(epochs=epochs))
         return {"card": card}
 
@@ -178,7 +180,7 @@ def fold_embedder_artifact(
         from bundlekd.finetune.embedder_config import EmbedderTuneConfig
         from bundlekd.knowledge_base.grouping.crossfit import out_of_fold
 
-        data = load_config(overrides=overrides).config.data
+        data = load_config(overrides=overrides, overrides_from="grid settings").config.data
         domains = list(data.domains) or None
         train = load_sessions(data.source, domains=domains, split="train", data_dir=data.dir)
         val = load_sessions(data.source, domains=domains, split="val", data_dir=data.dir)

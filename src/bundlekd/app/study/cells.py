@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bundlekd.app.study.artifacts import artifact_summary, embedder_artifact, kb_artifact
-from bundlekd.app.study.grid import SFT_UTILIZATIONS, Cell, StudyConfig
+from bundlekd.app.study.grid import SFT_UTILIZATIONS, Cell, StudyConfig, llm_mode
 from bundlekd.app.study.sft_cells import cell_adapters, predict_routed, sft_chosen
 from bundlekd.files import read_json, write_json
 
@@ -74,7 +74,7 @@ def project_overrides(study: StudyConfig, cell: Cell) -> dict[str, Any]:
             overrides["kb.tool_coverage_floor"] = True
     else:
         overrides["student.model"] = cell.model
-        overrides["generation.mode"] = _llm_mode(cell)
+        overrides["generation.mode"] = llm_mode(cell)
         if study.teacher:
             overrides["teacher.model"] = study.teacher
         if study.teacher_limit:
@@ -103,16 +103,6 @@ _PROMPT_ONLY = ("generation.n_examples",)
 def _llm_kinds(cell: Cell) -> list[str]:
     kinds = [k for k in cell.formats if k != "exemplar"]
     return kinds or ["pattern"]  # a KB needs some kind; zero/few-shot never read it
-
-
-def _llm_mode(cell: Cell) -> str:
-    if cell.utilization in SFT_UTILIZATIONS:
-        return "icl" if cell.formats else "zero_shot"
-    if not cell.formats:
-        return "zero_shot"
-    if set(cell.formats) == {"exemplar"}:
-        return "few_shot"
-    return "icl"
 
 
 def run_cell(
@@ -165,7 +155,10 @@ def run_cell(
         if len(specs) == 1:
             overrides["student.model"] = next(iter(specs.values()))
 
-    loaded = load_config(overrides={**overrides, "kb.dir": str(kb_dir)})
+    loaded = load_config(
+        overrides={**overrides, "kb.dir": str(kb_dir)},
+        overrides_from=f"grid {study.name}, cell {cell.cell_id}",
+    )
     config = loaded.config
     folder.mkdir(parents=True, exist_ok=True)
     write_resolved_config(loaded, folder / "config.yaml")
@@ -316,6 +309,38 @@ def _chosen(cell: Cell, kb_dir: Path, train: list[Session]) -> dict[str, Any]:
     return chosen
 
 
+# what every reader of a result.json needs, with its type
+_RESULT_KEYS: dict[str, type] = {
+    "cell": dict,
+    "cell_id": str,
+    "arm": str,
+    "sessions": int,
+    "tables": dict,
+    "cost": dict,
+}
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """A cell's `result.json`, checked for the fields the runner and the report read.
+
+    Raises:
+        DataError: not JSON, or a field missing or of another type (one line, with what to do).
+    """
+    from bundlekd.errors import DataError
+
+    hint = f"delete {path.parent} to run that cell again"
+    try:
+        result = read_json(path)
+    except DataError as exc:
+        raise DataError(f"{exc}; {hint}") from None
+    if not isinstance(result, dict):
+        raise DataError(f"{path}: a cell result is a JSON object; {hint}")
+    bad = [k for k, kind in _RESULT_KEYS.items() if not isinstance(result.get(k), kind)]
+    if bad or not isinstance(result["cell"].get("domains"), list):
+        raise DataError(f"{path}: not a cell result (missing or bad: {bad or ['cell']}); {hint}")
+    return result
+
+
 def finished(out: Path, cell: Cell) -> dict[str, Any] | None:
     path = result_path(out, cell)
-    return read_json(path) if path.is_file() else None
+    return read_result(path) if path.is_file() else None

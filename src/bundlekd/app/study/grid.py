@@ -73,10 +73,12 @@ class StudyConfig(BaseModel):
     name: str
     question: Literal["format", "quantity", "utilization", "smoke"] = "smoke"
     source: str = "aicl"
-    domains: list[str] = Field(default_factory=lambda: ["electronic", "clothing", "food"])
+    domains: list[str] = Field(
+        default_factory=lambda: ["electronic", "clothing", "food"], min_length=1
+    )
     split: str = Field(default="test", description="The split the report's numbers come from.")
     sample: int | None = Field(
-        default=None, description="A seeded N report sessions per domain for llm cells."
+        default=None, ge=1, description="A seeded N report sessions per domain for llm cells."
     )
     sample_tool: bool = Field(default=False, description="Apply `sample` to tool cells too.")
     embedder: str = "minilm"
@@ -135,10 +137,38 @@ class Cell(BaseModel):
         formats = "+".join(self.formats) or "none"
         if self.student == "tool" and tuple(self.formats) == ALL_TOOL_FEATURES:
             formats = "all"
-        return (
-            f"{self.student}:{formats} r={self.ratio:g} {self.strategy} {self.scope} "
-            f"{self.utilization}"
-        )
+        # an llm `icl` cell without knowledge ran zero-shot (or few-shot): name what ran
+        use = self.utilization
+        if self.student == "llm" and use == "icl":
+            use = llm_mode(self)
+        return f"{self.student}:{formats} r={self.ratio:g} {self.strategy} {self.scope} {use}"
+
+
+def llm_mode(cell: Cell) -> str:
+    """The generation mode an llm cell runs: zero-shot without knowledge, few-shot with
+    worked examples only, else ICL (SFT cells: ICL when their prompt holds knowledge)."""
+    if cell.utilization in SFT_UTILIZATIONS:
+        return "icl" if cell.formats else "zero_shot"
+    if not cell.formats:
+        return "zero_shot"
+    if set(cell.formats) == {"exemplar"}:
+        return "few_shot"
+    return "icl"
+
+
+def with_sample(study: StudyConfig, sample: int | None) -> StudyConfig:
+    """The study with another `sample`, validated like the grid file's own (`--sample -1`
+    is refused here, not after the cells' artifacts are built).
+
+    Raises:
+        ConfigError: a sample below 1.
+    """
+    if sample is None:
+        return study
+    try:
+        return StudyConfig.model_validate({**study.model_dump(), "sample": sample})
+    except ValidationError:
+        raise ConfigError(f"--sample must be a positive number of sessions, got {sample}") from None
 
 
 def load_study(path: str | Path) -> StudyConfig:
@@ -154,14 +184,24 @@ def load_study(path: str | Path) -> StudyConfig:
         raise ConfigError(f"{path}: grid file not found")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        study = StudyConfig(**data)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
-    except (ValidationError, TypeError) as exc:
-        first = str(exc).splitlines()
-        raise ConfigError(f"{path}: invalid grid: {' '.join(first[:3])}") from None
+        raise ConfigError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: invalid grid: a mapping of settings (name:, grid:, ...)")
+    try:
+        study = StudyConfig(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid grid: {_first_error(exc)}") from None
     _check(study)
+    expand(study)  # a grid without a valid cell is refused before anything runs
     return study
+
+
+def _first_error(exc: ValidationError) -> str:
+    """`field: message` of each validation error, on one line."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'grid'}: {e['msg']}" for e in exc.errors()
+    )
 
 
 def _check(study: StudyConfig) -> None:
@@ -175,6 +215,7 @@ def _check(study: StudyConfig) -> None:
     bad += [u for u in axes.utilization if u not in (*TOOL_UTILIZATIONS, *LLM_UTILIZATIONS)]
     known = set(FEATURE_GROUPS) | set(KINDS)
     bad += [f for formats in axes.formats for f in formats if f not in known]
+    bad += [f"domain {d!r} twice" for d in set(study.domains) if study.domains.count(d) > 1]
     if bad:
         raise ConfigError(f"grid {study.name}: unknown or invalid axis values {bad}")
 

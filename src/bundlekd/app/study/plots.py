@@ -1,8 +1,13 @@
-"""PNG plots of a study question (matplotlib, headless): one panel per domain.
+"""PNG plots of a study question (matplotlib, headless): one panel per domain, a figure
+title, labelled axes and the legend outside the panels (it covers no data).
 
-- quantity: strict precision and strict unique recall vs ratio, one line per strategy and scope;
-- format / utilization / smoke: bars per cell (P and R side by side), with the pair floor and
-  the clustering bar as horizontal lines.
+- quantity: strict precision and strict unique recall vs ratio, one line per strategy and scope,
+  the pair floor and the clustering bar as horizontal lines in each metric's row;
+- format / utilization / smoke: bars per cell (P and R side by side), with the pair floor's and
+  the clustering bar's P drawn across the P bars only and their R across the R bars only.
+
+A domain without cells says "no data"; one where every cell scored 0 says so, instead of an
+empty-looking panel.
 """
 
 from __future__ import annotations
@@ -12,6 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from bundlekd.errors import BackendUnavailableError
+
+NO_DATA = "no data"
+ALL_ZERO = "every cell scored 0"
+_BAR_WIDTH = 0.4
+_REF_STYLES = ("--", ":", "-.")
 
 
 def _pyplot() -> Any:
@@ -27,37 +37,130 @@ def _pyplot() -> Any:
     return plt
 
 
-def quantity_plot(
-    path: Path,
+def _note(ax: Any, text: str) -> None:
+    """A centred grey note in an empty or all-zero panel."""
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="grey")
+
+
+def quantity_figure(
     domains: Sequence[str],
     lines: dict[str, dict[str, list[tuple[float, float, float]]]],
     refs: dict[str, dict[str, tuple[float, float]]] | None = None,
-) -> Path:
+    title: str = "",
+) -> Any:
     """`lines[domain][name]` = [(ratio, precision, recall), ...]; `refs[domain]` =
-    {name: (precision, recall)} drawn as horizontal lines."""
+    {name: (precision, recall)}, each drawn as a horizontal line in its metric's row."""
     plt = _pyplot()
     fig, axes = plt.subplots(2, len(domains), figsize=(4.2 * len(domains), 6.5), squeeze=False)
     for col, domain in enumerate(domains):
-        for name, points in sorted(lines.get(domain, {}).items()):
+        found = lines.get(domain, {})
+        for name, points in sorted(found.items()):
             points = sorted(points)
             ratios = [p[0] for p in points]
             axes[0][col].plot(ratios, [p[1] for p in points], marker="o", label=name)
             axes[1][col].plot(ratios, [p[2] for p in points], marker="o", label=name)
         axes[0][col].set_title(domain)
-        ratios = sorted({p[0] for points in lines.get(domain, {}).values() for p in points})
+        ratios = sorted({p[0] for points in found.values() for p in points})
+        values = [v for points in found.values() for p in points for v in p[1:]]
         for row, metric in enumerate(("strict precision", "strict unique recall")):
+            ax = axes[row][col]
+            ax.set_ylabel(metric)
+            ax.grid(alpha=0.3)
+            if not found:
+                ax.set_xticks([])
+                _note(ax, NO_DATA)
+                continue
             references = (refs or {}).get(domain, {}).items()
-            for (name, values), style in zip(references, ("--", ":"), strict=False):
-                axes[row][col].axhline(values[row], linestyle=style, color="grey", label=name)
-            axes[row][col].set_xscale("log")
-            axes[row][col].set_xticks(ratios, [f"{r:g}" for r in ratios])
-            axes[row][col].minorticks_off()
-            axes[row][col].set_xlabel("ratio of training sessions")
-            axes[row][col].set_ylabel(metric)
-            axes[row][col].grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+            for (name, ref), style in zip(references, _REF_STYLES, strict=False):
+                ax.axhline(ref[row], linestyle=style, color="grey", label=name)
+            ax.set_xscale("log")
+            ax.set_xticks(ratios, [f"{r:g}" for r in ratios])
+            ax.minorticks_off()
+            ax.set_xlabel("ratio of training sessions")
+            if not any(values):
+                _note(ax, ALL_ZERO)
+    _finish(fig, axes, title)
+    return fig
+
+
+def bar_figure(
+    domains: Sequence[str],
+    bars: dict[str, list[tuple[str, float, float]]],
+    refs: dict[str, dict[str, tuple[float, float]]],
+    title: str = "",
+) -> Any:
+    """`bars[domain]` = [(label, precision, recall)]; `refs[domain]` = {name: (precision,
+    recall)}: each reference's P is drawn across the P bars and its R across the R bars."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(domains), figsize=(4.8 * len(domains), 4.8), squeeze=False)
+    for col, domain in enumerate(domains):
+        ax = axes[0][col]
+        entries = bars.get(domain, [])
+        ax.set_ylim(0, 1)  # bars from 0: a cut axis makes small gaps look large
+        ax.set_title(domain)
+        ax.set_ylabel("score on the report split")
+        ax.grid(axis="y", alpha=0.3)
+        if not entries:
+            ax.set_xticks([])
+            _note(ax, NO_DATA)
+            continue
+        xs = list(range(len(entries)))
+        ax.bar(
+            [x - _BAR_WIDTH / 2 for x in xs], [e[1] for e in entries], _BAR_WIDTH, label="strict P"
+        )
+        ax.bar(
+            [x + _BAR_WIDTH / 2 for x in xs],
+            [e[2] for e in entries],
+            _BAR_WIDTH,
+            label="strict uniq R",
+        )
+        for (name, ref), style in zip(refs.get(domain, {}).items(), _REF_STYLES, strict=False):
+            for metric, offset, color in ((0, -_BAR_WIDTH, "navy"), (1, 0.0, "saddlebrown")):
+                ax.hlines(
+                    [ref[metric]] * len(xs),
+                    [x + offset for x in xs],
+                    [x + offset + _BAR_WIDTH for x in xs],
+                    linestyles=style,
+                    colors=color,
+                    label=f"{name} {'P' if metric == 0 else 'R'}",
+                )
+        ax.set_xticks(xs)
+        ax.set_xticklabels([e[0] for e in entries], rotation=60, ha="right", fontsize=7)
+        if not any(v for e in entries for v in e[1:]):
+            _note(ax, ALL_ZERO)
+    _finish(fig, axes, title)
+    return fig
+
+
+def _finish(fig: Any, axes: Any, title: str) -> None:
+    """Title, tight panels, and one legend for the figure to the right of the panels."""
+    handles: dict[str, Any] = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
-    return _save(fig, path, plt)
+    if handles:
+        fig.legend(
+            list(handles.values()),
+            list(handles),
+            loc="center left",
+            bbox_to_anchor=(1.0, 0.5),
+            fontsize=8,
+            frameon=False,
+        )
+
+
+def quantity_plot(
+    path: Path,
+    domains: Sequence[str],
+    lines: dict[str, dict[str, list[tuple[float, float, float]]]],
+    refs: dict[str, dict[str, tuple[float, float]]] | None = None,
+    title: str = "",
+) -> Path:
+    """`quantity_figure` saved as a PNG."""
+    return _save(quantity_figure(domains, lines, refs, title), path)
 
 
 def bar_plot(
@@ -65,33 +168,17 @@ def bar_plot(
     domains: Sequence[str],
     bars: dict[str, list[tuple[str, float, float]]],
     refs: dict[str, dict[str, tuple[float, float]]],
+    title: str = "",
 ) -> Path:
-    """`bars[domain]` = [(label, precision, recall)]; `refs[domain]` = {name: (precision,
-    recall)}, their precision drawn as horizontal lines."""
+    """`bar_figure` saved as a PNG."""
+    return _save(bar_figure(domains, bars, refs, title), path)
+
+
+def _save(fig: Any, path: Path) -> Path:
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(domains), figsize=(4.8 * len(domains), 4.8), squeeze=False)
-    for col, domain in enumerate(domains):
-        ax = axes[0][col]
-        entries = bars.get(domain, [])
-        xs = range(len(entries))
-        ax.bar([x - 0.2 for x in xs], [e[1] for e in entries], width=0.4, label="strict P")
-        ax.bar([x + 0.2 for x in xs], [e[2] for e in entries], width=0.4, label="strict uniq R")
-        for (name, values), style in zip(refs.get(domain, {}).items(), ("--", ":"), strict=False):
-            ax.axhline(values[0], linestyle=style, color="grey", label=f"{name} P")
-        ax.set_xticks(list(xs))
-        ax.set_xticklabels([e[0] for e in entries], rotation=60, ha="right", fontsize=7)
-        ax.set_ylim(0, 1)  # bars from 0: a cut axis makes small gaps look large
-        ax.set_title(domain)
-        ax.grid(axis="y", alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    return _save(fig, path, plt)
-
-
-def _save(fig: Any, path: Path, plt: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")  # the legend right of the panels included
     plt.close(fig)
     tmp.replace(path)
     return path

@@ -1,9 +1,10 @@
 """`bundlekd experiment report`: markdown tables, PNG plots and a cost table of finished grids.
 
-Per question (format, quantity, utilization, smoke): a table per domain (strict P / strict
-unique R / coverage / valid / intent quality, the val scores that chose the settings, with the
-pair floor and the clustering bar rows of the same sessions in every table), a plot, a paragraph
-next to the study's findings (`findings.py`), and a cost table per cell with the quality it
+Per question (format, quantity, utilization, smoke): a table per domain (AICL's strict P /
+strict unique R / coverage / valid, the whole-bundle metrics exact P / exact R / GJS / pair F1,
+intent quality, the val scores that chose the settings, with the pair floor and the clustering
+bar rows of the same sessions in every table), a plot, a paragraph next to the study's findings
+(`findings.py`), the verdicts (`verdicts.py`), and a cost table per cell with the quality it
 keeps per unit of compute.
 """
 
@@ -16,43 +17,93 @@ from typing import Any
 
 from bundlekd.app.study.findings import paragraph
 from bundlekd.app.study.plots import bar_plot, quantity_plot
-from bundlekd.errors import ConfigError
+from bundlekd.app.study.verdicts import (
+    DEFAULT_CRITERIA,
+    LONG,
+    default_settings,
+    is_default_cell,
+    row_of,
+    settings_of,
+    target_lines,
+    val_default_lines,
+    val_scores,
+)
+from bundlekd.errors import ConfigError, DataError
 from bundlekd.files import atomic_write_text
 
 FLOOR, BAR = "pair floor", "cluster"
+#: the report split's columns of a domain table, after the sessions
+TEST_COLUMNS: dict[str, str] = {
+    "precision": "strict P",
+    "recall": "strict uniq R",
+    "coverage": "coverage",
+    "valid_rate": "valid",
+    "exact_precision": "exact P",
+    "exact_recall": "exact R",
+    "gjs": "GJS",
+    "pair_f1": "pair F1",
+    "intent_cosine": "intent cos",
+}
+#: the val scores shown: P, R and whatever the default comparison judges on
+VAL_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(("precision", "recall", *DEFAULT_CRITERIA)))
 
 
 def load_results(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(study.json, results of the finished cells) of one `experiment run` folder."""
+    """(study.json, results of the finished cells) of one `experiment run` folder; each
+    result labelled by its cell as the grid labels it today.
+
+    Raises:
+        ConfigError: no study.json. DataError: an unreadable study.json or result.json.
+    """
+    from bundlekd.app.study.cells import read_result
+    from bundlekd.app.study.grid import Cell
+    from bundlekd.files import read_json
+
     study_file = run_dir / "study.json"
     if not study_file.is_file():
         raise ConfigError(f"{run_dir}: no study.json (not an `experiment run` folder)")
-    study = json.loads(study_file.read_text(encoding="utf-8"))
+    study = read_json(study_file)
+    spec = study.get("study") if isinstance(study, dict) else None
+    if not isinstance(spec, dict) or not isinstance(study.get("machine"), dict):
+        raise DataError(
+            f"{study_file}: not a study record (no study/machine); run `bundlekd experiment "
+            f"run GRID --out {run_dir}` again to rewrite it"
+        )
+    for key, default in (("question", "smoke"), ("source", "?"), ("split", "test")):
+        spec.setdefault(key, default)
+    spec.setdefault("name", run_dir.name)
+    spec.setdefault("domains", [])
     results = []
     for path in sorted((run_dir / "cells").glob("*/result.json")):
-        results.append(json.loads(path.read_text(encoding="utf-8")))
+        result = read_result(path)
+        try:  # what ran, e.g. zero_shot for an llm `icl` cell without knowledge
+            result["label"] = Cell.model_validate(result["cell"]).label()
+        except ValueError:
+            result.setdefault("label", result["cell_id"])
+        results.append(result)
     return study, results
-
-
-def row_of(result: dict[str, Any], domain: str, method: str) -> dict[str, Any] | None:
-    for row in result["tables"].get(domain, []):
-        if row["method"] == method:
-            return row  # type: ignore[no-any-return]
-    return None
 
 
 def _f(value: Any) -> str:
     return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def domain_table(results: Sequence[dict[str, Any]], domain: str) -> list[str]:
-    """Markdown rows: floor and bar of each distinct session set, then one row per cell."""
+def domain_table(
+    results: Sequence[dict[str, Any]], domain: str, sample: int | None = None
+) -> list[str]:
+    """Markdown rows: floor and bar of each distinct session set, then one row per cell.
+
+    Cells on a seeded sample (llm cells) and cells on every session have their own floor
+    and bar; when a table holds both, each reference row names its session set."""
     header = (
-        "| cell | sessions | strict P | strict uniq R | coverage | valid | intent cos "
-        "| val P | val R |"
+        "| cell | sessions | "
+        + " | ".join(TEST_COLUMNS.values())
+        + " | "
+        + " | ".join(f"val {LONG.get(m, m)}" for m in VAL_COLUMNS)
+        + " |"
     )
-    lines = [header, "|" + "---|" * 9]
-    refs: dict[tuple[str, int], dict[str, Any]] = {}
+    lines = [header, "|" + "---|" * (2 + len(TEST_COLUMNS) + len(VAL_COLUMNS))]
+    refs: dict[tuple[str, str, int], dict[str, Any]] = {}
     cells = []
     for result in results:
         arm = row_of(result, domain, result["arm"])
@@ -61,29 +112,31 @@ def domain_table(results: Sequence[dict[str, Any]], domain: str) -> list[str]:
         for name in (FLOOR, BAR):
             ref = row_of(result, domain, name)
             if ref is not None:
-                refs.setdefault((name, ref["sessions"]), ref)
-        val = ((result.get("chosen", {}).get("tool_val_scores") or {}).get("value") or {}).get(
-            domain, {}
-        )
-        cells.append((result["label"], arm, val))
-    for (name, _n), ref in sorted(refs.items(), key=lambda kv: (-kv[0][1], kv[0][0])):
+                refs.setdefault((name, _session_set(result, sample), ref["sessions"]), ref)
+        cells.append((result["label"], arm, val_scores(result).get(domain, {})))
+    sets = {(key[1], key[2]) for key in refs}
+    for (name, where, _n), ref in sorted(refs.items(), key=lambda kv: (-kv[0][2], kv[0])):
         label = "pair floor" if name == FLOOR else "clustering bar"
-        lines.append(_line(f"*{label}*", ref, {}))
+        suffix = f" ({where})" if len(sets) > 1 else ""
+        lines.append(_line(f"*{label}*{suffix}", ref, {}))
     for label, arm, val in cells:
         lines.append(_line(label, arm, val))
     return lines
 
 
+def _session_set(result: dict[str, Any], sample: int | None) -> str:
+    """Which sessions a cell was scored on: every one, or its seed's sample (a grid without
+    `sample` scores its sampled cells on every session)."""
+    if result.get("sampled") and sample is not None:
+        return f"sample of {sample} per domain, seed {result['cell'].get('seed', 0)}"
+    return "all sessions"
+
+
 def _line(label: str, row: dict[str, Any], val: dict[str, Any]) -> str:
     values = [
         row["sessions"],
-        row["precision"],
-        row["recall"],
-        row["coverage"],
-        row["valid_rate"],
-        row.get("intent_cosine"),
-        val.get("precision"),
-        val.get("recall"),
+        *(row.get(k) for k in TEST_COLUMNS),
+        *(val.get(m) for m in VAL_COLUMNS),
     ]
     return f"| {label} | " + " | ".join(_f(v) for v in values) + " |"
 
@@ -155,7 +208,10 @@ def _adapter_val(built: dict[str, Any]) -> dict[str, Any]:
     path = Path(built["dir"]) / "artifact.json" if built.get("dir") else None
     if path is None or not path.is_file():
         return {}
-    record = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # an unreadable old record: the scores show as "–"
     return dict((record.get("details") or {}).get("val_metrics") or {})
 
 
@@ -163,117 +219,14 @@ def _n(value: Any, digits: int) -> str:
     return "–" if value is None else f"{float(value):.{digits}f}"
 
 
-def val_default_lines(
-    results: Sequence[dict[str, Any]], default: dict[str, Any] | None = None
-) -> list[str]:
-    """Tool cells against today's default (`default`: the learned tool with every feature
-    group, all training sessions, pooled), on val only: the smallest margin over the domains,
-    in P and in R. Without that cell in the report, against each cell's val clustering bar."""
-    lines = [
-        "| cell | min val ΔP | min val ΔR | not worse in P or R, better in one, in every domain |",
-        "|---|---|---|---|",
-    ]
-    reference = _val_scores(default) if default is not None else {}
-    for result in results:
-        scores = _val_scores(result)
-        same_cell = default is not None and result["cell_id"] == default["cell_id"]
-        if same_cell and scores == reference:
-            continue  # the default itself, also when another grid ran the same cell
-        chosen = result.get("chosen", {})
-        bar = (
-            reference or (chosen.get("val_clustering_bar") or {}).get("value") or _saved_bar(result)
-        )
-        domains = [d for d in scores if d in bar]
-        if not domains or (not reference and result["cell"]["formats"] == []):
-            continue
-        dp = min(scores[d]["precision"] - bar[d]["precision"] for d in domains)
-        dr = min(scores[d]["recall"] - bar[d]["recall"] for d in domains)
-        every = len(domains) == len(result["cell"]["domains"])
-        beats = all(_beats(scores[d], bar[d]) for d in domains)
-        verdict = "yes" if beats and every else "no"
-        lines.append(f"| {result['label']} | {dp:+.3f} | {dr:+.3f} | {verdict} |")
-    return lines if len(lines) > 2 else []
-
-
-def _beats(score: dict[str, float], other: dict[str, float]) -> bool:
-    """Not worse in P or R, better in one."""
-    dp, dr = score["precision"] - other["precision"], score["recall"] - other["recall"]
-    return dp >= 0 and dr >= 0 and dp + dr > 0
-
-
-def _val_scores(result: dict[str, Any]) -> dict[str, Any]:
-    value = ((result.get("chosen") or {}).get("tool_val_scores") or {}).get("value")
-    return value or {}
-
-
-def _settings_of(spec: dict[str, Any]) -> str:
-    shown = {**spec.get("base", {})}
-    for key in ("tool_coverage_floor", "cross_fit_folds"):
-        if key in spec:
-            shown[key] = spec[key]
-    return ", ".join(f"{k}={v}" for k, v in shown.items()) or "defaults"
-
-
-def default_settings(spec: dict[str, Any]) -> bool:
-    """Whether a grid runs with the project's default settings (no base overrides, no
-    coverage floor): only there is the default-looking cell today's default."""
-    return not spec.get("base") and not spec.get("tool_coverage_floor")
-
-
-def is_default_cell(result: dict[str, Any]) -> bool:
-    """The default mode: the tool with every feature group, all training sessions (random),
-    one pooled KB, knowledge at inference."""
-    from bundlekd.app.study.grid import ALL_TOOL_FEATURES
-
-    cell = result["cell"]
-    return (
-        cell["student"] == "tool"
-        and tuple(cell["formats"]) == ALL_TOOL_FEATURES
-        and cell["ratio"] == 1.0
-        and cell["scope"] == "pooled"
-        and cell["utilization"] == "memory"
-        and cell["strategy"] == "random"
+def _plot(
+    spec: dict[str, Any], results: Sequence[dict[str, Any]], domains: list[str], path: Path
+) -> Path:
+    question = spec["question"]
+    title = (
+        f"{spec['name']} ({question}): strict P and strict unique R on the "
+        f"{spec['split']} split, per domain"
     )
-
-
-TARGET_P, TARGET_R = 0.85, 0.80
-
-
-def target_lines(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> list[str]:
-    """Cells against the quality target: strict P >= 0.85, strict unique R >= 0.80, coverage
-    not below the clustering bar's of the same sessions, per domain."""
-    lines = [
-        "| cell | domain | strict P (≥ 0.85) | strict uniq R (≥ 0.80) | coverage (≥ bar) | met |",
-        "|---|---|---|---|---|---|",
-    ]
-    for result in results:
-        for domain in domains:
-            row, bar = row_of(result, domain, result["arm"]), row_of(result, domain, BAR)
-            if row is None or bar is None:
-                continue
-            met = (
-                row["precision"] >= TARGET_P
-                and row["recall"] >= TARGET_R
-                and row["coverage"] >= bar["coverage"]
-            )
-            lines.append(
-                f"| {result['label']} | {domain} | {row['precision']:.3f} | {row['recall']:.3f} "
-                f"| {row['coverage']:.3f} (bar {bar['coverage']:.3f}) | {'yes' if met else 'no'} |"
-            )
-    return lines if len(lines) > 2 else []
-
-
-def _saved_bar(result: dict[str, Any]) -> dict[str, Any]:
-    """The val clustering bar from the cell's KB (results written before cells recorded it)."""
-    folder = (result.get("artifacts", {}).get("kb") or {}).get("dir")
-    path = Path(folder) / "tool" / "tool.json" if folder else None
-    if path is None or not path.is_file():
-        return {}
-    saved = json.loads(path.read_text(encoding="utf-8"))
-    return dict(saved.get("metadata", {}).get("val_clustering_bar") or {})
-
-
-def _plot(question: str, results: Sequence[dict[str, Any]], domains: list[str], path: Path) -> Path:
     refs = _plot_refs(results)
     if question == "quantity":
         lines: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
@@ -286,17 +239,21 @@ def _plot(question: str, results: Sequence[dict[str, Any]], domains: list[str], 
                     lines.setdefault(domain, {}).setdefault(name, []).append(
                         (cell["ratio"], row["precision"], row["recall"])
                     )
-        return quantity_plot(path, domains, lines, refs)
+        return quantity_plot(path, domains, lines, refs, title)
     bars: dict[str, list[tuple[str, float, float]]] = {}
+    mixed = len({bool(r.get("sampled")) for r in results}) > 1
     for result in results:
         for domain in result["cell"]["domains"]:
             row = row_of(result, domain, result["arm"])
             if row is None:
                 continue
             cell = result["cell"]
-            short = f"{result['label'].split(' r=')[0]} r{cell['ratio']:g} {cell['utilization']}"
+            ran = result["label"].rsplit(" ", 1)[-1]  # what ran: zero_shot, not icl
+            short = f"{result['label'].split(' r=')[0]} r{cell['ratio']:g} {ran}"
+            if mixed and result.get("sampled"):  # its own sessions, not the lines' ones
+                short += f" (n={row['sessions']})"
             bars.setdefault(domain, []).append((short, row["precision"], row["recall"]))
-    return bar_plot(path, domains, bars, refs)
+    return bar_plot(path, domains, bars, refs, title)
 
 
 def _plot_refs(results: Sequence[dict[str, Any]]) -> dict[str, dict[str, tuple[float, float]]]:
@@ -360,7 +317,7 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
         spec = study["study"]
         question, name = spec["question"], spec["name"]
         domains = [d for d in spec["domains"] if any(d in r["tables"] for r in results)]
-        plot = _plot(question, results, domains, out / f"{name}.png")
+        plot = _plot(spec, results, domains, out / f"{name}.png")
         planned = len(study.get("cells", []))
         sample = spec.get("sample")
         sampled = f", llm cells on a seeded {sample} sessions per domain" if sample else ""
@@ -378,13 +335,15 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
             "",
             f"Reproduce: `nice -n 10 bundlekd experiment run {_grid_file(name)} --out RUN "
             "--artifacts SHARED` (resumes; `--dry-run` lists the cells), then "
-            "`bundlekd experiment report RUN... --out docs/results`.",
+            "`bundlekd experiment report RUN... --out REPORT` (a folder of your own: the "
+            "repository's docs/results holds the study as published).",
             "",
             f"![{name}]({plot.name})",
             "",
         ]
         for domain in domains:
-            sections += [f"### {name}: {domain}", "", *domain_table(results, domain), ""]
+            table = domain_table(results, domain, sample)
+            sections += [f"### {name}: {domain}", "", *table, ""]
         sections += [f"### {name}: cost per cell", "", *cost_table(results), ""]
         adapters = adapter_table(results)
         if adapters:
@@ -394,7 +353,7 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
         aimed, what = [r for r in results if is_default_cell(r)], "the default mode"
         if not (default_settings(spec) and aimed):
             aimed = [r for r in results if r["cell"]["student"] == "tool" and not r.get("sampled")]
-            what = "its tool cells (settings: " + _settings_of(spec) + ")"
+            what = "its tool cells (settings: " + settings_of(spec) + ")"
         target = target_lines(aimed, domains)
         if target:
             sections += [f"### {name}: {what} against the quality target", ""]
@@ -414,10 +373,19 @@ def write_study_report(run_dirs: Sequence[Path], out: Path) -> Path:
         [
             "# The study, reproduced (generated by `bundlekd experiment report`)",
             "",
-            "Strict P / strict unique R / coverage / valid rate are the headline metrics "
-            "(DESIGN.md §3) on the report split; *val P / val R* are the validation scores "
-            "that chose the cell's grouping settings (fit on train, choose on val, report on "
-            "test). The pair floor and the clustering bar are scored on the same sessions.",
+            "On the report split, every labelled session counted: strict P / strict unique R "
+            "/ coverage are AICL's subset-hit metrics (a predicted bundle hits a ground-truth "
+            "bundle it is a subset of; P = hits per predicted bundle, unique R = share of "
+            "ground-truth bundles hit, coverage = predicted size over ground-truth size of a "
+            "hit; repeated bundles dropped), valid = share of sessions with a usable answer. "
+            "The whole-bundle metrics credit whole bundles only: exact P / exact R count a "
+            "predicted bundle equal to a ground-truth one; GJS (greedy Jaccard similarity) "
+            "matches predicted and ground-truth bundles one to one by highest Jaccard and "
+            "divides the matched sum by the larger count; pair F1 scores the item pairs that "
+            "share a bundle. *val* columns are the validation scores that chose the cell's "
+            "grouping settings (fit on train, choose on val, report on test). The pair floor "
+            "(items 1+2 as one bundle) and the clustering bar (title clustering tuned on val) "
+            "are scored on the same sessions.",
             "Costs: wall and CPU seconds of the cell (prediction and scoring; CPU s is this "
             "process's CPU time, so it excludes waiting on the shared box), training s = wall "
             "seconds of building its KB, tool, embedder and LoRA adapters (a shared artifact "

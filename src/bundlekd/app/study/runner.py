@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bundlekd.app.study.cells import Splits, finished, run_cell
-from bundlekd.app.study.grid import Cell, StudyConfig, estimate_seconds, expand
+from bundlekd.app.study.grid import Cell, StudyConfig, estimate_seconds, expand, with_sample
 from bundlekd.files import write_json
 
 logger = logging.getLogger(__name__)
@@ -83,12 +83,10 @@ def run_study(
     """
     from filelock import FileLock, Timeout
 
-    from bundlekd.app.study.cells import result_path
-    from bundlekd.files import read_json
+    from bundlekd.app.study.cells import read_result, result_path
 
-    if sample is not None:
-        study = study.model_copy(update={"sample": sample})
-    check_same_settings(study, out)
+    study = with_sample(study, sample)
+    preflight(study, out)
     splits = load_splits(study, data_dir)
     planned = plan(study, out, splits)
     _write_study(study, out, planned)
@@ -106,7 +104,7 @@ def run_study(
         try:
             with FileLock(str(path.parent) + ".lock", timeout=wait):
                 results[item.cell.cell_id] = (
-                    read_json(path)
+                    read_result(path)
                     if path.is_file()
                     else run_cell(
                         study,
@@ -122,6 +120,27 @@ def run_study(
             logger.info("cell %s is held by another run: later", item.cell.cell_id)
     _write_study(study, out, plan(study, out, splits))
     return [results[p.cell.cell_id] for p in planned]
+
+
+def preflight(study: StudyConfig, out: Path) -> list[Cell]:
+    """What a run checks before any work, and `--dry-run` checks the same way: the grid has
+    cells, `out` holds no cells of other settings, and every cell's project settings (the
+    grid's `base` and what its axes set) validate.
+
+    Raises:
+        ConfigError: the first problem, naming the grid as the source of a bad setting.
+    """
+    from bundlekd.app.study.cells import project_overrides
+    from bundlekd.config import load_config
+
+    cells = expand(study)
+    check_same_settings(study, out)
+    where = f"grid {study.name}"
+    load_config(overrides=study.base, overrides_from=f"{where} base")
+    for cell in cells:  # the settings its axes add, as run_cell resolves them
+        overrides = {**project_overrides(study, cell), "kb.dir": str(out / "kb")}
+        load_config(overrides=overrides, overrides_from=f"{where}, cell {cell.cell_id}")
+    return cells
 
 
 # what a cell id leaves out but its numbers depend on: every study field but these
@@ -143,17 +162,25 @@ def check_same_settings(study: StudyConfig, out: Path) -> None:
     path = out / "study.json"
     if not path.is_file():
         return
+    has_cells = any((out / "cells").glob("*/result.json"))
     try:
         recorded = json.loads(path.read_text(encoding="utf-8"))["study"]
+        if not isinstance(recorded, dict):
+            raise TypeError("study is not a mapping")
     except (OSError, ValueError, KeyError, TypeError):
-        return  # an unreadable record is rewritten; the cells keep their own config.yaml
+        if not has_cells:
+            return  # nothing to protect: the run rewrites it
+        raise ConfigError(
+            f"{path} is unreadable, so it cannot tell which settings this folder's finished "
+            "cells ran with; use a new --out, or delete that folder's cells to redo them"
+        ) from None
     mine = study.model_dump(mode="json")
     changed = sorted(
         key
         for key in set(mine) | set(recorded)
         if key not in _NOT_SETTINGS and mine.get(key) != recorded.get(key)
     )
-    if changed and any((out / "cells").glob("*/result.json")):
+    if changed and has_cells:
         raise ConfigError(
             f"{out} holds cells run with other grid settings (changed: {', '.join(changed)}); "
             "use a new --out, or delete that folder's cells to redo them"

@@ -122,7 +122,9 @@ def adapter_artifact(
     """An adapter trained on `train` (val picks the epoch); the model is `<folder>/adapter`."""
     from bundlekd.config import load_config
 
-    config = load_config(overrides=adapter_overrides(overrides, kb_dir, kinds)).config
+    config = load_config(
+        overrides=adapter_overrides(overrides, kb_dir, kinds), overrides_from="grid settings"
+    ).config
     val = val_sample(val, config.sft.train.eval_sessions, cell.seed)
     sample = {"ratio": cell.ratio, "strategy": cell.strategy, "seed": cell.seed}
     key = adapter_key(config, kb_dir=kb_dir, kinds=kinds, train=train, val=val, sample=sample)

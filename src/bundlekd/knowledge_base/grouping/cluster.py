@@ -14,9 +14,10 @@ import numpy as np
 
 Linkage = Literal["average", "complete", "single"]
 LINKAGES: tuple[Linkage, ...] = ("average", "complete", "single")
-#: How scores become groups: an agglomerative linkage, or "pairs" (disjoint best pairs).
-Policy = Literal["average", "complete", "single", "pairs"]
-POLICIES: tuple[Policy, ...] = ("average", "complete", "single", "pairs")
+#: How scores become groups: an agglomerative linkage, "pairs" (disjoint best pairs), or
+#: "partition" (the partition with the largest summed pair log-odds past the threshold).
+Policy = Literal["average", "complete", "single", "pairs", "partition"]
+POLICIES: tuple[Policy, ...] = ("average", "complete", "single", "pairs", "partition")
 
 
 def best_pair(scores: np.ndarray) -> tuple[int, int] | None:
@@ -91,9 +92,29 @@ def greedy_pairs(scores: np.ndarray, threshold: float) -> list[list[int]]:
 
 
 def group_items(
-    scores: np.ndarray, policy: Policy, threshold: float, *, fallback_pair: bool = True
+    scores: np.ndarray,
+    policy: Policy,
+    threshold: float,
+    *,
+    fallback_pair: bool = True,
+    member_floor: float = 0.0,
+    bundle_floor: float = 0.0,
 ) -> list[list[int]]:
-    """Groups by `policy` (an agglomerative linkage, or "pairs")."""
+    """Groups by `policy` (an agglomerative linkage, "pairs" or "partition"; the floors
+    trim the partition's groups, `partition.trim_groups`)."""
     if policy == "pairs":
         return greedy_pairs(scores, threshold) if scores.shape[0] >= 2 else []
+    if policy == "partition":
+        from bundlekd.knowledge_base.grouping.partition import (
+            best_partition,
+            log_odds_weights,
+            trim_groups,
+        )
+
+        groups = best_partition(log_odds_weights(scores, threshold))
+        groups = trim_groups(groups, scores, member_floor=member_floor, bundle_floor=bundle_floor)
+        if not groups and fallback_pair:
+            pair = best_pair((np.asarray(scores) + np.asarray(scores).T) / 2)
+            groups = [list(pair)] if pair is not None else []
+        return groups
     return cluster_groups(scores, threshold, linkage=policy, fallback_pair=fallback_pair)

@@ -46,6 +46,10 @@ class GroupSettings(BaseModel):
     policy: Policy = "complete"
     threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
     fallback_pair: bool = True
+    # partition only: a member of a 3+ bundle stays while its mean probability to the others
+    # reaches member_floor; a bundle stays while its mean pair probability reaches bundle_floor
+    member_floor: float = Field(default=0.0, ge=0.0, le=1.0)
+    bundle_floor: float = Field(default=0.0, ge=0.0, le=1.0)
 
     @model_validator(mode="before")
     @classmethod
@@ -139,7 +143,12 @@ class GroupingTool:
     def group(self, session: Session, matrix: np.ndarray) -> list[list[int]]:
         chosen = self.settings.get(session.domain, self.default)
         return group_items(
-            matrix, chosen.policy, chosen.threshold, fallback_pair=chosen.fallback_pair
+            matrix,
+            chosen.policy,
+            chosen.threshold,
+            fallback_pair=chosen.fallback_pair,
+            member_floor=chosen.member_floor,
+            bundle_floor=chosen.bundle_floor,
         )
 
     def propose(self, sessions: Sequence[Session]) -> list[list[Proposal]]:
