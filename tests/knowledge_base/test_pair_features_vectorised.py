@@ -218,8 +218,8 @@ def _title(rng: np.random.Generator, pool: int) -> str:
 def _memory(seed: int, coarse: bool, sessions: int = 40) -> tuple[DomainMemory, TableEmbedder]:
     rng = np.random.default_rng(seed)
     pool = 60 if coarse else 150  # titles repeat across sessions
-    paths: list[Category] = [("a", "b"), ("a", "b", "c"), ("a", "b", "c", "d"),
-                             ("a", "b", "c", "d", "e"), ("x", "y", "z", "w"), ("a", "q")]  # fmt: skip
+    paths: list[Category] = [("a", "b"), ("a", "b", "c"), ("a", "b", "c", "d")]
+    paths += [("a", "b", "c", "d", "e"), ("x", "y", "z", "w"), ("a", "q")]
     built = []
     for k in range(sessions):
         session = MemorySession("d", f"s{k:03d}")
@@ -227,7 +227,9 @@ def _memory(seed: int, coarse: bool, sessions: int = 40) -> tuple[DomainMemory, 
             session.slot(_title(rng, pool))
         n = len(session.titles)
         for _ in range(int(rng.integers(0, 3))):
-            members = set(rng.choice(n, size=min(n, int(rng.integers(2, 4))), replace=False).tolist())
+            members = set(
+                rng.choice(n, size=min(n, int(rng.integers(2, 4))), replace=False).tolist()
+            )
             if len(members) >= 2 and members not in session.bundles:
                 session.bundles.append(members)
         session.categories = [
@@ -238,7 +240,9 @@ def _memory(seed: int, coarse: bool, sessions: int = 40) -> tuple[DomainMemory, 
     return DomainMemory(built, embedder), embedder
 
 
-def _query(rng: np.random.Generator, embedder: TableEmbedder, n: int, pool: int) -> tuple[np.ndarray, list[str]]:
+def _query(
+    rng: np.random.Generator, embedder: TableEmbedder, n: int, pool: int
+) -> tuple[np.ndarray, list[str]]:
     titles = [_title(rng, pool) for _ in range(n)]
     return embedder.embed_batch(titles).astype(np.float32), titles
 

@@ -6,10 +6,9 @@ same training titles. `MemoryProducts` keeps, per domain, each distinct title ve
 bytes, so equal dot products) and maps slots and rows onto it; the titles of many sessions of
 a domain go through one product (`session_products`), and each session gets its slices back.
 
-A product's entry depends only on its two vectors (BLAS accumulates each entry over the
-dimension in the same order whatever the matrix shapes: `tests/knowledge_base/
-test_memory_products.py` checks it), so the scores are the ones the separate per-session
-products gave, bit for bit.
+A large product's entry depends only on its two vectors (`index.topk.shape_stable`): sessions
+whose separate products would be too small for that are left out (None: the caller computes
+the separate products), so the scores are the ones the separate products give, bit for bit.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bundlekd.knowledge_base.grouping.memory import DomainMemory
+from bundlekd.knowledge_base.index.topk import shape_stable
 from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory
 
 ROWS_PER_PRODUCT = 512  # session titles per product: bounds the (rows, titles) scratch
@@ -32,6 +32,11 @@ class DomainTitles:
     vectors: np.ndarray  # (distinct, d), contiguous
     slots: np.ndarray  # domain-memory slot -> distinct row
     rows: np.ndarray  # item-memory domain row (its search block order) -> distinct row
+
+    def shares(self, block: np.ndarray) -> bool:
+        """Whether this session's separate products are large enough to be shape-stable."""
+        narrowest = min(len(self.slots), len(self.rows))
+        return shape_stable(len(block), narrowest, self.vectors.shape[1])
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ class MemoryProducts:
         # Grouped by dtype too: stacking must not promote a block (its product would change).
         by_domain: dict[tuple[str, str], list[int]] = {}
         for k, (domain, block) in enumerate(zip(domains, blocks, strict=True)):
-            if domain in self.domains and len(block):
+            if domain in self.domains and self.domains[domain].shares(block):
                 by_domain.setdefault((domain, block.dtype.str), []).append(k)
         for (domain, _), members in by_domain.items():
             titles = self.domains[domain]

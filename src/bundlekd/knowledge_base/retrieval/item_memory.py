@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bundlekd.knowledge_base.index.topk import stable_top_k
+from bundlekd.knowledge_base.index.topk import shape_stable, stable_top_k
 from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.llm.embeddings import Embedder
 
@@ -172,12 +172,28 @@ class ItemMemory:
         if len(queries) == 0 or k <= 0 or not self._rows:
             return empty.astype(np.intp), empty.astype(np.float32)
         block = self._blocks.get(domain) if domain is not None else None
+        if scores is None and block is not None:
+            rows, dim = block[1].shape
+            if not shape_stable(len(queries), rows, dim):
+                return self._nearest_masked(queries, k, block[0])
         where, vectors = block if block is not None else (None, self._vectors)
         if scores is None:
             scores = queries @ vectors.T
         top = stable_top_k(scores, k)
         found = np.take_along_axis(scores, top, axis=1)
         return (top if where is None else where[top]), found
+
+    def _nearest_masked(
+        self, queries: np.ndarray, k: int, where: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`nearest_rows` over the whole memory with the other domains masked: for products
+        too small to be shape-stable, the same product (and bits) as ever."""
+        scores = queries @ self._vectors.T
+        mask = np.full(len(self._rows), False)
+        mask[where] = True
+        scores = np.where(mask, scores, -np.inf)
+        top = stable_top_k(scores, min(k, len(where)))
+        return top, np.take_along_axis(scores, top, axis=1)
 
     def domain_block(self, domain: str) -> np.ndarray | None:
         """The vectors `nearest_rows(domain=domain)` searches, when the domain has rows."""
