@@ -12,7 +12,11 @@ import re
 import numpy as np
 import pytest
 
-from bundlekd.knowledge_base.grouping.features import FEATURE_NAMES, pair_features
+from bundlekd.knowledge_base.grouping.features import (
+    FEATURE_NAMES,
+    pair_features,
+    pair_features_batch,
+)
 from bundlekd.knowledge_base.grouping.memory import Category, DomainMemory, MemorySession
 from bundlekd.knowledge_base.index.topk import stable_top_k
 from bundlekd.llm.embeddings import Embedder
@@ -289,3 +293,16 @@ def test_stable_top_k_is_a_stable_full_sort(seed: int) -> None:
         expected = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         assert np.array_equal(stable_top_k(scores, k), expected)
     assert stable_top_k(scores[:0], 3).shape == (0, 3)
+
+
+@pytest.mark.parametrize("coarse", [False, True])
+def test_a_batch_of_sessions_gets_the_features_each_gets_alone(coarse: bool) -> None:
+    memory, embedder = _memory(11, coarse)
+    rng = np.random.default_rng(5)
+    queries = [_query(rng, embedder, int(n), 60 if coarse else 150) for n in (3, 1, 10, 2, 7, 0)]
+    found = pair_features_batch([v for v, _ in queries], [t for _, t in queries], memory)
+    assert len(found) == len(queries)
+    for (vectors, titles), (fast, pairs) in zip(queries, found, strict=True):
+        slow, slow_pairs = reference_pair_features(vectors, titles, memory)
+        assert pairs == slow_pairs
+        assert fast.tobytes() == slow.tobytes()

@@ -23,6 +23,7 @@ features (and the tool's predictions) are the same bit for bit; tests compare ag
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -69,6 +70,7 @@ __all__ = [
     "kernel_weights",
     "kernel_window",
     "pair_features",
+    "pair_features_batch",
 ]
 
 
@@ -116,6 +118,64 @@ def pair_features(
     )
     features = np.nan_to_num(features, neginf=0.0, posinf=0.0)
     return features.astype(np.float32), pairs
+
+
+def pair_features_batch(
+    blocks: Sequence[np.ndarray],
+    titles: Sequence[list[str]],
+    memory: DomainMemory,
+    to_memory: Sequence[np.ndarray | None] | None = None,
+) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
+    """`pair_features` of many sessions of one domain (none left out of the memory): the
+    memory, kernel and category columns of all their pairs come from one set of array
+    operations over the stacked items, whose rows do not interact, so every session's
+    features are the ones `pair_features` gives it alone.
+
+    Args:
+        blocks: per session, its (n, d) unit-norm title vectors.
+        titles: per session, its n public titles.
+        memory: the domain's training memory.
+        to_memory: per session, `block @ memory.vectors.T` when the caller has it.
+    """
+    products = list(to_memory) if to_memory is not None else [None] * len(blocks)
+    stacked, firsts, seconds, pairs, offset = [], [], [], [], 0
+    for block, product in zip(blocks, products, strict=True):
+        n = block.shape[0]
+        first, second = np.triu_indices(n, 1)
+        pairs.append(list(zip(first.tolist(), second.tolist(), strict=True)))
+        if len(first):
+            stacked.append(product if product is not None else block @ memory.vectors.T)
+            firsts.append(first + offset)
+            seconds.append(second + offset)
+            offset += n
+    results: list[tuple[np.ndarray, list[tuple[int, int]]]] = []
+    if not stacked:
+        return [(np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32), p) for p in pairs]
+    everything = np.concatenate(stacked)
+    first, second = np.concatenate(firsts), np.concatenate(seconds)
+    shared = np.concatenate(
+        [
+            _memory_columns(everything, memory, first, second),
+            kernel_features(everything, memory, first, second),
+            _category_columns(everything, memory, first, second, None),
+        ],
+        axis=1,
+    )
+    start = 0
+    for block, names, found in zip(blocks, titles, pairs, strict=True):
+        if not found:
+            results.append((np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32), found))
+            continue
+        first, second = np.triu_indices(block.shape[0], 1)
+        own = shared[start : start + len(found)]
+        start += len(found)
+        features = np.concatenate(
+            [_cosine_columns(block, first, second), _token_columns(names, first, second), own],
+            axis=1,
+        )
+        features = np.nan_to_num(features, neginf=0.0, posinf=0.0)
+        results.append((features.astype(np.float32), found))
+    return results
 
 
 def _cosine_columns(vectors: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:

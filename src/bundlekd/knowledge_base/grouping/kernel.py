@@ -126,7 +126,8 @@ def _pruned_windows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(scores, labels, exact): the best KERNEL_WINDOW memory pairs per session pair from the
     sessions and slots that can hold them; `exact` marks the rows whose window equals the full
-    scan's. None when the seed sessions hold too few pairs for a bound."""
+    scan's. None when no row has enough candidates. Rows are independent: a row's window is
+    the same whatever other rows (of this session or of other sessions) come with it."""
     best = np.maximum.reduceat(to_memory, memory.slot_start[:-1], axis=1)  # (n, sessions)
     bound = best[first] + best[second]  # no pair of a session scores above it
     bound[:, memory.session_pairs == 0] = -np.inf
@@ -135,9 +136,9 @@ def _pruned_windows(
     # A lower bound on each row's 50th-best score: the 50th best of the best-bounded sessions.
     seeds = np.argpartition(-bound, SEED_SESSIONS - 1, axis=1)[:, :SEED_SESSIONS]
     seed_scores = _seed_scores(to_memory, memory, first, second, seeds, bound)
-    if (np.isfinite(seed_scores).sum(axis=1) < KERNEL_WINDOW).any():
-        return None
     floor = -np.partition(-seed_scores, KERNEL_WINDOW - 1, axis=1)[:, KERNEL_WINDOW - 1]
+    # Rows whose seeds hold too few pairs get no candidates (not exact: scored in full).
+    floor[np.isfinite(seed_scores).sum(axis=1) < KERNEL_WINDOW] = np.inf
     # Sessions whose bound reaches the floor, then their slots whose own bound does: a slot a
     # of session s pairs with no b above max(sim(i,a) + best(j,s), sim(j,a) + best(i,s)).
     row, session = np.nonzero(bound >= floor[:, None])
@@ -157,7 +158,7 @@ def _pruned_windows(
     a, b = memory.pair_a[index], memory.pair_b[index]
     found = np.maximum(to_memory[i, a] + to_memory[j, b], to_memory[j, a] + to_memory[i, b])
     counts = np.bincount(row, minlength=len(first))
-    if counts.min() < KERNEL_WINDOW:
+    if counts.max() < KERNEL_WINDOW:  # rows with fewer are not exact (their window has -inf)
         return None
     _, column = _expand(counts)  # rows come out sorted: their place within the row
     scores = np.full((len(first), int(counts.max())), -np.inf, dtype=to_memory.dtype)

@@ -16,7 +16,12 @@ import numpy as np
 
 from bundlekd.data.schema import Session
 from bundlekd.errors import KnowledgeBaseError
-from bundlekd.knowledge_base.grouping.features import FEATURE_GROUPS, FEATURE_NAMES, pair_features
+from bundlekd.knowledge_base.grouping.features import (
+    FEATURE_GROUPS,
+    FEATURE_NAMES,
+    pair_features,
+    pair_features_batch,
+)
 from bundlekd.knowledge_base.grouping.memory import DomainMemory
 
 Progress = Callable[[int, int], None]
@@ -68,6 +73,11 @@ class LinearModel:
 
 
 POOLED = "*"
+BATCH_SESSIONS = 64  # sessions of a domain whose features are computed together
+
+
+def _titles(session: Session) -> list[str]:
+    return [" ".join(i.title.split()) for i in session.public().items]
 
 
 class LearnedScorer:
@@ -97,11 +107,54 @@ class LearnedScorer:
         `to_memory`: per session, its titles' products with its domain memory's vectors when
         the caller computed them (`products.MemoryProducts`); None: computed here.
         """
-        products = to_memory if to_memory is not None else [None] * len(sessions)
-        return [
-            self.session_matrix(session, block, to_memory=product)
-            for session, block, product in zip(sessions, vectors, products, strict=True)
-        ]
+        products = list(to_memory) if to_memory is not None else [None] * len(sessions)
+        matrices: list[np.ndarray | None] = [None] * len(sessions)
+        by_domain: dict[str, list[int]] = {}
+        for k, session in enumerate(sessions):
+            by_domain.setdefault(session.domain, []).append(k)
+        for domain, members in by_domain.items():
+            memory, model = self._model(domain)
+            # Sessions of a domain go through the memory's arrays together (same features).
+            for start in range(0, len(members), BATCH_SESSIONS):
+                chunk = members[start : start + BATCH_SESSIONS]
+                found = pair_features_batch(
+                    [vectors[k] for k in chunk],
+                    [_titles(sessions[k]) for k in chunk],
+                    memory,
+                    [products[k] for k in chunk],
+                )
+                for k, (features, pairs) in zip(chunk, found, strict=True):
+                    matrices[k] = self._matrix(domain, model, len(vectors[k]), features, pairs)
+        return [m for m in matrices if m is not None]
+
+    def _model(self, domain: str) -> tuple[DomainMemory, LinearModel]:
+        memory = self.memories.get(domain)
+        model = self.models.get(domain) or self.models.get(POOLED)
+        if memory is None or model is None:
+            raise KnowledgeBaseError(
+                f"the learned scorer has no memory of domain {domain!r}; "
+                f"it knows {sorted(self.memories)}"
+            )
+        return memory, model
+
+    def _matrix(
+        self,
+        domain: str,
+        model: LinearModel,
+        n: int,
+        features: np.ndarray,
+        pairs: list[tuple[int, int]],
+    ) -> np.ndarray:
+        """The (n, n) probability matrix of one session's pair features (1 on the diagonal)."""
+        matrix = np.eye(n, dtype=np.float64)
+        if pairs:
+            if self.domains is not None and domain not in self.models:
+                features = with_domain(features, domain, self.domains)
+            probability = model.probability(features)  # per session: the same product shapes
+            first, second = np.array(pairs).T
+            matrix[first, second] = probability
+            matrix[second, first] = probability
+        return matrix
 
     def session_matrix(
         self,
@@ -110,25 +163,11 @@ class LearnedScorer:
         exclude: int | None = None,
         to_memory: np.ndarray | None = None,
     ) -> np.ndarray:
-        n = block.shape[0]
-        matrix = np.eye(n, dtype=np.float64)
-        memory = self.memories.get(session.domain)
-        model = self.models.get(session.domain) or self.models.get(POOLED)
-        if memory is None or model is None:
-            raise KnowledgeBaseError(
-                f"the learned scorer has no memory of domain {session.domain!r}; "
-                f"it knows {sorted(self.memories)}"
-            )
-        titles = [" ".join(i.title.split()) for i in session.public().items]
-        features, pairs = pair_features(block, titles, memory, exclude, to_memory=to_memory)
-        if pairs:
-            if self.domains is not None and session.domain not in self.models:
-                features = with_domain(features, session.domain, self.domains)
-            probability = model.probability(features)
-            first, second = np.array(pairs).T
-            matrix[first, second] = probability
-            matrix[second, first] = probability
-        return matrix
+        memory, model = self._model(session.domain)
+        features, pairs = pair_features(
+            block, _titles(session), memory, exclude, to_memory=to_memory
+        )
+        return self._matrix(session.domain, model, block.shape[0], features, pairs)
 
     def to_json(self) -> dict[str, Any]:
         return {
