@@ -3,9 +3,9 @@
     BUNDLEKD_DATA_DIR=../shared/data/bundles python benchmarks/bench_tool.py --kb runs/kb \
         [--source aicl --split test] [--batch-sizes 32,540] [--baseline-src ../main/src]
 
-Loads the KB's grouping tool (read-only, as `generate` does), embeds the sessions' titles once and serves them from
-memory (so the numbers are the tool: pair features, scoring, grouping, naming; not the model or
-the SQLite embedding cache), warms up, then times `GroupingTool.propose` on one session at a
+Loads the KB's grouping tool (read-only, as `generate` does), embeds the sessions' titles once
+and serves them from memory (so the numbers are the tool: pair features, scoring, grouping,
+naming; not the model or the SQLite embedding cache), warms up, then times `GroupingTool.propose` on one session at a
 time (p50/p99/max per session) and on batches (sessions/s, and sessions/min). Every measurement
 runs in a child process with one thread (BUNDLEKD_NUM_THREADS/OMP_NUM_THREADS=1).
 With `--baseline-src` the same measurement also runs with another source tree first on the path

@@ -146,8 +146,13 @@ def _pruned_windows(
     owner, local = _expand(sizes)
     row, session = row[owner], session[owner]
     slot = memory.slot_start[session] + local
-    i, j = first[row], second[row]
-    reach = np.maximum(to_memory[i, slot] + best[j, session], to_memory[j, slot] + best[i, session])
+    width, groups = to_memory.shape[1], best.shape[1]
+    flat, flat_best = np.ascontiguousarray(to_memory).ravel(), best.ravel()
+    i, j = first[row] * width, second[row] * width  # flat row offsets: 1-d takes are cheaper
+    reach = np.maximum(
+        flat[i + slot] + flat_best[j // width * groups + session],
+        flat[j + slot] + flat_best[i // width * groups + session],
+    )
     keep = reach >= floor[row]
     row, session, local, i, j = row[keep], session[keep], local[keep], i[keep], j[keep]
     # Every pair starting at a kept slot (the slot's pairs are contiguous, (m - 1) of them).
@@ -156,7 +161,7 @@ def _pruned_windows(
     index = memory.pair_start[session][owner] + local[owner] * partners[owner] + offset
     row, i, j = row[owner], i[owner], j[owner]
     a, b = memory.pair_a[index], memory.pair_b[index]
-    found = np.maximum(to_memory[i, a] + to_memory[j, b], to_memory[j, a] + to_memory[i, b])
+    found = np.maximum(flat[i + a] + flat[j + b], flat[j + a] + flat[i + b])
     counts = np.bincount(row, minlength=len(first))
     if counts.max() < KERNEL_WINDOW:  # rows with fewer are not exact (their window has -inf)
         return None
@@ -205,6 +210,7 @@ def _seed_scores(
     usable &= np.isfinite(np.take_along_axis(bound, sessions, axis=1))[..., None]
     index = np.where(usable, index, 0).reshape(len(first), -1)
     a, b = memory.pair_a[index], memory.pair_b[index]
-    i, j = first[:, None], second[:, None]
-    found = np.maximum(to_memory[i, a] + to_memory[j, b], to_memory[j, a] + to_memory[i, b])
+    flat, width = np.ascontiguousarray(to_memory).ravel(), to_memory.shape[1]
+    i, j = first[:, None] * width, second[:, None] * width
+    found = np.maximum(flat[i + a] + flat[j + b], flat[j + a] + flat[i + b])
     return np.where(usable.reshape(len(first), -1), found, -np.inf)
