@@ -5,9 +5,10 @@
 
 Loads the KB's grouping tool (read-only, as `generate` does), embeds the sessions' titles once
 and serves them from memory (so the numbers are the tool: pair features, scoring, grouping,
-naming; not the model or the SQLite embedding cache), warms up, then times `GroupingTool.propose` on one session at a
-time (p50/p99/max per session) and on batches (sessions/s, and sessions/min). Every measurement
-runs in a child process with one thread (BUNDLEKD_NUM_THREADS/OMP_NUM_THREADS=1).
+naming; not the model or the SQLite embedding cache), warms up, then times
+`GroupingTool.propose` on one session at a time (p50/p99/max per session) and on batches
+(sessions/s). Every measurement runs in a child process with one thread
+(BUNDLEKD_NUM_THREADS/OMP_NUM_THREADS/OPENBLAS_NUM_THREADS=1).
 With `--baseline-src` the same measurement also runs with another source tree first on the path
 (e.g. main's), in the same run, and the table gives the ratios and whether both trees proposed
 exactly the same bundles (a hash of every proposal's positions, intent, alternatives, exemplar
