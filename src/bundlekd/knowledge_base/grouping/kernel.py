@@ -23,6 +23,7 @@ KERNEL_SIZES = (5, 20)
 KERNEL_WINDOW = 50
 KERNEL_TEMPERATURE = 0.1  # the weighted vote's softness over the window's scores
 SEED_SESSIONS = 8  # memory sessions scored first, for a lower bound on the 50th-best score
+WINDOW_ROWS = 64  # session pairs whose candidates share one padded scratch matrix
 N_KERNEL = 2 * len(KERNEL_SIZES) + 1
 
 
@@ -165,24 +166,43 @@ def _pruned_windows(
     counts = np.bincount(row, minlength=len(first))
     if counts.max() < KERNEL_WINDOW:  # rows with fewer are not exact (their window has -inf)
         return None
-    _, column = _expand(counts)  # rows come out sorted: their place within the row
-    scores = np.full((len(first), int(counts.max())), -np.inf, dtype=to_memory.dtype)
-    labels = np.full(scores.shape, -1.0, dtype=memory.pair_y.dtype)
-    scores[row, column] = found
-    labels[row, column] = memory.pair_y[index]
-    window = np.argpartition(-scores, KERNEL_WINDOW - 1, axis=1)[:, :KERNEL_WINDOW]
-    chosen = np.take_along_axis(scores, window, axis=1)
-    order = np.argsort(-chosen, axis=1, kind="stable")
-    window = np.take_along_axis(window, order, axis=1)
-    chosen, chosen_labels = (
-        np.take_along_axis(scores, window, 1),
-        np.take_along_axis(labels, window, 1),
-    )
-    # Equal scores with different labels could be ordered (or cut) otherwise by the full
-    # scan: such rows are not trusted. Equal scores with equal labels change nothing.
-    inside = (chosen[:, 1:] == chosen[:, :-1]) & (chosen_labels[:, 1:] != chosen_labels[:, :-1])
-    cut = (scores == chosen[:, -1:]) & (labels != chosen_labels[:, -1:])
-    exact = ~inside.any(axis=1) & ~cut.any(axis=1) & np.isfinite(chosen).all(axis=1)
+    return _windows(found, memory.pair_y[index], counts)
+
+
+def _windows(
+    found: np.ndarray, found_labels: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scores, labels, exact) of each row's best KERNEL_WINDOW candidates (`found`: the
+    candidates' scores, grouped by row; `counts`: how many each row has). Rows go through in
+    blocks of similar counts, so one long row does not widen every row's scratch."""
+    rows = len(counts)
+    chosen = np.full((rows, KERNEL_WINDOW), -np.inf, dtype=found.dtype)
+    chosen_labels = np.zeros((rows, KERNEL_WINDOW), dtype=found_labels.dtype)
+    exact = np.zeros(rows, dtype=bool)
+    starts = np.cumsum(counts) - counts
+    by_count = np.argsort(counts, kind="stable")
+    by_count = by_count[counts[by_count] >= KERNEL_WINDOW]  # the others stay not exact
+    for block in range(0, len(by_count), WINDOW_ROWS):
+        members = by_count[block : block + WINDOW_ROWS]
+        owner, column = _expand(counts[members])
+        source = starts[members][owner] + column
+        scores = np.full((len(members), int(counts[members].max())), -np.inf, dtype=found.dtype)
+        labels = np.full(scores.shape, -1.0, dtype=found_labels.dtype)
+        scores[owner, column] = found[source]
+        labels[owner, column] = found_labels[source]
+        window = np.argpartition(-scores, KERNEL_WINDOW - 1, axis=1)[:, :KERNEL_WINDOW]
+        best = np.take_along_axis(scores, window, axis=1)
+        window = np.take_along_axis(window, np.argsort(-best, axis=1, kind="stable"), axis=1)
+        best, best_labels = (
+            np.take_along_axis(scores, window, 1),
+            np.take_along_axis(labels, window, 1),
+        )
+        # Equal scores with different labels could be ordered (or cut) otherwise by the full
+        # scan: such rows are not trusted. Equal scores with equal labels change nothing.
+        inside = (best[:, 1:] == best[:, :-1]) & (best_labels[:, 1:] != best_labels[:, :-1])
+        cut = (scores == best[:, -1:]) & (labels != best_labels[:, -1:])
+        chosen[members], chosen_labels[members] = best, best_labels
+        exact[members] = ~inside.any(axis=1) & ~cut.any(axis=1)
     return chosen, chosen_labels, exact
 
 
