@@ -156,6 +156,14 @@ def _product(
         "  the tool's own grouping" if why.decoded else "  not what the tool decodes (edited)"
     )
     mine = [x for x in why.support if any(m.position == product for m in x.matches)]
+    if not mine:
+        return _wrapped(
+            [
+                *lines,
+                f"  No training bundle in the item memory matches product {product} with "
+                "another member.",
+            ]
+        )
     return _wrapped(lines) + render_support(mine, "  ")
 
 
