@@ -258,3 +258,11 @@ def test_the_chat_command_prints_the_evidence_for_why(
     assert worded.exit_code == 0, worded.output
     assert "worded by the model" in worded.output
     assert worded.output.index("Bundle 1 ") < worded.output.index("worded by the model")
+
+
+def test_three_products_are_explained_as_if_one_bundle():
+    chat = _chat()
+    chat.start()
+    text = _flat(chat.send("why not 1, 2 and 4 together?").message)
+    assert "Products 1, 2, 4 as one bundle:" in text
+    assert "weakest link 1-4 p 0.10; not what the tool decodes" in text

@@ -224,3 +224,10 @@ def test_a_fallback_pair_is_reported_as_such(learned_kb: Path) -> None:
     assert evidence.decoding.fallback
     assert [len(g) for g in evidence.tool_groups] == [2]
     assert "the fallback" in render_explanation(explain(evidence, evidence.tool_groups))
+
+
+def test_single_matches_are_not_shown_as_a_bundle_that_holds_both() -> None:
+    evidence = _evidence()
+    text = " ".join(render_pair(explain_pair(evidence, 3, 4), evidence.decoding).split())
+    assert "No training bundle holds near matches of two of these products" in text
+    assert 'ex-c "Stands", vote 0.90 4 ~ "tripod" (0.90)' in text

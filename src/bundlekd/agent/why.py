@@ -93,18 +93,18 @@ def answer_why(
     decoding = explanation.decoding
     brief = render_decoding_brief(decoding)
     products = question.products
-    if not products and question.bundle is None:
-        return render_explanation(explanation), explanation
     if not products:
-        why = explanation.bundles[question.bundle - 1]  # type: ignore[operator]
+        if question.bundle is None:
+            return render_explanation(explanation), explanation
+        why = explanation.bundles[question.bundle - 1]
         return "\n".join([*brief, "", *render_bundle(why, decoding)]), explanation
     if len(products) == 2:
         pair = explain_pair(evidence, products[0] - 1, products[1] - 1, groups)
         return "\n".join([*brief, "", render_pair(pair, decoding)]), explanation
     if len(products) > 2:
         asked = explain(evidence, [[p - 1 for p in products]])
-        lines = render_bundle(asked.bundles[0], decoding)
-        lines[0] = f"Products {', '.join(map(str, sorted(products)))} as one bundle:"
+        heading = f"Products {', '.join(map(str, sorted(products)))} as one bundle:"
+        lines = render_bundle(asked.bundles[0], decoding, heading=heading)
         return "\n".join([*brief, "", *lines]), explanation
     product = products[0]
     return "\n".join([*brief, "", *_product(evidence, explanation, groups, product, question)]), (

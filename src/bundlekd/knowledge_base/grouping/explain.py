@@ -198,9 +198,10 @@ def _decoding(
             member_floor=chosen.member_floor,
             bundle_floor=chosen.bundle_floor,
         )
+    # tool.json metadata is data from disk (older tools lack some keys): read it defensively
     metadata = tool.metadata
-    chosen_by = metadata.get("chosen_by") if isinstance(metadata.get("chosen_by"), dict) else {}
-    scores = (metadata.get("val_scores") or {}).get(session.domain) or {}
+    chosen_by = _mapping(metadata.get("chosen_by"))
+    scores = _mapping(_mapping(metadata.get("val_scores")).get(session.domain))
     kind = str(getattr(tool.scorer, "kind", ""))
     return Decoding(
         domain=session.domain,
@@ -209,7 +210,7 @@ def _decoding(
         tuned=tuned,
         settings=chosen.model_dump(),
         objective=str(chosen_by.get("objective", "")),
-        guard=dict(chosen_by.get("guard") or {}),
+        guard=_mapping(chosen_by.get("guard")),
         val_scores={m: float(scores[m]) for m in VAL_METRICS if _is_number(scores.get(m))},
         fallback=fallback,
     )
@@ -309,6 +310,10 @@ def explain_pair(
         together_in=together,
         support=support,
     )
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _is_number(value: object) -> bool:

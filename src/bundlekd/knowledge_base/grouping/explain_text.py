@@ -147,10 +147,12 @@ def render_decoding_brief(decoding: Decoding) -> list[str]:
     )
 
 
-def render_bundle(why: BundleWhy, decoding: Decoding) -> list[str]:
+def render_bundle(why: BundleWhy, decoding: Decoding, heading: str | None = None) -> list[str]:
+    """A bundle's evidence; `heading` replaces its first line (`Bundle N "intent": ...`)."""
     s = symbol(decoding)
     positions = ", ".join(map(str, why.positions))
-    lines = _wrap(f'Bundle {why.number} "{why.intent or "(no intent)"}": products {positions}')
+    intent = why.intent or "(no intent)"
+    lines = _wrap(heading or f'Bundle {why.number} "{intent}": products {positions}')
     summary = f"mean pair {s} {why.mean_score:.2f}"
     if why.weakest is not None:
         summary += f", weakest link {_pair(why.weakest, s)}"
@@ -173,7 +175,14 @@ def render_support(support: Iterable[Support], indent: str = "") -> list[str]:
     found = list(support)
     if not found:
         return [f"{indent}No training bundle in the item memory matches these products."]
-    lines = [f"{indent}Training bundles with matching products (exemplar id, intent):"]
+    if any(len({m.training_title for m in x.matches}) >= 2 for x in found):
+        head = "Training bundles with matching products (exemplar id, intent):"
+    else:
+        head = (
+            "No training bundle holds near matches of two of these products; the nearest "
+            "ones (exemplar id, intent):"
+        )
+    lines = _wrap(head, indent)
     for item in found:
         lines += _wrap(
             f'{item.exemplar_id} "{item.intent or "(no intent)"}", vote {item.vote:.2f}',
