@@ -266,3 +266,31 @@ def test_three_products_are_explained_as_if_one_bundle():
     text = _flat(chat.send("why not 1, 2 and 4 together?").message)
     assert "Products 1, 2, 4 as one bundle:" in text
     assert "weakest link 1-4 p 0.10; not what the tool decodes" in text
+
+
+@pytest.mark.slow  # loads the real default model and generates one short answer
+def test_the_real_default_model_words_after_the_evidence(learned_kb: Path) -> None:
+    from bundlekd.data.sources import load_sample
+    from bundlekd.errors import BackendUnavailableError
+    from bundlekd.knowledge_base.kb import KnowledgeBase
+    from bundlekd.llm.registry import get_llm
+
+    llm = get_llm("smollm2", num_threads=1, batch_size=1)
+    try:
+        llm.load()
+    except BackendUnavailableError as exc:
+        pytest.skip(f"default model unavailable: {exc}")
+    try:
+        tool = KnowledgeBase.open(learned_kb, read_only=True).grouping_tool()
+        session = load_sample().split("test")[0]
+        agent = ToolAgent(tool, AgentConfig(mode="tool"), llm)
+        chat = ChatSession(agent, session, phrase_with_llm=True, max_reply_tokens=48)
+        chat.start()
+        turn = chat.send("why bundle 1")
+    finally:
+        llm.close()
+    evidence, marker, wording = turn.message.partition("\n\nIn short (")
+    assert marker, turn.message
+    assert 'Bundle 1 "' in evidence
+    assert "mean pair p" in evidence
+    assert wording.startswith(llm.model_id)

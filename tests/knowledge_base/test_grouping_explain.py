@@ -230,4 +230,4 @@ def test_single_matches_are_not_shown_as_a_bundle_that_holds_both() -> None:
     evidence = _evidence()
     text = " ".join(render_pair(explain_pair(evidence, 3, 4), evidence.decoding).split())
     assert "No training bundle holds near matches of two of these products" in text
-    assert 'ex-c "Stands", vote 0.90 4 ~ "tripod" (0.90)' in text
+    assert 'ex-c "Stands" (0.90) 4 ~ "tripod" (0.90)' in text

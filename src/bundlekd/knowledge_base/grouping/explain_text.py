@@ -176,16 +176,19 @@ def render_support(support: Iterable[Support], indent: str = "") -> list[str]:
     if not found:
         return [f"{indent}No training bundle in the item memory matches these products."]
     if any(len({m.training_title for m in x.matches}) >= 2 for x in found):
-        head = "Training bundles with matching products (exemplar id, intent):"
+        head = (
+            "Training bundles with matching products (exemplar id, intent, summed title "
+            "similarity; product ~ its nearest item there):"
+        )
     else:
         head = (
             "No training bundle holds near matches of two of these products; the nearest "
-            "ones (exemplar id, intent):"
+            "ones (exemplar id, intent, summed title similarity):"
         )
     lines = _wrap(head, indent)
     for item in found:
         lines += _wrap(
-            f'{item.exemplar_id} "{item.intent or "(no intent)"}", vote {item.vote:.2f}',
+            f'{item.exemplar_id} "{item.intent or "(no intent)"}" ({item.vote:.2f})',
             indent + "  ",
         )
         for match in item.matches:
