@@ -180,6 +180,14 @@ def test_a_failed_wording_keeps_the_evidence(recording_llm):
     assert 'Bundle 1 "Camera gear"' in turn.message
     assert "could not word it: connection refused" in turn.message
 
+    down = recording_llm(json.dumps({"intents": ["Camera gear"]}), fail_on_call=2)
+    chat = _chat(down, phrase=True)
+    chat.start()
+    turn = chat.send("why")
+    assert turn.kind == "explain"
+    assert 'Bundle 1 "Camera gear"' in turn.message
+    assert "could not word it: endpoint unreachable" in turn.message
+
 
 # --- a real tiny KB --------------------------------------------------------------------------
 

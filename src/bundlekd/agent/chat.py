@@ -22,6 +22,7 @@ from bundlekd.agent.student import StudentAgent
 from bundlekd.agent.tool_agent import ToolAgent
 from bundlekd.agent.why import WhyError, answer_why, is_why, parse_why
 from bundlekd.data.schema import Bundle, Item, Prediction, Session
+from bundlekd.errors import BundleKDError, LLMError
 from bundlekd.files import canonical_hash
 from bundlekd.knowledge_base.grouping.explain import Evidence, Explanation, gather_evidence
 from bundlekd.knowledge_base.grouping.tool import GroupingTool
@@ -302,7 +303,7 @@ class ChatSession:
                 parse_why(question),
                 self._knowledge_ids,
             )
-        except WhyError as exc:
+        except (WhyError, BundleKDError) as exc:  # an unknown number, or a tool that fails
             return self._turn("error", str(exc))
         if self.phrase_with_llm and self.agent.llm is not None:
             text += "\n\n" + self._phrase(question, text)
@@ -324,7 +325,10 @@ class ChatSession:
             prompt_version=prompt.version,
         )
         assert self.agent.llm is not None
-        completion = self.agent.llm.generate([request])[0]
+        try:
+            completion = self.agent.llm.generate([request])[0]
+        except LLMError as exc:  # a backend that is down costs the wording, not the evidence
+            return f"(the model could not word it: {exc})"
         if completion.error is not None:
             return f"(the model could not word it: {completion.error})"
         answer = trim_repetition((completion.text or "").strip())

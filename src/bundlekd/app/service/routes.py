@@ -186,7 +186,7 @@ async def bundles(
     )
     if explain:
         return response
-    # the field exists only when asked for: an answer without it is byte-for-byte as before
+    # the field exists only when asked for: an answer without it is the same as before
     unasked = {"predictions": {"__all__": {"explanation"}}}
     return JSONResponse(response.model_dump(mode="json", exclude=unasked))
 
