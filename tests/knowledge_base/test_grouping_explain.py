@@ -231,3 +231,17 @@ def test_single_matches_are_not_shown_as_a_bundle_that_holds_both() -> None:
     text = " ".join(render_pair(explain_pair(evidence, 3, 4), evidence.decoding).split())
     assert "No training bundle holds near matches of two of these products" in text
     assert 'ex-c "Stands" (0.90) 4 ~ "tripod" (0.90)' in text
+
+
+def test_the_score_table_keeps_negative_cosines_apart() -> None:
+    from dataclasses import replace
+
+    from bundlekd.knowledge_base.grouping.explain_text import render_scores
+
+    evidence = _evidence()
+    decoding = replace(evidence.decoding, scale="cosine", scorer="cosine")
+    cosine = Evidence(evidence.session, -MATRIX, NEIGHBOURS, [], decoding)
+    lines = render_scores(explain(cosine, []))
+    assert lines[0] == "Pair cos of every two products:"
+    assert lines[2].split() == ["1", "·", "-0.90", "-0.80", "-0.10", "-0.05"]
+    assert max(len(line) for line in lines) <= 80

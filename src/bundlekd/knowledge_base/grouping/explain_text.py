@@ -24,7 +24,7 @@ from bundlekd.knowledge_base.grouping.explain import (
 
 WIDTH = 80
 _TITLE_CHARS = 46
-_MATRIX_MAX = 14  # 5 + 14 * 5 columns fit in 80
+_MATRIX_MAX = 12  # 5 + 12 * 6 columns fit in 80 (cosines may be negative)
 _RULES = {
     "partition": "the grouping with the largest summed pair log-odds past the threshold {t}: "
     "a product stays in a bundle while its summed log-odds to the others is positive",
@@ -81,10 +81,10 @@ def render_scores(explanation: Explanation) -> list[str]:
         return [f"(pair {s} table left out: {n} products, over {_MATRIX_MAX})"]
     lines = [
         f"Pair {s} of every two products:",
-        "     " + "".join(f"{k:>5}" for k in range(1, n + 1)),
+        "     " + "".join(f"{k:>6}" for k in range(1, n + 1)),
     ]
     for k, row in enumerate(explanation.scores, start=1):
-        cells = "".join("    ·" if j == k - 1 else f"{x:5.2f}" for j, x in enumerate(row))
+        cells = "".join("     ·" if j == k - 1 else f"{x:6.2f}" for j, x in enumerate(row))
         lines.append(f"{k:>5}{cells}")
     return lines
 
