@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bundlekd.app.study.findings import paragraph
 from bundlekd.app.study.report import cost_table
 
@@ -86,8 +88,13 @@ def _tool_cell(cell_id: str, formats: list[str], val: dict[str, tuple[float, flo
     }
 
 
-def test_cells_are_judged_against_the_default_cell_on_val_not_the_bar() -> None:
+def test_cells_are_judged_against_the_default_cell_on_val_not_the_bar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bundlekd.app.study import verdicts
     from bundlekd.app.study.verdicts import is_default_cell, val_default_lines
+
+    monkeypatch.setattr(verdicts, "DEFAULT_CRITERIA", ("precision", "recall"))
 
     default = _tool_cell("default", ["all"], {"food": (0.8, 0.7), "clothing": (0.8, 0.7)})
     better = _tool_cell("better", ["cosine"], {"food": (0.81, 0.7), "clothing": (0.8, 0.72)})

@@ -76,7 +76,10 @@ def test_reference_rows_of_two_session_sets_are_labelled_by_their_set() -> None:
     assert "| *pair floor* |" in "\n".join(domain_table([tool], "food"))
 
 
-def test_the_quality_target_gives_no_verdict_on_a_handful_of_sessions() -> None:
+def test_the_quality_target_gives_no_verdict_on_a_handful_of_sessions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(verdicts, "TARGET", {"precision": 0.85, "recall": 0.80})
     few = _result("tool", ["cosine"], 4, sampled=False)
     many = _result("tool", ["cosine"], 180, sampled=False)
     for result in (few, many):
@@ -109,6 +112,7 @@ def test_the_default_comparison_judges_on_the_metrics_listed_once(
     default = _tool_cell("default", {"precision": 0.8, "recall": 0.7, "gjs": 0.5})
     whole = _tool_cell("whole", {"precision": 0.8, "recall": 0.7, "gjs": 0.6})
     old = _tool_cell("old", {"precision": 0.9, "recall": 0.8})  # no val GJS recorded
+    monkeypatch.setattr(verdicts, "DEFAULT_CRITERIA", ("precision", "recall"))
     lines = verdicts.val_default_lines([whole], default)
     assert lines[2] == "| whole | +0.000 | +0.000 | no |"  # P and R only: no better
     monkeypatch.setattr(verdicts, "DEFAULT_CRITERIA", ("gjs", "precision", "recall"))

@@ -227,3 +227,28 @@ def choose_settings(
             "candidates": {"policies": list(policies), "thresholds": list(thresholds)},
         },
     )
+
+
+def bar_val_scores(
+    sessions: Sequence[Session],
+    cosine: Sequence[np.ndarray],
+    bar: Sequence[Any],
+    fallback_pair: bool = True,
+) -> dict[str, dict[str, float]]:
+    """The clustering bar's val scores per domain, every recorded metric (its settings are
+    `baselines.cluster.tune_grouping`'s per-domain linkage and cosine cut)."""
+    from bundlekd.knowledge_base.grouping.tool import GroupSettings
+
+    out = {}
+    for tuned in bar:
+        chosen = [i for i, s in enumerate(sessions) if s.domain == tuned.domain]
+        settings = GroupSettings(
+            policy=tuned.settings.linkage,
+            threshold=tuned.settings.threshold,
+            fallback_pair=fallback_pair,
+        )
+        scores = score_settings(
+            [sessions[i] for i in chosen], [cosine[i] for i in chosen], settings
+        )
+        out[tuned.domain] = scores[tuned.domain]
+    return dict(sorted(out.items()))

@@ -68,6 +68,7 @@ def fit_tool(
         DataError: no labelled validation sessions.
         ConfigError: an unknown scorer; fold embedders with the cosine scorer, or just one.
     """
+    from bundlekd.app.tool_choice import bar_val_scores
     from bundlekd.baselines.cluster import labelled_val, tune_grouping
     from bundlekd.files import canonical_hash
     from bundlekd.knowledge_base.grouping.scorers import CosineScorer
@@ -149,10 +150,7 @@ def fit_tool(
         },
         "val_scores": dict(sorted(val_detail.items())),
         "chosen_by": chosen_by,
-        "val_clustering_bar": {
-            t.domain: {"precision": t.precision, "recall": t.recall, "coverage": t.coverage}
-            for t in bar
-        },
+        "val_clustering_bar": bar_val_scores(labelled, cosine, bar, fallback_pair),
         **({"cross_fit": cross_fit} if cross_fit is not None else {}),
         "exemplars": len(tool.memory.exemplar_ids),
         "knowledge": knowledge,
