@@ -52,6 +52,7 @@ def _evidence(session):
         objective="gjs",
         guard={"met": True},
         val_scores={"gjs": 0.66},
+        val_bar={},
         fallback=False,
     )
     neighbours = [[neighbour], [neighbour], [], [], []]

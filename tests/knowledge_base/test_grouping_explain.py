@@ -68,6 +68,7 @@ def _evidence(policy: str = "partition", threshold: float = 0.5) -> Evidence:
         objective="gjs",
         guard={"met": True},
         val_scores={"gjs": 0.7, "precision": 0.8},
+        val_bar={"gjs": 0.6},
         fallback=False,
     )
     return Evidence(session, MATRIX, NEIGHBOURS, [[0, 1, 2]], decoding)
@@ -142,7 +143,7 @@ def test_the_text_fits_80_columns_and_shows_the_numbers() -> None:
     assert 'Bundle 1 "Camera gear": products 1, 2, 3' in text
     assert "weakest link 2-3 p 0.70" in text
     assert "to bundle 1: best 3-4 p 0.60" in text
-    assert "GJS 0.70, strict P 0.80" in text
+    assert "GJS 0.70 (0.60), strict P 0.80." in " ".join(text.split())
     assert "summed pair log-odds past the threshold 0.50" in " ".join(text.split())
     assert "Knowledge items used: ex-a" in text
     assert "x" * 80 not in text  # long titles are cut
@@ -195,6 +196,8 @@ def test_a_real_explanation_carries_the_tools_own_numbers(learned_kb: Path) -> N
             == tool.metadata["val_scores"][session.domain]["gjs"]
         )
         assert explanation.decoding.objective == tool.metadata["chosen_by"]["objective"]
+        bar = tool.metadata["val_clustering_bar"][session.domain]
+        assert explanation.decoding.val_bar["gjs"] == bar["gjs"]
         for why, proposal in zip(explanation.bundles, proposed, strict=True):
             assert why.decoded
             assert why.mean_score == pytest.approx(proposal.score)

@@ -91,6 +91,9 @@ class DecodingOut(BaseModel):
     objective: str = Field(description="The val objective the settings were chosen by.")
     guard: dict[str, Any] = Field(description="The guard rails of that choice.")
     val_scores: dict[str, float] = Field(description="The settings' val scores in the domain.")
+    val_bar: dict[str, float] = Field(
+        description="The title-clustering bar's val scores in the domain (the guard rails' base)."
+    )
     fallback: bool = Field(description="Nothing cleared the threshold: the surest pair.")
 
 

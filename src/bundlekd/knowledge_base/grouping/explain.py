@@ -125,6 +125,7 @@ class Decoding:
     objective: str
     guard: dict[str, Any]
     val_scores: dict[str, float]
+    val_bar: dict[str, float]  # the clustering bar's val scores there (the guard rails' base)
     fallback: bool  # nothing cleared the threshold: the tool's bundle is its surest pair
 
 
@@ -202,6 +203,7 @@ def _decoding(
     metadata = tool.metadata
     chosen_by = _mapping(metadata.get("chosen_by"))
     scores = _mapping(_mapping(metadata.get("val_scores")).get(session.domain))
+    bar = _mapping(_mapping(metadata.get("val_clustering_bar")).get(session.domain))
     kind = str(getattr(tool.scorer, "kind", ""))
     return Decoding(
         domain=session.domain,
@@ -211,7 +213,8 @@ def _decoding(
         settings=chosen.model_dump(),
         objective=str(chosen_by.get("objective", "")),
         guard=_mapping(chosen_by.get("guard")),
-        val_scores={m: float(scores[m]) for m in VAL_METRICS if _is_number(scores.get(m))},
+        val_scores=_numbers(scores),
+        val_bar=_numbers(bar),
         fallback=fallback,
     )
 
@@ -314,6 +317,10 @@ def explain_pair(
 
 def _mapping(value: object) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
+
+
+def _numbers(scores: dict[str, Any]) -> dict[str, float]:
+    return {m: float(scores[m]) for m in VAL_METRICS if _is_number(scores.get(m))}
 
 
 def _is_number(value: object) -> bool:

@@ -114,10 +114,13 @@ def render_decoding(decoding: Decoding) -> list[str]:
     fallback = "; with no bundle, the surest pair" if settings.get("fallback_pair") else ""
     lines += _wrap(f"Decoding for {decoding.domain} ({how}): {rule}{floors}{fallback}.")
     if decoding.val_scores:
+        bar = decoding.val_bar
         scores = ", ".join(
-            f"{_VAL_NAMES.get(k, k)} {v:.2f}" for k, v in decoding.val_scores.items()
+            f"{_VAL_NAMES.get(k, k)} {v:.2f}" + (f" ({bar[k]:.2f})" if k in bar else "")
+            for k, v in decoding.val_scores.items()
         )
-        lines += _wrap(f"Val scores of these settings: {scores}.")
+        against = " (in brackets: the title-clustering bar's)" if bar else ""
+        lines += _wrap(f"Val scores of these settings{against}: {scores}.")
     if decoding.fallback:
         lines += _wrap(
             "Nothing cleared the threshold in this session: the tool's bundle is its surest "
