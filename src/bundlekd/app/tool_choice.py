@@ -200,12 +200,16 @@ def choose_settings(
         if best is None or key > best[0]:
             best = (key, settings, scores, guard)
     assert best is not None
-    _, settings, scores, guard = best
+    key, settings, scores, guard = best
     if not guard:
         logger.warning(
-            "no grouping setting keeps the clustering bar's val strict P/R%s in every domain; "
-            "chose the one that misses by the least",
+            "no grouping setting keeps the clustering bar's val strict P/R%s within %.2f in "
+            "every domain (%d val sessions); chose the one that misses by the least "
+            "(%+.3f in its worst domain)",
             " and coverage" if coverage_floor else "",
+            tolerance,
+            len(sessions),
+            key[1],
         )
     logger.info(
         "tool settings %s chosen on val by %s (guard rails met: %s)", settings, objective, guard
