@@ -56,7 +56,13 @@ def test_rollback_restores_the_tool_and_the_first_states_predictions(
     kb_dir = tmp_path / "kb"
     shutil.copytree(source, kb_dir)
     assert predict(kb_dir) != first  # the grown KB predicts differently
-    result = cli("kb", "rollback", str(kb_dir))
+    # The second distill logged two operations: its add, then its tool fit (`fit-tool`).
+    assert [e["op"] for e in KnowledgeBase.open(kb_dir).history()][-2:] == ["add", "fit-tool"]
+    result = cli("kb", "rollback", str(kb_dir))  # undoes the fit: the first tool, stale now
+    assert "its grouping tool as it was then" in result
+    assert (kb_dir / "tool" / "tool.json").read_bytes() == first_tool
+    assert "fitted on another knowledge state" in result
+    result = cli("kb", "rollback", str(kb_dir))  # undoes the add
     assert "its grouping tool as it was then" in result
     assert (kb_dir / "tool" / "tool.json").read_bytes() == first_tool
     assert predict(kb_dir) == first
@@ -147,6 +153,7 @@ def test_rolling_back_to_a_snapshot_without_its_tool_says_the_tool_is_stale(
     shutil.copytree(source, kb_dir)
     for kept in (kb_dir / "snapshots").glob("*.files.json"):
         kept.unlink()  # as a KB from before versioned tool files
-    result = cli("kb", "rollback", str(kb_dir))
+    cli("kb", "rollback", str(kb_dir))  # the tool fit: nothing kept to put back
+    result = cli("kb", "rollback", str(kb_dir))  # the add: the grown state's tool stays
     assert "as it was then" not in result
     assert "fitted on another knowledge state" in result

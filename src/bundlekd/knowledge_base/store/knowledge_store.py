@@ -4,16 +4,30 @@ Layout of a KB directory::
 
     knowledge.jsonl     one KnowledgeItem per line (source of truth)
     history.jsonl       append-only log, one line per mutating operation
-    snapshots/<n>.jsonl knowledge.jsonl as it was *before* operation n (last `keep_snapshots`)
+    snapshots/<n>.jsonl knowledge.jsonl as it was *before* operation n (see "Undo" below)
     snapshots/<n>.files.json  the files fitted from it (the grouping tool), as they were (`state`)
     manifest.json       counts, embedder id, index backend, versions; written last (P9)
     index/              the vector index, a rebuildable cache (see index.py)
-    .lock               filelock held by every mutating operation
+    .lock               filelock held by every operation that changes the KB
+    .lock.owner         who holds it (op, pid, since), for the message of a writer that waits
+    .scratch/           copies a prune or a tool fit works on (`scratch`), removed by the next
+                        writer when a killed one left them
 
 Every mutation runs inside `transaction()`: take the lock, re-read `knowledge.jsonl` (another
 process may have written it since we last looked), apply the change, snapshot the old file,
 rewrite atomically, append history, rewrite the manifest. So concurrent writers never lose
-each other's items.
+each other's items. The lock is one per KB folder and per process (`_file_lock`): a writer that
+holds it can open the KB again (another store object) without waiting for itself, and a second
+writer waits for it (saying who holds it), up to `lock_timeout_s`, then refuses.
+
+Undo. Only a real change takes a snapshot: an operation that changed nothing (a rejected prune,
+a rollback to the state the KB is in, a refit that gave the same tool) is logged with
+``"snapshot": null``. A bare rollback undoes the latest real change not yet undone
+(`undo_chain`), and retention (`keep_snapshots`, a KB setting kept in manifest.json, default
+20) keeps the snapshots of the newest real changes and of the changes successive bare
+rollbacks would undo, so neither a run of no-ops nor a rollback evicts them. history.jsonl is
+strict JSON (no NaN or infinity). A knowledge.jsonl that no longer parses is put back from the
+newest readable snapshot by `repair` (`bundlekd kb repair`), which the read error names.
 
 A crash between the knowledge write and the history append would leave a change no history
 line lists, which a later rollback would silently drop. Its trace is a snapshot numbered past
@@ -27,7 +41,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -48,6 +64,7 @@ from bundlekd.files import (
     write_json,
     write_jsonl,
 )
+from bundlekd.knowledge_base.store import scratch
 from bundlekd.knowledge_base.store.items import (
     SCHEMA_VERSION,
     KnowledgeItem,
@@ -56,6 +73,7 @@ from bundlekd.knowledge_base.store.items import (
     utc_now,
 )
 from bundlekd.knowledge_base.store.state import (
+    current_files,
     knowledge_hash,
     prune_snapshot_files,
     read_snapshot_files,
@@ -70,6 +88,63 @@ HISTORY_FILE = "history.jsonl"
 MANIFEST_FILE = "manifest.json"
 SNAPSHOT_DIR = "snapshots"
 LOCK_FILE = ".lock"
+LOCK_OWNER_FILE = ".lock.owner"
+DEFAULT_KEEP_SNAPSHOTS = 20
+#: Operations that restore an earlier snapshot (`summary.to`): a bare rollback skips past them.
+RESTORING_OPS = ("rollback", "repair")
+
+_LOCKS: dict[str, FileLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(path: Path) -> FileLock:
+    """The process's one lock object for a KB folder: filelock locks are re-entrant per object
+    (and per thread), so every store of the same folder in this process shares it."""
+    key = os.path.abspath(path)
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(key)
+        if lock is None:
+            lock = _LOCKS[key] = FileLock(key)
+        return lock
+
+
+def strict_json(row: dict[str, Any], where: str) -> None:
+    """Refuse a row that strict JSON readers would reject (NaN, infinity)."""
+    try:
+        json.dumps(row, allow_nan=False)
+    except ValueError:
+        bad = [k for k, v in _flat(row) if isinstance(v, float) and not math.isfinite(v)]
+        raise KnowledgeBaseError(
+            f"{where}: refusing to log a non-finite number ({', '.join(bad) or 'a value'}); "
+            "history.jsonl is strict JSON"
+        ) from None
+
+
+def _flat(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _flat(value, f"{prefix}{key}.")
+    elif isinstance(obj, list | tuple):
+        for k, value in enumerate(obj):
+            yield from _flat(value, f"{prefix}{k}.")
+    else:
+        yield prefix.rstrip("."), obj
+
+
+def undo_chain(events: Iterable[dict[str, Any]]) -> list[int]:
+    """The snapshots successive bare rollbacks restore, newest first: each the state before the
+    latest real change (one with a snapshot) that no rollback has undone yet."""
+    chain: list[int] = []
+    undone_from: float = math.inf
+    for event in reversed(list(events)):
+        if event["op"] in RESTORING_OPS:
+            undone_from = min(undone_from, event["summary"]["to"])
+            continue
+        snapshot = event.get("snapshot")
+        if snapshot is not None and snapshot < undone_from:
+            chain.append(int(snapshot))
+            undone_from = snapshot
+    return chain
 
 
 def read_items(path: str | Path) -> dict[str, KnowledgeItem]:
@@ -140,22 +215,40 @@ class KnowledgeStore:
     """File-backed knowledge store rooted at `kb_dir` (see the module docstring for the layout)."""
 
     def __init__(
-        self, kb_dir: str | Path, *, keep_snapshots: int = 20, lock_timeout_s: float = 600.0
+        self,
+        kb_dir: str | Path,
+        *,
+        keep_snapshots: int | None = None,
+        lock_timeout_s: float = 600.0,
     ) -> None:
         self.kb_dir = Path(kb_dir)
-        self.keep_snapshots = keep_snapshots
-        # One lock object per store: filelock locks are re-entrant per object, so nested
-        # `locked()` calls in one process do not deadlock.
-        self._lock = FileLock(str(self.kb_dir / LOCK_FILE), timeout=lock_timeout_s)
+        self.lock_timeout_s = lock_timeout_s
+        self._lock = _file_lock(self.kb_dir / LOCK_FILE)
         self._cache: tuple[tuple[int, int, int], dict[str, KnowledgeItem]] | None = None
         self.settings: dict[str, Any] = {}
         if self.manifest_path.exists():
             manifest = read_json(self.manifest_path)
             self.settings = {
                 key: manifest[key]
-                for key in ("embedder_id", "index_backend", "created_at")
+                for key in ("embedder_id", "index_backend", "created_at", "keep_snapshots")
                 if key in manifest
             }
+        if keep_snapshots is not None:
+            self.settings["keep_snapshots"] = keep_snapshots
+
+    @property
+    def keep_snapshots(self) -> int:
+        """How many real changes stay undoable (the KB's `keep_snapshots` setting)."""
+        value = self.settings.get("keep_snapshots", DEFAULT_KEEP_SNAPSHOTS)
+        return value if isinstance(value, int) and value >= 1 else DEFAULT_KEEP_SNAPSHOTS
+
+    def set_keep_snapshots(self, keep: int) -> None:
+        """Keep the snapshots of the newest `keep` real changes (recorded in manifest.json)."""
+        from bundlekd.numbers import count
+
+        with self.locked("retention"):
+            self.settings["keep_snapshots"] = count(keep, "keep_snapshots")
+            self.write_manifest()
 
     # --- paths ---------------------------------------------------------------------------
     @property
@@ -192,7 +285,16 @@ class KnowledgeStore:
         if stamp is None:
             return {}
         if self._cache is None or self._cache[0] != stamp:
-            self._cache = (stamp, read_items(self.knowledge_path))
+            try:
+                items = read_items(self.knowledge_path)
+            except DataError as exc:
+                if not self.snapshots():
+                    raise
+                raise DataError(
+                    f"{exc}; knowledge.jsonl is damaged: put back its last snapshot with "
+                    f"`bundlekd kb repair {self.kb_dir}`"
+                ) from None
+            self._cache = (stamp, items)
         return dict(self._cache[1])
 
     def items(
@@ -224,18 +326,79 @@ class KnowledgeStore:
 
     # --- writing -------------------------------------------------------------------------
     @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the KB's inter-process lock (re-entrant within this store object)."""
-        self.kb_dir.mkdir(parents=True, exist_ok=True)
+    def locked(self, op: str = "write") -> Iterator[None]:
+        """Hold the KB's writer lock (re-entrant within this process and thread).
+
+        The outermost hold records who holds it (`op`) and deletes scratch copies a killed
+        writer left. A writer that finds the lock taken says who holds it and waits up to
+        `lock_timeout_s`.
+
+        Raises:
+            KnowledgeBaseError: still held after the wait, or the KB folder is not writable.
+        """
+        lock = self._lock
+        outermost = not lock.is_locked
         try:
-            with self._lock:
-                yield
-        except Timeout as exc:
-            raise KnowledgeBaseError(f"{self.kb_dir}: timed out waiting for {LOCK_FILE}") from exc
+            self.kb_dir.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.kb_dir, os.W_OK):
+                raise PermissionError(13, "Permission denied")
+            try:
+                lock.acquire(timeout=0 if outermost else -1)
+            except Timeout:
+                logger.warning("%s", self._busy(f"waiting up to {self.lock_timeout_s:g}s"))
+                lock.acquire(timeout=self.lock_timeout_s)
+        except Timeout:
+            raise KnowledgeBaseError(self._busy("gave up waiting; try again later")) from None
+        except OSError as exc:
+            raise KnowledgeBaseError(
+                f"{self.kb_dir}: cannot change this knowledge base: {exc.strerror or exc} "
+                "(a read-only folder? copy it somewhere writable: cp -a)"
+            ) from None
+        try:
+            if outermost:
+                self._claim(op)
+                scratch.clean(self.kb_dir)
+            yield
+        finally:
+            if outermost:
+                with contextlib.suppress(OSError):
+                    (self.kb_dir / LOCK_OWNER_FILE).unlink(missing_ok=True)
+            lock.release()
+
+    def _claim(self, op: str) -> None:
+        owner = {"op": op, "pid": os.getpid(), "since": utc_now()}
+        with contextlib.suppress(OSError):
+            atomic_write_text(self.kb_dir / LOCK_OWNER_FILE, json.dumps(owner))
+        self._check_writable()
+
+    def _check_writable(self) -> None:
+        for path in (self.knowledge_path, self.history_path, self.manifest_path):
+            if path.exists() and not os.access(path, os.W_OK):
+                raise KnowledgeBaseError(
+                    f"{path}: read-only; this knowledge base cannot be changed (make it "
+                    "writable, or copy it: cp -a)"
+                )
+
+    def lock_owner(self) -> dict[str, Any] | None:
+        """Who holds the writer lock now, as it recorded itself (None: unknown or nobody)."""
+        try:
+            owner = json.loads((self.kb_dir / LOCK_OWNER_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        return owner if isinstance(owner, dict) else None
+
+    def _busy(self, then: str) -> str:
+        owner = self.lock_owner()
+        who = (
+            f"`{owner.get('op')}` (pid {owner.get('pid')}, since {owner.get('since')})"
+            if owner
+            else "another writer"
+        )
+        return f"{self.kb_dir}: {who} is changing this knowledge base; {then}"
 
     def init(self, **settings: Any) -> None:
         """Create an empty KB (idempotent) and record settings such as embedder_id."""
-        with self.locked():
+        with self.locked("init"):
             self.settings.update({k: v for k, v in settings.items() if v is not None})
             self.settings.setdefault("created_at", utc_now())
             if not self.knowledge_path.exists():
@@ -246,38 +409,51 @@ class KnowledgeStore:
     def transaction(self, op: str) -> Iterator[Transaction]:
         """Lock, log an earlier interrupted change, re-read, let the caller mutate, then commit
         if anything changed."""
-        with self.locked():
+        with self.locked(op):
             self.recover()
-            tx = Transaction(op=op, items=self.load())
+            items = self.load()
+            tx = Transaction(op=op, items=dict(items))
             yield tx
             if tx.changed:
-                self._commit(tx)
+                self._commit(tx, items)
 
-    def _commit(self, tx: Transaction) -> None:
+    def _commit(self, tx: Transaction, before: dict[str, KnowledgeItem]) -> None:
+        """Write a transaction: a real change (the items or the versioned files differ, or a
+        migration) takes snapshot `seq`; a no-op is logged without one."""
         seq = self._next_seq()
-        self._write_snapshot(seq)
-        write_jsonl(self.knowledge_path, (item.to_row() for item in tx.items.values()))
-        stamp = self._stamp()
-        if stamp is not None:  # we just wrote it: no need to parse it again
-            self._cache = (stamp, dict(tx.items))
-        if tx.files is not None:
+        knowledge = tx.items != before or tx.op == "migrate"
+        files = tx.files is not None and any(
+            current_files(self.kb_dir).get(k) != v for k, v in tx.files.items()
+        )
+        event: dict[str, Any] = {
+            "seq": seq,
+            "op": tx.op,
+            "at": utc_now(),
+            "pid": os.getpid(),
+            "snapshot": seq if knowledge or files else None,
+            "summary": tx.summary,
+            "changes": tx.changes,
+        }
+        strict_json(event, f"{self.kb_dir}: {tx.op}")  # before anything is written
+        if knowledge or files:
+            self._write_snapshot(seq, [*self.history(), event])
+        if knowledge:
+            write_jsonl(self.knowledge_path, (item.to_row() for item in tx.items.values()))
+            stamp = self._stamp()
+            if stamp is not None:  # we just wrote it: no need to parse it again
+                self._cache = (stamp, dict(tx.items))
+        if files and tx.files is not None:
             restored = restore_files(self.kb_dir, tx.files)
             tx.changes.append({"action": "files", **restored})
-        append_jsonl(
-            self.history_path,
-            {
-                "seq": seq,
-                "op": tx.op,
-                "at": utc_now(),
-                "pid": os.getpid(),
-                "snapshot": seq,
-                "summary": tx.summary,
-                "changes": tx.changes,
-            },
-        )
+        append_jsonl(self.history_path, event)
         self.write_manifest()
         logger.info(
-            "kb %s: %s committed as #%d (%d changes)", self.kb_dir, tx.op, seq, len(tx.changes)
+            "kb %s: %s logged as #%d (%d changes%s)",
+            self.kb_dir,
+            tx.op,
+            seq,
+            len(tx.changes),
+            "" if event["snapshot"] else "; nothing changed, no snapshot",
         )
 
     def unlogged_change(self) -> int | None:
@@ -290,13 +466,18 @@ class KnowledgeStore:
         seq = max(orphans)
         before = (self.snapshot_dir / f"{seq}.jsonl").read_bytes()
         now = self.knowledge_path.read_bytes() if self.knowledge_path.exists() else b""
-        # Equal: it died before rewriting knowledge.jsonl, so nothing changed.
-        return seq if before != now else None
+        if before != now:
+            return seq
+        # The knowledge is as it was: did the fitted files (a refit's tool) change?
+        files = read_snapshot_files(self.snapshot_dir, seq)
+        if files is not None and files != current_files(self.kb_dir):
+            return seq
+        return None  # it died before changing anything
 
     def recover(self) -> int | None:
         """Log an interrupted operation's change to knowledge.jsonl as operation `recovered`
         (so rollback can undo it); returns its number, or None when there was nothing to log."""
-        with self.locked():
+        with self.locked("recover"):
             seq = self.unlogged_change()
             if seq is None:
                 return None
@@ -349,14 +530,25 @@ class KnowledgeStore:
     def _next_seq(self) -> int:
         return max([self.last_seq(), *self.snapshots()]) + 1
 
-    def _write_snapshot(self, seq: int) -> None:
+    def _write_snapshot(self, seq: int, events: list[dict[str, Any]]) -> None:
+        """Keep the state before operation `seq`, then drop the snapshots retention lets go
+        (`events`: the history with this operation's entry last)."""
         current = self.knowledge_path.read_text("utf-8") if self.knowledge_path.exists() else ""
         # The fitted files first: a snapshot's knowledge never appears without them.
         snapshot_files(self.kb_dir, self.snapshot_dir, seq)
         atomic_write_text(self.snapshot_dir / f"{seq}.jsonl", current)
-        for old in self.snapshots()[: -self.keep_snapshots]:
-            (self.snapshot_dir / f"{old}.jsonl").unlink(missing_ok=True)
+        keep = self.retained(events)
+        for old in self.snapshots():
+            if old not in keep:
+                (self.snapshot_dir / f"{old}.jsonl").unlink(missing_ok=True)
         prune_snapshot_files(self.snapshot_dir, self.snapshots())
+
+    def retained(self, events: list[dict[str, Any]]) -> set[int]:
+        """The snapshots retention keeps: those of the newest `keep_snapshots` real changes,
+        and the next `keep_snapshots` a bare rollback would restore (`undo_chain`)."""
+        keep = self.keep_snapshots
+        real = [int(e["snapshot"]) for e in events if e.get("snapshot") is not None]
+        return set(real[-keep:]) | set(undo_chain(events)[:keep])
 
     def write_manifest(self) -> None:
         """Describe the KB; written after the payload, atomically (P9)."""
@@ -377,6 +569,11 @@ class KnowledgeStore:
             "knowledge_hash": knowledge_hash(items),
             "last_seq": self.last_seq(),
             "counts": count_items(items),
+            **(
+                {"keep_snapshots": self.settings["keep_snapshots"]}
+                if "keep_snapshots" in self.settings
+                else {}
+            ),
         }
         write_json(self.manifest_path, manifest)
 
@@ -389,7 +586,7 @@ class KnowledgeStore:
         """Rewrite knowledge.jsonl if any row is below SCHEMA_VERSION; returns rows migrated."""
         if not self.knowledge_path.exists():
             return 0
-        with self.locked():
+        with self.locked("migrate"):
             stale = sum(migrate_row(row)[1] for _, row in iter_jsonl(self.knowledge_path))
             if stale:
                 with self.transaction("migrate") as tx:
@@ -398,18 +595,16 @@ class KnowledgeStore:
         return stale
 
     def rollback_target(self) -> int:
-        """The snapshot a bare `rollback` restores: before the latest op not yet undone."""
-        undone_from: float = float("inf")
-        for event in reversed(self.history()):
-            if event["op"] == "rollback":
-                undone_from = min(undone_from, event["summary"]["to"])
-                continue
-            if event["snapshot"] < undone_from:
-                return int(event["snapshot"])
-        raise KnowledgeBaseError(f"{self.kb_dir}: nothing to roll back")
+        """The snapshot a bare `rollback` restores: before the latest real change not yet
+        undone (operations that changed nothing are skipped)."""
+        chain = undo_chain(self.history())
+        if not chain:
+            raise KnowledgeBaseError(f"{self.kb_dir}: nothing to roll back")
+        return chain[0]
 
     def rollback(self, to: int | None = None) -> int:
-        """Restore the state before operation `to` (default: undo the latest op); returns it.
+        """Restore the state before operation `to` (default: undo the latest real change);
+        returns it.
 
         The fitted files kept with that snapshot (the grouping tool) come back with the
         knowledge; a snapshot that kept none (older KBs) leaves them as they are, and the KB
@@ -419,12 +614,78 @@ class KnowledgeStore:
             target = self.rollback_target() if to is None else to
             path = self.snapshot_dir / f"{target}.jsonl"
             if not path.exists():
+                event = next((e for e in self.history() if e["seq"] == target), None)
+                if event is not None and event.get("snapshot") is None:
+                    raise KnowledgeBaseError(
+                        f"{self.kb_dir}: operation {target} ({event['op']}) changed nothing, so "
+                        f"there is no state before it to restore; snapshots: {self.snapshots()}"
+                    )
                 raise KnowledgeBaseError(
                     f"{self.kb_dir}: snapshot {target} is not kept; available: {self.snapshots()}"
                 )
             tx.replace_all(read_items(path), snapshot=target)
             tx.files = read_snapshot_files(self.snapshot_dir, target)
             tx.summary = {"to": target, "files": "restored" if tx.files is not None else "kept"}
+        return target
+
+    def repair(self) -> int:
+        """Put back the newest readable snapshot when knowledge.jsonl no longer parses; returns
+        its number. The damaged file is kept beside it (`knowledge.jsonl.corrupt-<n>`), and the
+        operations from that snapshot on are lost (logged as operation `repair`).
+
+        Raises:
+            KnowledgeBaseError: knowledge.jsonl reads fine, or no snapshot is readable.
+        """
+        with self.locked("repair"):
+            try:
+                read_items(self.knowledge_path)
+            except DataError as exc:
+                problem = str(exc)
+            else:
+                raise KnowledgeBaseError(
+                    f"{self.knowledge_path} reads fine: nothing to repair (`bundlekd kb rollback` "
+                    "undoes an operation)"
+                )
+            for target in reversed(self.snapshots()):
+                try:
+                    items = read_items(self.snapshot_dir / f"{target}.jsonl")
+                except DataError:
+                    continue
+                break
+            else:
+                raise KnowledgeBaseError(f"{self.kb_dir}: no readable snapshot to repair from")
+            seq = self._next_seq()
+            kept = self.kb_dir / f"{KNOWLEDGE_FILE}.corrupt-{seq}"
+            kept.write_bytes(self.knowledge_path.read_bytes())
+            write_jsonl(self.knowledge_path, (item.to_row() for item in items.values()))
+            files = read_snapshot_files(self.snapshot_dir, target)
+            restored = restore_files(self.kb_dir, files) if files is not None else {}
+            lost = [e["seq"] for e in self.history() if e["seq"] >= target]
+            event = {
+                "seq": seq,
+                "op": "repair",
+                "at": utc_now(),
+                "pid": os.getpid(),
+                "snapshot": None,
+                "summary": {
+                    "to": target,
+                    "damaged": problem,
+                    "kept_as": kept.name,
+                    "lost_operations": lost,
+                },
+                "changes": [{"action": "files", **restored}],
+            }
+            strict_json(event, f"{self.kb_dir}: repair")
+            append_jsonl(self.history_path, event)
+            self.write_manifest()
+        logger.warning(
+            "%s: knowledge.jsonl put back from snapshot %d; operations %s are lost (the damaged "
+            "file is %s)",
+            self.kb_dir,
+            target,
+            lost,
+            kept.name,
+        )
         return target
 
 
