@@ -288,14 +288,18 @@ class KnowledgeStore:
             try:
                 items = read_items(self.knowledge_path)
             except DataError as exc:
-                if not self.snapshots():
-                    raise
-                raise DataError(
-                    f"{exc}; knowledge.jsonl is damaged: put back its last snapshot with "
-                    f"`bundlekd kb repair {self.kb_dir}`"
-                ) from None
+                raise self._damaged(exc) from None
             self._cache = (stamp, items)
         return dict(self._cache[1])
+
+    def _damaged(self, exc: DataError) -> DataError:
+        """A read error of knowledge.jsonl, naming the command that puts back a snapshot."""
+        if not self.snapshots():
+            return exc
+        return DataError(
+            f"{exc}; knowledge.jsonl is damaged: put back its last snapshot with "
+            f"`bundlekd kb repair {self.kb_dir}`"
+        )
 
     def items(
         self, *, status: str | None = "active", kind: str | None = None, domain: str | None = None
@@ -587,7 +591,10 @@ class KnowledgeStore:
         if not self.knowledge_path.exists():
             return 0
         with self.locked("migrate"):
-            stale = sum(migrate_row(row)[1] for _, row in iter_jsonl(self.knowledge_path))
+            try:
+                stale = sum(migrate_row(row)[1] for _, row in iter_jsonl(self.knowledge_path))
+            except DataError as exc:
+                raise self._damaged(exc) from None
             if stale:
                 with self.transaction("migrate") as tx:
                     tx.changed = True
