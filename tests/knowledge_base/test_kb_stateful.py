@@ -90,7 +90,8 @@ class KBWrites(RuleBasedStateMachine):
         history = KnowledgeStore(self.kb_dir).history()
         new = history[events:]
         if self.state() != before:
-            assert new and new[-1]["snapshot"] is not None, new
+            assert new, "a real change without a history line"
+            assert new[-1]["snapshot"] is not None, new
             self.undo.append(before)
             self.rollbacks_in_a_row = 0
             STATS[f"{op} changed"] += 1
@@ -126,10 +127,14 @@ class KBWrites(RuleBasedStateMachine):
         try:
             KnowledgeBase.open(self.kb_dir).rollback()
         except BundleKDError as exc:
+            refused = str(exc)
+        else:
+            refused = ""
+        if refused:
             STATS["rollback refused"] += 1
             assert self.state() == before
             # Allowed only with nothing left to undo, or past the retention window.
-            assert not self.undo or self.rollbacks_in_a_row >= KEEP, exc
+            assert not self.undo or self.rollbacks_in_a_row >= KEEP, refused
             return
         assert self.undo, "rolled back with nothing to undo"
         assert self.state() == self.undo.pop()  # exactly the state before the last real change
