@@ -100,11 +100,11 @@ def check_data_identity(
         "val": _recorded(metadata, "tuned_on", "val_sessions", "val_hash"),
     }
     now = session_hashes(train, val)
-    changed = {
-        split: {"was": list(recorded[split]), "now": list(now[split])}
-        for split in ("train", "val")
-        if recorded[split] is not None and recorded[split][1] != now[split][1]
-    }
+    changed: dict[str, Any] = {}
+    for split in ("train", "val"):
+        then = recorded[split]
+        if then is not None and then[1] != now[split][1]:
+            changed[split] = {"was": list(then), "now": list(now[split])}
     if changed and not accept:
         what = "; ".join(
             f"{split}: {c['now'][0]} sessions (hash {c['now'][1]}), the tool recorded "
