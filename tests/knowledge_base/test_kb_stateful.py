@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from bundlekd.knowledge_base.store.state import read_snapshot_files
 
 KEEP = 3  # small, so retention is exercised
 STATS: Counter[str] = Counter()
+STARTED = [time.monotonic()]
 State = tuple[frozenset[str], bytes | None]
 
 
@@ -52,6 +54,8 @@ class KBWrites(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         STATS["sequences"] += 1
+        if STATS["sequences"] % 25 == 0:
+            print(f"{STATS['sequences']} sequences ({time.monotonic() - STARTED[0]:.0f} s)")
         self.kb_dir = Path(tempfile.mkdtemp(dir=self.temp.parent, prefix="kb-")) / "kb"
         shutil.copytree(self.source, self.kb_dir)
         KnowledgeStore(self.kb_dir).set_keep_snapshots(KEEP)
@@ -181,6 +185,7 @@ def _run(source: Path, tmp_path: Path, examples: int, steps: int) -> None:
     temp.mkdir()
     KBWrites.source, KBWrites.temp = source, temp
     saved = tempfile.tempdir
+    STARTED[0] = time.monotonic()
     tempfile.tempdir = str(temp)
     try:
         run_state_machine_as_test(
@@ -196,6 +201,9 @@ def _run(source: Path, tmp_path: Path, examples: int, steps: int) -> None:
         )
     finally:
         tempfile.tempdir = saved
+    steps = sum(v for k, v in STATS.items() if k != "sequences")
+    elapsed = time.monotonic() - STARTED[0]
+    print(f"{STATS['sequences']} sequences, {steps} writes in {elapsed:.0f} s:")
     print(dict(sorted(STATS.items())))
 
 
@@ -224,5 +232,6 @@ def test_random_kb_writes_keep_every_real_change_undoable(food_kb: Path, tmp_pat
 def test_many_random_kb_write_sequences(food_kb: Path, tmp_path: Path) -> None:
     STATS.clear()
     examples = int(os.environ["BUNDLEKD_KB_STATEFUL_EXAMPLES"])
-    _run(food_kb, tmp_path, examples=examples, steps=10)
+    steps = int(os.environ.get("BUNDLEKD_KB_STATEFUL_STEPS", "8"))
+    _run(food_kb, tmp_path, examples=examples, steps=steps)
     assert STATS["sequences"] >= examples
