@@ -41,16 +41,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
-import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
 from bundlekd.data.leakage import NON_TEST_SPLITS, classify
@@ -65,6 +62,7 @@ from bundlekd.files import (
     write_jsonl,
 )
 from bundlekd.knowledge_base.store import scratch
+from bundlekd.knowledge_base.store.history_log import strict_json, undo_chain
 from bundlekd.knowledge_base.store.items import (
     SCHEMA_VERSION,
     KnowledgeItem,
@@ -80,6 +78,7 @@ from bundlekd.knowledge_base.store.state import (
     restore_files,
     snapshot_files,
 )
+from bundlekd.knowledge_base.store.writer_lock import WriterLock
 
 logger = logging.getLogger(__name__)
 
@@ -87,64 +86,7 @@ KNOWLEDGE_FILE = "knowledge.jsonl"
 HISTORY_FILE = "history.jsonl"
 MANIFEST_FILE = "manifest.json"
 SNAPSHOT_DIR = "snapshots"
-LOCK_FILE = ".lock"
-LOCK_OWNER_FILE = ".lock.owner"
 DEFAULT_KEEP_SNAPSHOTS = 20
-#: Operations that restore an earlier snapshot (`summary.to`): a bare rollback skips past them.
-RESTORING_OPS = ("rollback", "repair")
-
-_LOCKS: dict[str, FileLock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def _file_lock(path: Path) -> FileLock:
-    """The process's one lock object for a KB folder: filelock locks are re-entrant per object
-    (and per thread), so every store of the same folder in this process shares it."""
-    key = os.path.abspath(path)
-    with _LOCKS_GUARD:
-        lock = _LOCKS.get(key)
-        if lock is None:
-            lock = _LOCKS[key] = FileLock(key)
-        return lock
-
-
-def strict_json(row: dict[str, Any], where: str) -> None:
-    """Refuse a row that strict JSON readers would reject (NaN, infinity)."""
-    try:
-        json.dumps(row, allow_nan=False)
-    except ValueError:
-        bad = [k for k, v in _flat(row) if isinstance(v, float) and not math.isfinite(v)]
-        raise KnowledgeBaseError(
-            f"{where}: refusing to log a non-finite number ({', '.join(bad) or 'a value'}); "
-            "history.jsonl is strict JSON"
-        ) from None
-
-
-def _flat(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            yield from _flat(value, f"{prefix}{key}.")
-    elif isinstance(obj, list | tuple):
-        for k, value in enumerate(obj):
-            yield from _flat(value, f"{prefix}{k}.")
-    else:
-        yield prefix.rstrip("."), obj
-
-
-def undo_chain(events: Iterable[dict[str, Any]]) -> list[int]:
-    """The snapshots successive bare rollbacks restore, newest first: each the state before the
-    latest real change (one with a snapshot) that no rollback has undone yet."""
-    chain: list[int] = []
-    undone_from: float = math.inf
-    for event in reversed(list(events)):
-        if event["op"] in RESTORING_OPS:
-            undone_from = min(undone_from, event["summary"]["to"])
-            continue
-        snapshot = event.get("snapshot")
-        if snapshot is not None and snapshot < undone_from:
-            chain.append(int(snapshot))
-            undone_from = snapshot
-    return chain
 
 
 def read_items(path: str | Path) -> dict[str, KnowledgeItem]:
@@ -223,7 +165,7 @@ class KnowledgeStore:
     ) -> None:
         self.kb_dir = Path(kb_dir)
         self.lock_timeout_s = lock_timeout_s
-        self._lock = _file_lock(self.kb_dir / LOCK_FILE)
+        self._writer = WriterLock(self.kb_dir, lock_timeout_s)
         self._cache: tuple[tuple[int, int, int], dict[str, KnowledgeItem]] | None = None
         self.settings: dict[str, Any] = {}
         if self.manifest_path.exists():
@@ -331,49 +273,18 @@ class KnowledgeStore:
     # --- writing -------------------------------------------------------------------------
     @contextlib.contextmanager
     def locked(self, op: str = "write") -> Iterator[None]:
-        """Hold the KB's writer lock (re-entrant within this process and thread).
-
-        The outermost hold records who holds it (`op`) and deletes scratch copies a killed
-        writer left. A writer that finds the lock taken says who holds it and waits up to
-        `lock_timeout_s`.
+        """Hold the KB's writer lock as operation `op` (`writer_lock`; re-entrant within this
+        process and thread). The outermost hold deletes scratch copies a killed writer left.
 
         Raises:
-            KnowledgeBaseError: still held after the wait, or the KB folder is not writable.
+            KnowledgeBaseError: still held by another writer after `lock_timeout_s`, or the
+                KB cannot be written.
         """
-        lock = self._lock
-        outermost = not lock.is_locked
-        try:
-            self.kb_dir.mkdir(parents=True, exist_ok=True)
-            if not os.access(self.kb_dir, os.W_OK):
-                raise PermissionError(13, "Permission denied")
-            try:
-                lock.acquire(timeout=0 if outermost else -1)
-            except Timeout:
-                logger.warning("%s", self._busy(f"waiting up to {self.lock_timeout_s:g}s"))
-                lock.acquire(timeout=self.lock_timeout_s)
-        except Timeout:
-            raise KnowledgeBaseError(self._busy("gave up waiting; try again later")) from None
-        except OSError as exc:
-            raise KnowledgeBaseError(
-                f"{self.kb_dir}: cannot change this knowledge base: {exc.strerror or exc} "
-                "(a read-only folder? copy it somewhere writable: cp -a)"
-            ) from None
-        try:
+        with self._writer.held(op) as outermost:
             if outermost:
-                self._claim(op)
+                self._check_writable()
                 scratch.clean(self.kb_dir)
             yield
-        finally:
-            if outermost:
-                with contextlib.suppress(OSError):
-                    (self.kb_dir / LOCK_OWNER_FILE).unlink(missing_ok=True)
-            lock.release()
-
-    def _claim(self, op: str) -> None:
-        owner = {"op": op, "pid": os.getpid(), "since": utc_now()}
-        with contextlib.suppress(OSError):
-            atomic_write_text(self.kb_dir / LOCK_OWNER_FILE, json.dumps(owner))
-        self._check_writable()
 
     def _check_writable(self) -> None:
         for path in (self.knowledge_path, self.history_path, self.manifest_path):
@@ -385,20 +296,7 @@ class KnowledgeStore:
 
     def lock_owner(self) -> dict[str, Any] | None:
         """Who holds the writer lock now, as it recorded itself (None: unknown or nobody)."""
-        try:
-            owner = json.loads((self.kb_dir / LOCK_OWNER_FILE).read_text("utf-8"))
-        except (OSError, ValueError):
-            return None
-        return owner if isinstance(owner, dict) else None
-
-    def _busy(self, then: str) -> str:
-        owner = self.lock_owner()
-        who = (
-            f"`{owner.get('op')}` (pid {owner.get('pid')}, since {owner.get('since')})"
-            if owner
-            else "another writer"
-        )
-        return f"{self.kb_dir}: {who} is changing this knowledge base; {then}"
+        return self._writer.owner()
 
     def init(self, **settings: Any) -> None:
         """Create an empty KB (idempotent) and record settings such as embedder_id."""
@@ -636,64 +534,11 @@ class KnowledgeStore:
         return target
 
     def repair(self) -> int:
-        """Put back the newest readable snapshot when knowledge.jsonl no longer parses; returns
-        its number. The damaged file is kept beside it (`knowledge.jsonl.corrupt-<n>`), and the
-        operations from that snapshot on are lost (logged as operation `repair`).
+        """Put back the newest readable snapshot when knowledge.jsonl no longer parses
+        (`store.repair`); returns its number."""
+        from bundlekd.knowledge_base.store.repair import repair
 
-        Raises:
-            KnowledgeBaseError: knowledge.jsonl reads fine, or no snapshot is readable.
-        """
-        with self.locked("repair"):
-            try:
-                read_items(self.knowledge_path)
-            except DataError as exc:
-                problem = str(exc)
-            else:
-                raise KnowledgeBaseError(
-                    f"{self.knowledge_path} reads fine: nothing to repair (`bundlekd kb rollback` "
-                    "undoes an operation)"
-                )
-            for target in reversed(self.snapshots()):
-                try:
-                    items = read_items(self.snapshot_dir / f"{target}.jsonl")
-                except DataError:
-                    continue
-                break
-            else:
-                raise KnowledgeBaseError(f"{self.kb_dir}: no readable snapshot to repair from")
-            seq = self._next_seq()
-            kept = self.kb_dir / f"{KNOWLEDGE_FILE}.corrupt-{seq}"
-            kept.write_bytes(self.knowledge_path.read_bytes())
-            write_jsonl(self.knowledge_path, (item.to_row() for item in items.values()))
-            files = read_snapshot_files(self.snapshot_dir, target)
-            restored = restore_files(self.kb_dir, files) if files is not None else {}
-            lost = [e["seq"] for e in self.history() if e["seq"] >= target]
-            event = {
-                "seq": seq,
-                "op": "repair",
-                "at": utc_now(),
-                "pid": os.getpid(),
-                "snapshot": None,
-                "summary": {
-                    "to": target,
-                    "damaged": problem,
-                    "kept_as": kept.name,
-                    "lost_operations": lost,
-                },
-                "changes": [{"action": "files", **restored}],
-            }
-            strict_json(event, f"{self.kb_dir}: repair")
-            append_jsonl(self.history_path, event)
-            self.write_manifest()
-        logger.warning(
-            "%s: knowledge.jsonl put back from snapshot %d; operations %s are lost (the damaged "
-            "file is %s)",
-            self.kb_dir,
-            target,
-            lost,
-            kept.name,
-        )
-        return target
+        return repair(self)
 
 
 def knowledge_provenance(items: Iterable[KnowledgeItem], shown: int = 5) -> dict[str, Any]:
