@@ -347,3 +347,14 @@ def test_11_a_damaged_knowledge_file_names_the_repair_that_restores_it(kb_dir: P
     assert (kb_dir / "knowledge.jsonl.corrupt-4").read_text() == '{"id": "cut off'
     assert KnowledgeBase.open(kb_dir).tool_drift() is None
     check_consistent(kb_dir)
+
+
+def test_a_fit_in_a_scratch_copy_keeps_the_item_memory_cache(kb_dir: Path) -> None:
+    """The tool is fitted in `.scratch/`; the exemplar vectors it embedded stay with the KB."""
+    caches = list((kb_dir / "index").glob("item_memory-*.npz"))
+    assert caches
+    for cache in caches:
+        cache.unlink()
+    refit(kb_dir)
+    assert list((kb_dir / "index").glob("item_memory-*.npz"))
+    assert KnowledgeStore(kb_dir).history()[-1]["op"] == "refit-tool"

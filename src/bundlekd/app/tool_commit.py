@@ -168,6 +168,7 @@ def commit_fit(
                 scratch, fit, train=train, data_dir=data_dir, progress=progress, record=None
             )
             text = tool_path(copy).read_text("utf-8")
+            _keep_item_memory_cache(copy, kb.kb_dir)
         with store.transaction(op) as tx:
             tx.files = {f"{TOOL_DIR}/{TOOL_FILE}": text}
             tx.changed = True
@@ -183,3 +184,16 @@ def commit_fit(
                 **(summary or {}),
             }
     return tool
+
+
+def _keep_item_memory_cache(copy: Path, kb_dir: Path) -> None:
+    """The fit embedded the exemplars' titles into the copy's item-memory cache (a rebuildable
+    cache keyed by exemplar id): keep it, so reads of the KB do not embed them again."""
+    from bundlekd.files import atomic_write_bytes
+    from bundlekd.knowledge_base.retrieval.item_memory import CACHE_PREFIX
+
+    for cache in (copy / "index").glob(f"{CACHE_PREFIX}-*.npz"):
+        target = kb_dir / "index" / cache.name
+        data = cache.read_bytes()
+        if not target.is_file() or target.read_bytes() != data:
+            atomic_write_bytes(target, data)
