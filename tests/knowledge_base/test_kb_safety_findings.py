@@ -358,3 +358,13 @@ def test_a_fit_in_a_scratch_copy_keeps_the_item_memory_cache(kb_dir: Path) -> No
     refit(kb_dir)
     assert list((kb_dir / "index").glob("item_memory-*.npz"))
     assert KnowledgeStore(kb_dir).history()[-1]["op"] == "refit-tool"
+
+
+def test_the_api_refuses_a_nan_merge_threshold(kb_dir: Path) -> None:
+    from kb_writers import rule
+
+    with pytest.raises(ConfigError, match="merge_threshold"):
+        KnowledgeBase.open(kb_dir).add([rule("Tea and cake.")], merge_threshold=float("nan"))
+    assert "--merge-threshold" in cli(
+        "kb", "add", str(kb_dir), "x.jsonl", "--merge-threshold", "inf", code=2
+    )

@@ -1,6 +1,7 @@
 """Random sequences of KB writes (issue 25.7): Hypothesis' rule-based state machine over add,
 remove, prune, refit-tool and rollback on a small real KB (the sample's food domain, learned
-tool, hashing embedder), with a writer (remove, refit-tool, prune) killed inside its commit now and then.
+tool, hashing embedder), with a writer (remove, refit-tool, prune) killed inside its commit
+now and then.
 
 After every step: history.jsonl is strict JSON with increasing numbers, a real change (the
 knowledge or the tool differ) has a snapshot and a no-op has none, the tool matches the
