@@ -163,8 +163,10 @@ class KBWrites(RuleBasedStateMachine):
         before = self.state()
         real = knowledge_store.append_jsonl
 
+        history = (self.kb_dir / knowledge_store.HISTORY_FILE).resolve()
+
         def dies(path, row):  # type: ignore[no-untyped-def]
-            if Path(path).name == knowledge_store.HISTORY_FILE:
+            if Path(path).resolve() == history:  # the KB's own commit, not a scratch copy's
                 raise Killed
             return real(path, row)
 
