@@ -88,9 +88,19 @@ def test_kb_changes_mark_the_tool_stale_and_refit_tool_refits_it(
     kb = KnowledgeBase.open(kb_dir)
     assert kb.tool_drift() is None
     assert "stale" not in kb.grouping_tool().metadata
-    # Undo the removal: the refit tool goes, the tool fitted on that state comes back.
+    refitted = (kb_dir / "tool" / "tool.json").read_bytes()
+    assert [e["op"] for e in kb.history()][-2:] == ["remove", "refit-tool"]
+    # The refit is an operation of its own (issue 22): the first rollback undoes it, and says
+    # that the tool put back is stale; the second undoes the removal, tool and knowledge both.
+    result = cli("kb", "rollback", str(kb_dir))
+    assert "its grouping tool as it was then" in result
+    assert "fitted on another knowledge state" in result
+    assert (kb_dir / "tool" / "tool.json").read_bytes() == fitted
     cli("kb", "rollback", str(kb_dir))
     assert (kb_dir / "tool" / "tool.json").read_bytes() == fitted
+    assert exemplar.id in {i.id for i in KnowledgeBase.open(kb_dir).items()}
+    assert KnowledgeBase.open(kb_dir).tool_drift() is None
+    assert refitted != fitted
 
 
 def test_a_resume_refuses_a_kb_changed_in_place(
