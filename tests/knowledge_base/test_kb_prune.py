@@ -104,7 +104,7 @@ def test_a_kept_prune_refits_the_tool_and_rollback_restores_both(kb_dir: Path) -
     before = _state(kb_dir)
     output = cli("kb", "prune", str(kb_dir), "--top", "1")
     assert "most harmful" in output
-    assert "decision: kept (history #2)" in output
+    assert "decision: kept (history #3)" in output  # 1 add, 2 fit-tool
     kb = KnowledgeBase.open(kb_dir)
     event = kb.history()[-1]
     assert event["op"] == "prune"

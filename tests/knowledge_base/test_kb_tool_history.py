@@ -56,7 +56,13 @@ def test_rollback_restores_the_tool_and_the_first_states_predictions(
     kb_dir = tmp_path / "kb"
     shutil.copytree(source, kb_dir)
     assert predict(kb_dir) != first  # the grown KB predicts differently
-    result = cli("kb", "rollback", str(kb_dir))
+    # The second distill logged two operations: its add, then its tool fit (`fit-tool`).
+    assert [e["op"] for e in KnowledgeBase.open(kb_dir).history()][-2:] == ["add", "fit-tool"]
+    result = cli("kb", "rollback", str(kb_dir))  # undoes the fit: the first tool, stale now
+    assert "its grouping tool as it was then" in result
+    assert (kb_dir / "tool" / "tool.json").read_bytes() == first_tool
+    assert "fitted on another knowledge state" in result
+    result = cli("kb", "rollback", str(kb_dir))  # undoes the add
     assert "its grouping tool as it was then" in result
     assert (kb_dir / "tool" / "tool.json").read_bytes() == first_tool
     assert predict(kb_dir) == first
@@ -82,9 +88,19 @@ def test_kb_changes_mark_the_tool_stale_and_refit_tool_refits_it(
     kb = KnowledgeBase.open(kb_dir)
     assert kb.tool_drift() is None
     assert "stale" not in kb.grouping_tool().metadata
-    # Undo the removal: the refit tool goes, the tool fitted on that state comes back.
+    refitted = (kb_dir / "tool" / "tool.json").read_bytes()
+    assert [e["op"] for e in kb.history()][-2:] == ["remove", "refit-tool"]
+    # The refit is an operation of its own (issue 22): the first rollback undoes it, and says
+    # that the tool put back is stale; the second undoes the removal, tool and knowledge both.
+    result = cli("kb", "rollback", str(kb_dir))
+    assert "its grouping tool as it was then" in result
+    assert "fitted on another knowledge state" in result
+    assert (kb_dir / "tool" / "tool.json").read_bytes() == fitted
     cli("kb", "rollback", str(kb_dir))
     assert (kb_dir / "tool" / "tool.json").read_bytes() == fitted
+    assert exemplar.id in {i.id for i in KnowledgeBase.open(kb_dir).items()}
+    assert KnowledgeBase.open(kb_dir).tool_drift() is None
+    assert refitted != fitted
 
 
 def test_a_resume_refuses_a_kb_changed_in_place(
@@ -147,6 +163,7 @@ def test_rolling_back_to_a_snapshot_without_its_tool_says_the_tool_is_stale(
     shutil.copytree(source, kb_dir)
     for kept in (kb_dir / "snapshots").glob("*.files.json"):
         kept.unlink()  # as a KB from before versioned tool files
-    result = cli("kb", "rollback", str(kb_dir))
+    cli("kb", "rollback", str(kb_dir))  # the tool fit: nothing kept to put back
+    result = cli("kb", "rollback", str(kb_dir))  # the add: the grown state's tool stays
     assert "as it was then" not in result
     assert "fitted on another knowledge state" in result

@@ -2,26 +2,37 @@
 
 The first turn generates bundles. Edit commands (merge, remove, split, rename, show, help) are
 applied locally and deterministically: a 135M model cannot be trusted to rewrite JSON on
-request. Anything else goes to the LLM with the session listing, the current bundles and the
-recent questions and answers. The library returns `ChatTurn` values; only the CLI prints.
+request. "why" questions are answered from the grouping tool's evidence (`agent.why`): pair
+scores, the val-chosen decoding settings and the matching training bundles; with
+`phrase_with_llm` the LLM adds a short wording of that evidence after it, never instead of it
+(off by default: the 135M default model repeats itself). Anything else goes to the LLM with the
+session listing, the current bundles and the recent questions and answers. The library
+returns `ChatTurn` values; only the CLI prints.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from bundlekd.agent.prompting import KnowledgeSnippet, listing_text
 from bundlekd.agent.student import StudentAgent
 from bundlekd.agent.tool_agent import ToolAgent
+from bundlekd.agent.why import WhyError, answer_why, is_why, parse_why
 from bundlekd.data.schema import Bundle, Item, Prediction, Session
+from bundlekd.errors import BundleKDError, LLMError
 from bundlekd.files import canonical_hash
+from bundlekd.knowledge_base.grouping.explain import Evidence, Explanation, gather_evidence
+from bundlekd.knowledge_base.grouping.tool import GroupingTool
 from bundlekd.llm.base import ChatRequest, Message, Sampling
 from bundlekd.prompts import render, template_version
 from bundlekd.text import trim_repetition
 
-TurnKind = Literal["bundles", "edit", "answer", "show", "help", "error"]
+TurnKind = Literal["bundles", "edit", "answer", "explain", "show", "help", "error"]
+#: Computes the tool's evidence for a session (the default: `gather_evidence` on the tool).
+EvidenceSource = Callable[[Session], Evidence]
 
 HELP_TEXT = """Commands (bundle numbers as shown; product numbers as in the product list):
   show                      list the current bundles
@@ -30,9 +41,13 @@ HELP_TEXT = """Commands (bundle numbers as shown; product numbers as in the prod
   split 1                   split bundle 1 into two halves
   split 1 3 4               move products 3 and 4 out of bundle 1 into a new bundle
   rename 1 <intent>         give bundle 1 a new intent
+  why                       the grouping tool's evidence for every bundle
+  why bundle 2              ... for bundle 2
+  why is 3 in bundle 1?     ... for product 3 and bundle 1 ("why 3": where it is)
+  why 2 and 5               ... for the pair of products 2 and 5
   help                      this text
   quit                      leave
-Anything else is a question for the model ("why is 3 in bundle 1?")."""
+Anything else is a question for the model."""
 
 _NUMBERS = re.compile(r"\d+")
 _RENAME = re.compile(r"^rename\s+(?:bundle\s+)?(\d+)\s*(?:to\s+|as\s+|:\s*)?(.*)$", re.I | re.S)
@@ -47,6 +62,7 @@ class ChatTurn:
     bundles: tuple[Bundle, ...]
     knowledge: tuple[KnowledgeSnippet, ...] = ()
     prediction: Prediction | None = None
+    explanation: Explanation | None = None
 
 
 def session_from_titles(titles: list[str], domain: str = "custom") -> Session:
@@ -72,6 +88,10 @@ class ChatSession:
         session: The session to talk about (shown to the model as titles only).
         history_turns: Question/answer pairs kept in the model's context (2048-token models).
         max_reply_tokens: Token limit for free-form answers.
+        evidence: Computes the grouping tool's evidence for the session (default: the
+            agent's tool when it is a `GroupingTool`; None: "why" goes to the LLM).
+        phrase_with_llm: After the evidence of a "why", the LLM words it briefly (for a
+            capable model; off by default).
     """
 
     def __init__(
@@ -81,6 +101,8 @@ class ChatSession:
         *,
         history_turns: int = 3,
         max_reply_tokens: int = 160,
+        evidence: EvidenceSource | None = None,
+        phrase_with_llm: bool = False,
     ) -> None:
         self.agent = agent
         self.session = session.public()
@@ -90,6 +112,10 @@ class ChatSession:
         self.history_turns = history_turns
         self.max_reply_tokens = max_reply_tokens
         self.started = False
+        self.evidence_source = evidence if evidence is not None else _tool_evidence(agent)
+        self.phrase_with_llm = phrase_with_llm
+        self._evidence: Evidence | None = None
+        self._knowledge_ids: tuple[str, ...] = ()
 
     # -- turns -------------------------------------------------------------------------------
 
@@ -104,6 +130,7 @@ class ChatSession:
             prediction = self.agent.generate([self.session])[0]
             self.knowledge = ()
         self.bundles = list(prediction.bundles)
+        self._knowledge_ids = tuple(prediction.knowledge_ids)
         self.started = True
         if prediction.parsed:
             message = f"{len(self.bundles)} bundle(s) proposed."
@@ -130,6 +157,8 @@ class ChatSession:
             return self._split(command)
         if first == "rename":
             return self._rename(text)
+        if is_why(text) and self.evidence_source is not None:
+            return self._why(text)
         return self._ask(text)
 
     def lines(self) -> list[str]:
@@ -138,8 +167,10 @@ class ChatSession:
 
     # -- edits -------------------------------------------------------------------------------
 
-    def _turn(self, kind: TurnKind, message: str) -> ChatTurn:
-        return ChatTurn(kind, message, tuple(self.bundles), self.knowledge)
+    def _turn(
+        self, kind: TurnKind, message: str, explanation: Explanation | None = None
+    ) -> ChatTurn:
+        return ChatTurn(kind, message, tuple(self.bundles), self.knowledge, explanation=explanation)
 
     def _bundle_numbers(self, command: str) -> list[int] | str:
         numbers = [int(n) for n in _NUMBERS.findall(command)]
@@ -253,3 +284,60 @@ class ChatSession:
         answer = trim_repetition(completion.text.strip()) or "(no answer)"
         self.history.append((question, answer))
         return self._turn("answer", answer)
+
+    # -- "why": the grouping tool's evidence ---------------------------------------------------
+
+    def evidence(self) -> Evidence:
+        """The tool's evidence for the session (computed once: the session never changes)."""
+        if self._evidence is None:
+            assert self.evidence_source is not None
+            self._evidence = self.evidence_source(self.session)
+        return self._evidence
+
+    def _why(self, question: str) -> ChatTurn:
+        try:
+            text, explanation = answer_why(
+                self.evidence(),
+                self.session,
+                self.bundles,
+                parse_why(question),
+                self._knowledge_ids,
+            )
+        except (WhyError, BundleKDError) as exc:  # an unknown number, or a tool that fails
+            return self._turn("error", str(exc))
+        if self.phrase_with_llm and self.agent.llm is not None:
+            text += "\n\n" + self._phrase(question, text)
+        return self._turn("explain", text, explanation)
+
+    def _phrase(self, question: str, evidence: str) -> str:
+        """The LLM's short wording of the evidence (shown after it; a failure says so)."""
+        config = self.agent.config
+        prompt = render("explain_chat", evidence=evidence)
+        request = ChatRequest(
+            messages=(Message("system", prompt.text), Message("user", question)),
+            sampling=Sampling(
+                max_new_tokens=self.max_reply_tokens,
+                temperature=config.temperature,
+                seed=config.seed,
+            ),
+            adapter=config.adapter,
+            custom_id=f"chat-why/{self.session.session_id}",
+            prompt_version=prompt.version,
+        )
+        assert self.agent.llm is not None
+        try:
+            completion = self.agent.llm.generate([request])[0]
+        except LLMError as exc:  # a backend that is down costs the wording, not the evidence
+            return f"(the model could not word it: {exc})"
+        if completion.error is not None:
+            return f"(the model could not word it: {completion.error})"
+        answer = trim_repetition((completion.text or "").strip())
+        return f"In short ({self.agent.llm.model_id}): {answer}" if answer else "(no wording)"
+
+
+def _tool_evidence(agent: StudentAgent | ToolAgent) -> EvidenceSource | None:
+    """The agent's grouping tool as an evidence source, when it has one."""
+    tool = getattr(agent, "proposer", None)
+    if not isinstance(tool, GroupingTool):
+        return None
+    return lambda session: gather_evidence(tool, [session])[0]

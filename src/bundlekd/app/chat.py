@@ -54,9 +54,14 @@ def open_chat(
     train: Sequence[Session],
     *,
     infer_domain: bool = False,
+    phrase_with_llm: bool = False,
 ) -> tuple[ChatSession, LLM, str | None]:
     """A ChatSession over `session` with the configured student (close the LLM when done),
     and a note to show when the session's domain was inferred.
+
+    "why" questions are answered from the grouping tool's evidence (modes tool and agent);
+    `phrase_with_llm` lets the model add a short wording after the evidence (worth it only
+    with a capable model: the 135M default repeats itself).
 
     `infer_domain` (typed-in products, no --domain): with a grouping tool, the session takes
     the domain of the KB exemplars nearest its titles, since a learned tool scores only the
@@ -82,7 +87,7 @@ def open_chat(
     except BaseException:
         llm.close()
         raise
-    return ChatSession(agent, session), llm, note
+    return ChatSession(agent, session, phrase_with_llm=phrase_with_llm), llm, note
 
 
 def nearest_domain(

@@ -42,7 +42,7 @@ def comparison_rows(
     """`bundlekd.eval.compare.comparison_rows` (pair floor first, one row per method), each
     row with the whole-bundle metrics of the headline variant added."""
     rows = subset_rows(reports, domain)
-    floors = [r.group(domain).floor for r in reports.values() if r.group(domain).floor]
+    floors = [f for r in reports.values() if (f := r.group(domain).floor) is not None]
     for row in rows:
         name = row["method"]
         if name in reports:

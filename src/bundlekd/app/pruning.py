@@ -8,28 +8,29 @@
    A session's exemplars go together: dropping one bundle of a session would leave its titles
    in the memory as the session's unbundled items (its sibling exemplars list them as
    `others`), so its bundled pairs would turn into not-bundled evidence.
-3. In a scratch copy of the KB: remove them and refit the tool as it was fitted (scorer on
-   train, grouping settings on val).
+3. In a scratch copy of the KB (inside it, `.scratch/`): remove them and refit the tool as it
+   was fitted (scorer on train, grouping settings on val). The whole prune holds the KB's
+   writer lock, and the sessions it draws again must be the ones the tool recorded.
 4. Judge on val: keep the pruning only if no domain's strict P or strict unique R drops by
    more than `tolerance`, the tool before and after scored the same way on the same sessions.
 5. One operation `prune` in the KB's history either way, its summary the decision and the
    numbers. Kept: the exemplars are marked removed and the refit tool goes in with them (the
    snapshot keeps the state before, so `bundlekd kb rollback` restores the knowledge and its
-   tool together). Rejected: nothing changes but the record.
+   tool together). Rejected: nothing changes but the record, which takes no snapshot (a bare
+   rollback undoes the last real change, not the record).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bundlekd.app.tool_credit import Credit, ToolCredit, credit_tool
-from bundlekd.errors import KnowledgeBaseError
+from bundlekd.errors import ConfigError, KnowledgeBaseError
 
 if TYPE_CHECKING:
     from bundlekd.data.schema import Session
@@ -64,66 +65,91 @@ def prune_kb(
     dry_run: bool = False,
     data_dir: Path | None = None,
     progress: Progress | None = None,
+    accept_data_change: bool = False,
 ) -> PruneResult:
     """Credit, prune, refit and judge on val (module docstring).
 
+    A prune that may write holds the KB's writer lock from the start: no other writer changes
+    the knowledge or the tool it credits, and its scratch copy lives in the KB's `.scratch/`
+    (deleted by the next writer if this one is killed).
+
     Raises:
-        KnowledgeBaseError: no tool, a tool fitted on another knowledge state, a cosine tool,
-            or the KB changed while pruning (nothing is written then).
-        ConfigError: the KB does not say how its tool was fitted, or no val sessions.
+        ConfigError: a count below 1, a tolerance that is negative, NaN or infinite; the KB
+            does not say how its tool was fitted, or no val sessions.
+        KnowledgeBaseError: not a KB, no exemplars or no tool, a tool fitted on another
+            knowledge state, a cosine tool.
+        LeakageError: the tool records a fit split other than train.
+        DataError: the sessions drawn again are not the ones the tool recorded (unless
+            `accept_data_change`, which the prune's history entry then logs).
     """
+    from bundlekd.app.tool_commit import check_data_identity, draw_fit_sessions, require_exemplars
     from bundlekd.app.tool_fitting import fit_tool_as
+    from bundlekd.knowledge_base.grouping.tool import tool_path
+    from bundlekd.knowledge_base.store.scratch import scratch_copy
+    from bundlekd.numbers import count, finite
 
-    if top < 1 or min_queries < 1 or tolerance < 0:
-        raise KnowledgeBaseError("prune: --top and --min-sessions >= 1, --tolerance >= 0")
-    kb = _open(kb_dir, write=False)  # reopened for writing only to record the decision
-    drift = kb.tool_drift()
-    if drift is not None:
-        raise KnowledgeBaseError(f"{drift}; prune a KB whose tool matches its knowledge")
-    fit = _fit_settings(kb_dir)
-    train, val = _train_val(fit, data_dir)
-    start = kb.knowledge_hash()
-    tool = kb.grouping_tool(_embedder(kb, fit))
+    count(top, "--top")
+    count(min_queries, "--min-sessions")
+    tolerance = finite(tolerance, "--tolerance", low=0.0)
+    require_exemplars(kb_dir, "prune")
+    if not tool_path(kb_dir).is_file():
+        raise KnowledgeBaseError(
+            f"{kb_dir}: no grouping tool to prune with; fit one with `bundlekd kb refit-tool "
+            f"{kb_dir}`"
+        )
+    kb = _open(kb_dir, write=not dry_run)
+    guard = contextlib.nullcontext() if dry_run else kb.store.locked("prune")
+    with guard:
+        drift = kb.tool_drift()
+        if drift is not None:
+            raise KnowledgeBaseError(f"{drift}; prune a KB whose tool matches its knowledge")
+        fit = _fit_settings(kb_dir)
+        train, val = draw_fit_sessions(fit, data_dir, where=str(tool_path(kb_dir)))
+        if not any(s.bundles for s in val):
+            raise ConfigError(f"{fit['source']}: no labelled val sessions to judge the pruning on")
+        changed = check_data_identity(kb_dir, train, val, accept=accept_data_change)
+        start = kb.knowledge_hash()
+        tool = kb.grouping_tool(_embedder(kb, fit))
 
-    def step(stage: str) -> Callable[[int, int], None]:
-        return lambda done, total: progress(stage, done, total) if progress else None
+        def step(stage: str) -> Callable[[int, int], None]:
+            return lambda done, total: progress(stage, done, total) if progress else None
 
-    credit = credit_tool(tool, kb.items(), train, progress=step("crediting exemplars on train"))
-    candidates = sorted(
-        (c for c in credit.sessions.values() if c.net < 0 and len(c.queries) >= min_queries),
-        key=lambda c: (c.net, c.key),
-    )[:top]
-    removed = sorted({i for c in candidates for i in credit.members.get(c.key, [])})
-    before = tool_scores(tool, val)
-    result = PruneResult("dry run", credit, candidates, removed, before)
-    result.settings["before"] = _settings(tool)
-    if not removed:
-        result.decision = "nothing to prune"
-    if dry_run or not removed:
-        return result
+        credit = credit_tool(tool, kb.items(), train, progress=step("crediting exemplars on train"))
+        candidates = sorted(
+            (c for c in credit.sessions.values() if c.net < 0 and len(c.queries) >= min_queries),
+            key=lambda c: (c.net, c.key),
+        )[:top]
+        removed = sorted({i for c in candidates for i in credit.members.get(c.key, [])})
+        before = tool_scores(tool, val)
+        result = PruneResult("dry run", credit, candidates, removed, before)
+        result.settings["before"] = _settings(tool)
+        if not removed:
+            result.decision = "nothing to prune"
+        if dry_run or not removed:
+            return result
 
-    with tempfile.TemporaryDirectory(prefix="bundlekd-prune-") as scratch:
-        copy = Path(scratch) / "kb"
-        shutil.copytree(kb_dir, copy, ignore=shutil.ignore_patterns("snapshots", "*.lock"))
-        pruned = _open(copy, write=True)
-        pruned.remove(removed)
-        refit = fit_tool_as(pruned, fit, train=train, data_dir=data_dir, progress=progress)
-        result.val_after = tool_scores(refit, val)
-        result.settings["after"] = _settings(refit)
-        from bundlekd.knowledge_base.grouping.tool import tool_path
-
-        tool_text = tool_path(copy).read_text("utf-8")
-    worse = [
-        d
-        for d, (p, r) in before.items()
-        if d not in result.val_after
-        or result.val_after[d][0] < p - tolerance - EPSILON
-        or result.val_after[d][1] < r - tolerance - EPSILON
-    ]
-    result.decision = "rejected" if worse else "kept"
-    summary = _summary(result, credit, top, min_queries, tolerance, worse)
-    kept = removed if not worse else []
-    result.operation = _record(_open(kb_dir, write=True), start, kept, tool_text, summary)
+        with scratch_copy(kb_dir, "prune") as copy:
+            pruned = _open(copy, write=True)
+            pruned.remove(removed)
+            refit = fit_tool_as(
+                pruned, fit, train=train, data_dir=data_dir, progress=progress, record=None
+            )
+            result.val_after = tool_scores(refit, val)
+            result.settings["after"] = _settings(refit)
+            tool_text = tool_path(copy).read_text("utf-8")
+        worse = [
+            d
+            for d, (p, r) in before.items()
+            if d not in result.val_after
+            or result.val_after[d][0] < p - tolerance - EPSILON
+            or result.val_after[d][1] < r - tolerance - EPSILON
+        ]
+        result.decision = "rejected" if worse else "kept"
+        summary = _summary(result, credit, top, min_queries, tolerance, worse)
+        if changed:
+            summary["data_changed"] = changed
+        kept = removed if not worse else []
+        result.operation = _record(kb, start, kept, tool_text, summary)
     logger.info("prune of %s: %s (%s)", kb_dir, result.decision, summary)
     return result
 
@@ -180,28 +206,6 @@ def _fit_settings(kb_dir: Path) -> dict[str, Any]:
             "decides pairs without exemplar evidence; pruning needs --tool-scorer learned"
         )
     return fit
-
-
-def _train_val(fit: dict[str, Any], data_dir: Path | None) -> tuple[list[Session], list[Session]]:
-    """The training sample the tool was fitted on (drawn again as `fit_tool_as` draws it) and
-    the val sessions; never test."""
-    from bundlekd.data.sampling import sample_sessions
-    from bundlekd.data.sources import data_dir_from_env, load_sessions
-    from bundlekd.errors import ConfigError
-
-    recorded = fit.get("data_dir")
-    data_dir = data_dir or data_dir_from_env() or (Path(recorded) if recorded else None)
-    domains = list(fit.get("domains") or ()) or None
-    sessions = load_sessions(
-        fit["source"], domains=domains, split=fit.get("split", "train"), data_dir=data_dir
-    )
-    sampled = sample_sessions(
-        sessions, fit.get("ratio", 1.0), fit.get("strategy", "random"), fit.get("seed", 0)
-    )
-    val = load_sessions(fit["source"], domains=domains, split="val", data_dir=data_dir)
-    if not any(s.bundles for s in val):
-        raise ConfigError(f"{fit['source']}: no labelled val sessions to judge the pruning on")
-    return sampled[: fit.get("limit")], val
 
 
 def _embedder(kb: KnowledgeBase, fit: dict[str, Any]) -> Any:
@@ -276,7 +280,8 @@ def prune_report(
 ) -> list[str]:
     """Printable lines: what the credit saw, the most helpful and harmful exemplars, the
     pruned sessions, val before and after, the decision."""
-    from bundlekd.app.study.utility import ItemUtility, utility_report
+    from bundlekd.app.study.utility import ItemUtility
+    from bundlekd.app.utility_view import utility_lines
 
     credit = result.credit
     counts = ", ".join(f"{name}: {n}" for name, n in credit.decided.items())
@@ -289,7 +294,7 @@ def prune_report(
         ),
         key=lambda u: (-u.utility, -u.sessions, u.item_id),
     )
-    lines += utility_report(ranked, texts, top=show, min_sessions=min_queries)
+    lines += utility_lines(ranked, texts, top=show, min_sessions=min_queries)
     lines.append(f"pruned sessions ({len(result.candidates)}, {len(result.removed)} exemplars)")
     for c in result.candidates[:show]:
         members = len(credit.members.get(c.key, []))

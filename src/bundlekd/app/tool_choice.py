@@ -36,11 +36,11 @@ logger = logging.getLogger(__name__)
 Objective = Literal["gjs", "bcubed_f1", "pair_f1", "exact_f1", "pr"]
 OBJECTIVES: tuple[str, ...] = ("gjs", "bcubed_f1", "pair_f1", "exact_f1", "pr")
 #: (policy, thresholds) searched on val.
-THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.15, 0.91, 0.05))
+THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.15, 0.91, 0.05))
 CANDIDATE_POLICIES = ("partition", "average", "complete", "pairs")
 #: The candidates of the `pr` rule, as they were (so an older tool re-fits to the same choice).
 PR_POLICIES = ("complete", "average", "pairs")
-PR_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.30, 0.91, 0.05))
+PR_THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.30, 0.91, 0.05))
 #: Member and bundle floors of the partition policy (0: off).
 FLOORS = (0.0, 0.5, 0.6, 0.7)
 #: The metrics recorded per domain for the chosen settings (tool.json `val_scores`).
@@ -200,12 +200,16 @@ def choose_settings(
         if best is None or key > best[0]:
             best = (key, settings, scores, guard)
     assert best is not None
-    _, settings, scores, guard = best
+    key, settings, scores, guard = best
     if not guard:
         logger.warning(
-            "no grouping setting keeps the clustering bar's val strict P/R%s in every domain; "
-            "chose the one that misses by the least",
+            "no grouping setting keeps the clustering bar's val strict P/R%s within %.2f in "
+            "every domain (%d val sessions); chose the one that misses by the least "
+            "(%+.3f in its worst domain)",
             " and coverage" if coverage_floor else "",
+            tolerance,
+            len(sessions),
+            key[1],
         )
     logger.info(
         "tool settings %s chosen on val by %s (guard rails met: %s)", settings, objective, guard

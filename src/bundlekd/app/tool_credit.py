@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bundlekd.data.leakage import check_fit_sessions
 from bundlekd.errors import KnowledgeBaseError
 
 if TYPE_CHECKING:
@@ -108,8 +109,12 @@ def credit_tool(
     decided each hit and miss (module docstring). `leave_own_out`: a session that is in the
     memory (a training session) is scored with itself left out, as the scorer was fitted.
 
+    Only train sessions may be credited on (the leakage guard's `check_fit_sessions`): the
+    credit chooses what to prune, and val judges that choice.
+
     Raises:
         KnowledgeBaseError: the tool's scorer has no memory (the cosine scorer).
+        LeakageError: a session from val, test or no known split.
     """
     from bundlekd.knowledge_base.grouping.features import KERNEL_WINDOW
     from bundlekd.knowledge_base.grouping.learned import LearnedScorer
@@ -120,6 +125,7 @@ def credit_tool(
             f"the grouping tool's {scorer.kind} scorer decides pairs without exemplar evidence; "
             "credit needs the learned scorer (distil with --tool-scorer learned)"
         )
+    check_fit_sessions(sessions, use="crediting the grouping tool's exemplars")
     exemplars = [i for i in items if i.kind == "exemplar" and i.status == "active"]
     owners = {
         domain: _Owners(memory, (i for i in exemplars if i.domain == domain))

@@ -177,15 +177,26 @@ def fit_tool_as(
     train: Sequence[Session] | None = None,
     data_dir: Path | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    record: str | None = "fit-tool",
 ) -> GroupingTool:
     """Fit the KB's tool as `fit` says (what `distill` records: source, domains, split, ratio,
     strategy, seed, limit, scorer, tool embedder); `train` is that sample when the caller has
     it, else it is drawn again (the same seed gives the same sessions).
 
+    With `record` (the default) the fit is history operation `record`, fitted in a scratch
+    copy under the KB's writer lock (`tool_commit.commit_fit`); None saves it in place (what
+    the scratch copy itself does).
+
     Raises:
         ConfigError: the source has no val sessions (the tool is tuned on val, never test).
+        LeakageError: `fit` names a split other than train.
     """
+    if record is not None:
+        from bundlekd.app.tool_commit import commit_fit
+
+        return commit_fit(kb, fit, train=train, data_dir=data_dir, progress=progress, op=record)
     from bundlekd.app.components import build_embedder
+    from bundlekd.data.leakage import check_fit_split
     from bundlekd.data.sampling import sample_sessions
     from bundlekd.data.sources import data_dir_from_env, load_sessions
     from bundlekd.llm.config import EmbedderConfig
@@ -194,9 +205,8 @@ def fit_tool_as(
     data_dir = data_dir or data_dir_from_env() or (Path(recorded_dir) if recorded_dir else None)
     domains = list(fit.get("domains") or ()) or None
     if train is None:
-        sessions = load_sessions(
-            fit["source"], domains=domains, split=fit.get("split", "train"), data_dir=data_dir
-        )
+        split = check_fit_split(fit.get("split", "train"), use="the grouping tool's scorer")
+        sessions = load_sessions(fit["source"], domains=domains, split=split, data_dir=data_dir)
         sampled = sample_sessions(
             sessions, fit.get("ratio", 1.0), fit.get("strategy", "random"), fit.get("seed", 0)
         )
@@ -254,18 +264,22 @@ def recorded_fit(kb_dir: Path) -> dict[str, Any]:
     from bundlekd.files import read_json
     from bundlekd.knowledge_base.grouping.tool import tool_path
 
+    damage = "no tool/tool.json with its fit settings"
     try:
         saved = read_json(tool_path(kb_dir))
         fit = saved["metadata"]["fit"]
         if isinstance(fit, dict) and isinstance(fit.get("source"), str):
             return dict(fit)
-    except (BundleKDError, KeyError, TypeError):
-        pass  # a damaged or older tool file: the distill config may still say
+    except BundleKDError as exc:  # a damaged tool file: the distill config may still say
+        if tool_path(kb_dir).exists():
+            damage = str(exc)  # names the file, line and column
+    except (KeyError, TypeError):
+        pass  # an older tool file: the distill config may still say
     config_file = kb_dir / "distill.config.yaml"
     if not config_file.is_file():
         raise ConfigError(
-            f"{kb_dir}: no record of how its grouping tool was fitted (no tool/tool.json with "
-            "its fit settings, no distill.config.yaml); fit one with `bundlekd distill --kinds "
+            f"{kb_dir}: no record of how its grouping tool was fitted ({damage}, no "
+            "distill.config.yaml); fit one with `bundlekd distill --kinds "
             f"exemplar --kb {kb_dir} ...`"
         )
     from bundlekd.config import load_config
@@ -294,39 +308,47 @@ def refit_tool(
     *,
     data_dir: Path | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    accept_data_change: bool = False,
 ) -> GroupingTool:
     """Fit the KB's grouping tool again on its knowledge as it is now, with the settings it was
-    fitted with (`recorded_fit`): what `kb add`/`kb remove` leave stale."""
+    fitted with (`recorded_fit`): what `kb add`/`kb remove` leave stale. One history operation
+    `refit-tool`, under the KB's writer lock (`kb rollback` undoes it).
+
+    Raises:
+        KnowledgeBaseError: not a KB, or one without exemplars (no tool to refit).
+        LeakageError: the recorded split is not train.
+        DataError: the sessions drawn again are not the ones the tool recorded (unless
+            `accept_data_change`, which history then logs).
+    """
     from bundlekd.app.components import open_kb
+    from bundlekd.app.tool_commit import (
+        check_data_identity,
+        commit_fit,
+        draw_fit_sessions,
+        require_exemplars,
+    )
     from bundlekd.knowledge_base.config import KBConfig
+    from bundlekd.knowledge_base.grouping.tool import tool_path
     from bundlekd.llm.config import EmbedderConfig
 
+    require_exemplars(kb_dir, "refit")
     fit = recorded_fit(kb_dir)
-    before = _train_hash(kb_dir)
+    saved = tool_path(kb_dir)
+    where = str(saved if saved.is_file() else kb_dir / "distill.config.yaml")
     kb = open_kb(KBConfig(dir=kb_dir), EmbedderConfig(), create=True)
-    tool = fit_tool_as(kb, fit, data_dir=data_dir, progress=progress)
-    after = tool.metadata["fitted_on"]["train_hash"]
-    if before is not None and before != after:
-        logger.warning(
-            "%s: the training sessions drawn again differ from the ones the tool was fitted on "
-            "(train hash %s, was %s): has the source data changed?",
-            kb_dir,
-            after,
-            before,
+    with kb.store.locked("refit-tool"):  # the tool it is compared with cannot change meanwhile
+        train, val = draw_fit_sessions(fit, data_dir, where=where)
+        changed = check_data_identity(kb_dir, train, val, accept=accept_data_change)
+        summary = {"data_changed": changed} if changed else {}
+        return commit_fit(
+            kb,
+            fit,
+            train=train,
+            data_dir=data_dir,
+            progress=progress,
+            op="refit-tool",
+            summary=summary,
         )
-    return tool
-
-
-def _train_hash(kb_dir: Path) -> str | None:
-    from bundlekd.errors import BundleKDError
-    from bundlekd.files import read_json
-    from bundlekd.knowledge_base.grouping.tool import tool_path
-
-    try:
-        value = read_json(tool_path(kb_dir))["metadata"]["fitted_on"]["train_hash"]
-    except (BundleKDError, KeyError, TypeError):
-        return None
-    return value if isinstance(value, str) else None
 
 
 def _cross_fitted_scorer(

@@ -51,7 +51,7 @@ def _show(chat: ChatSession, turn: ChatTurn) -> None:
     if turn.kind == "error":
         err_console.print(printable(turn.message), style="red")
         return
-    if turn.kind in ("answer", "help"):
+    if turn.kind in ("answer", "help", "explain"):
         console.print(printable(turn.message))
         return
     console.print(printable(turn.message))
@@ -92,8 +92,21 @@ def chat_command(
     threads: ThreadsOpt = None,
     embedder: EmbedderOpt = None,
     max_new_tokens: MaxNewTokensOpt = None,
+    explain_with_llm: Annotated[
+        bool,
+        typer.Option(
+            "--explain-with-llm",
+            help="After the grouping tool's evidence for a 'why', let the model word it "
+            "briefly. For a capable model only: the 135M default repeats itself.",
+        ),
+    ] = False,
 ) -> None:
-    """Propose bundles for one session, then edit them or ask about them ("help" for commands)."""
+    """Propose bundles for one session, then edit them or ask about them ("help" for commands).
+
+    "why" questions ("why", "why bundle 2", "why is 3 in bundle 1?", "why 2 and 5") are
+    answered from the grouping tool's evidence: pair probabilities, the val-chosen decoding
+    settings and the training bundles that match.
+    """
     from bundlekd.app.chat import open_chat, pick_session
 
     with errors_to_exit():
@@ -119,7 +132,9 @@ def chat_command(
         titles = items or ([] if session_id is not None else _read_titles())
         session, train = pick_session(loaded.config, session_id, titles)
         ad_hoc = session_id is None and not loaded.config.data.domains
-        chat, llm, note = open_chat(loaded.config, session, train, infer_domain=ad_hoc)
+        chat, llm, note = open_chat(
+            loaded.config, session, train, infer_domain=ad_hoc, phrase_with_llm=explain_with_llm
+        )
         session = chat.session
         console.print(
             styled("bold", f"session {printable(session.session_id)}", f"({session.domain})")

@@ -1,7 +1,9 @@
 """`bundlekd kb ...`: knowledge-base maintenance (thin wrappers over knowledge_base.kb).
 
-Reads (search, stats, diff, history) never write to the KB. Every cell is `rich.text.Text`:
-KB texts, ids and paths are data, never rich markup.
+Reads (search, stats, diff, history) never write to the KB. Writes (add, remove, rollback,
+refit-tool, prune, repair, rebuild) take the KB's one writer lock: a second writer waits,
+saying who holds it. Every float option is finite and every count positive (`cli.checks`).
+Every cell is `rich.text.Text`: KB texts, ids and paths are data, never rich markup.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from bundlekd.cli.checks import count_option, finite_option
 from bundlekd.cli.common import console, errors_to_exit, progress_bar, stage_progress, warn
 from bundlekd.sanitize import printable
 
@@ -32,6 +35,15 @@ EMBEDDER_OPTION = typer.Option(
 )
 CHROMA_URL_OPTION = typer.Option(
     None, "--chroma-url", help="Chroma server (`chroma run`), e.g. http://localhost:8000."
+)
+DATA_DIR_OPTION = typer.Option(
+    None, "--data-dir", help="Data folder (default $BUNDLEKD_DATA_DIR, else as recorded)."
+)
+ACCEPT_DATA_CHANGE_OPTION = typer.Option(
+    False,
+    "--accept-data-change",
+    help="Fit even when the train/val sessions drawn again differ from the ones the tool "
+    "recorded (logged in kb history).",
 )
 
 
@@ -82,7 +94,10 @@ def add(
     kb_dir: Path = KB_DIR,
     items: Path = typer.Argument(..., help="JSONL of {kind, text, domain, ...provenance}."),
     merge_threshold: float = typer.Option(
-        0.92, "--merge-threshold", help="Cosine at which a near-duplicate merges (>1: never)."
+        0.92,
+        "--merge-threshold",
+        help="Cosine at which a near-duplicate merges (>1: never).",
+        callback=finite_option(low=0.0),
     ),
     index: str | None = INDEX_OPTION,
     embedder: str | None = EMBEDDER_OPTION,
@@ -135,11 +150,15 @@ def remove(
 def search(
     kb_dir: Path = KB_DIR,
     query: str = typer.Argument(..., help="Query text: session item titles, never categories."),
-    k: int = typer.Option(5, "-k", "--top-k", help="Number of items."),
+    k: int = typer.Option(5, "-k", "--top-k", help="Number of items.", callback=count_option()),
     kind: list[str] | None = typer.Option(None, "--kind", help="Restrict to kind(s)."),
     domain: str | None = typer.Option(None, "--domain", help="Restrict to one domain."),
-    mmr_lambda: float | None = typer.Option(None, "--mmr", help="MMR lambda in [0, 1]."),
-    token_budget: int | None = typer.Option(None, "--token-budget", help="Approx. tokens."),
+    mmr_lambda: float | None = typer.Option(
+        None, "--mmr", help="MMR lambda in [0, 1].", callback=finite_option(0.0, 1.0)
+    ),
+    token_budget: int | None = typer.Option(
+        None, "--token-budget", help="Approx. tokens.", callback=count_option()
+    ),
     index: str | None = INDEX_OPTION,
     embedder: str | None = EMBEDDER_OPTION,
     chroma_url: str | None = CHROMA_URL_OPTION,
@@ -173,7 +192,9 @@ def stats(
     samples: Path | None = typer.Option(
         None, "--samples", help="The eval samples.jsonl of --utility (default: beside it)."
     ),
-    top: int = typer.Option(10, "--top", help="Items listed at each end (--utility)."),
+    top: int = typer.Option(
+        10, "--top", help="Items listed at each end (--utility).", callback=count_option()
+    ),
 ) -> None:
     """Counts by kind, status and domain; which splits fed the KB; embedder and index (a read)."""
     with _open(kb_dir, index, embedder, chroma_url, read_only=True) as kb:
@@ -181,12 +202,19 @@ def stats(
         provenance = kb.provenance()
         texts = {item.id: f"{item.kind}: {item.text}" for item in kb.items()} if utility else {}
     if utility is not None:
-        from bundlekd.app.study.utility import knowledge_utility, utility_report
+        from bundlekd.app.study.utility import knowledge_utility
+        from bundlekd.app.utility_view import check_utility_inputs, utility_lines
 
         with errors_to_exit():
             scored = samples or utility.with_name(f"{utility.stem}.eval") / "samples.jsonl"
+            split = check_utility_inputs(utility, scored)
             ranked = knowledge_utility(utility, scored)
-        for line in utility_report(ranked, texts, top=top, min_sessions=2):
+        if split == "test":
+            warn(
+                f"{scored} scores the TEST split: a ranking by test scores must not choose what "
+                "to keep or prune (that leaks test labels); use a run on val"
+            )
+        for line in utility_lines(ranked, texts, top=top, min_sessions=2):
             console.print(printable(line), markup=False)
         return
     summary = {
@@ -233,19 +261,32 @@ def diff(
 @app.command()
 def history(kb_dir: Path = KB_DIR) -> None:
     """The operation log (rollback --to N restores the state before operation N)."""
+    from bundlekd.errors import KnowledgeBaseError
     from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
 
     with errors_to_exit():
         store = KnowledgeStore(kb_dir)
+        if not store.exists():
+            raise KnowledgeBaseError(f"{kb_dir}: not a knowledge base (no knowledge.jsonl)")
         events = store.history()
-        unlogged = store.unlogged_change() if store.exists() else None
+        unlogged = store.unlogged_change()
+        kept = set(store.snapshots())
     table = Table(title=Text(f"history of {kb_dir}"))
-    for column in ("#", "at", "op", "changes", "summary"):
+    for column in ("#", "at", "op", "undo", "changes", "summary"):
         table.add_column(column)
     for event in events:
         summary = ", ".join(f"{k}={v}" for k, v in event.get("summary", {}).items())
-        table.add_row(*_row(event["seq"], event["at"], event["op"], len(event["changes"]), summary))
+        snapshot = event.get("snapshot")
+        undo = "-" if snapshot is None else ("yes" if snapshot in kept else "evicted")
+        table.add_row(
+            *_row(event["seq"], event["at"], event["op"], undo, len(event["changes"]), summary)
+        )
     console.print(table)
+    console.print(
+        f"{len(kept)} snapshot(s) kept (the newest {store.keep_snapshots} real changes stay "
+        "undoable; `kb retention` changes it); undo '-': the operation changed nothing",
+        markup=False,
+    )
     if unlogged is not None:
         warn(
             f"operation {unlogged} changed knowledge.jsonl but was interrupted before it was "
@@ -261,7 +302,8 @@ def rollback(
     embedder: str | None = EMBEDDER_OPTION,
     chroma_url: str | None = CHROMA_URL_OPTION,
 ) -> None:
-    """Restore the KB as it was before operation N (default: undo the latest operation)."""
+    """Restore the KB as it was before operation N (default: undo the latest real change;
+    operations that changed nothing, such as a rejected prune, are skipped)."""
     with _open(kb_dir, index, embedder, chroma_url) as kb:
         target = kb.rollback(to)
         active = len(kb.items())
@@ -277,22 +319,23 @@ def rollback(
 @app.command("refit-tool")
 def refit_tool(
     kb_dir: Path = KB_DIR,
-    data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="Data folder (default $BUNDLEKD_DATA_DIR, else as recorded)."
-    ),
+    data_dir: Path | None = DATA_DIR_OPTION,
+    accept_data_change: bool = ACCEPT_DATA_CHANGE_OPTION,
 ) -> None:
     """Fit the KB's grouping tool again on its knowledge as it is now.
 
     Uses the settings it was fitted with (source, split, ratio, seed, scorer: recorded in
     tool/tool.json, else the KB's distill.config.yaml); what `kb add` and `kb remove` leave
-    stale.
+    stale. One `refit-tool` operation in `kb history`: `kb rollback` puts the old tool back.
     """
     from bundlekd.app.tool_fitting import refit_tool as refit
 
     with errors_to_exit(), progress_bar() as bar:
         progress = stage_progress(bar)
 
-        tool = refit(kb_dir, data_dir=data_dir, progress=progress)
+        tool = refit(
+            kb_dir, data_dir=data_dir, progress=progress, accept_data_change=accept_data_change
+        )
     scores = tool.metadata.get("val_scores", {})
     tuned = ", ".join(
         f"{d} P {v['precision']:.3f} R {v['recall']:.3f}" for d, v in sorted(scores.items())
@@ -307,25 +350,35 @@ def refit_tool(
 @app.command()
 def prune(
     kb_dir: Path = KB_DIR,
-    top: int = typer.Option(20, "--top", help="Training sessions pruned at most."),
+    top: int = typer.Option(
+        20, "--top", help="Training sessions pruned at most.", callback=count_option()
+    ),
     min_sessions: int = typer.Option(
-        3, "--min-sessions", help="Credited in at least this many replayed sessions."
+        3,
+        "--min-sessions",
+        help="Credited in at least this many replayed sessions.",
+        callback=count_option(),
     ),
     tolerance: float = typer.Option(
-        0.0, "--tolerance", help="Val drop in strict P or R that still keeps the pruning."
+        0.0,
+        "--tolerance",
+        help="Val drop in strict P or R that still keeps the pruning.",
+        callback=finite_option(low=0.0),
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Credit and list; change nothing."),
-    show: int = typer.Option(5, "--show", help="Items listed at each end."),
-    data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="Data folder (default $BUNDLEKD_DATA_DIR, else as recorded)."
+    show: int = typer.Option(
+        5, "--show", help="Items listed at each end (0: none).", callback=count_option(0)
     ),
+    data_dir: Path | None = DATA_DIR_OPTION,
+    accept_data_change: bool = ACCEPT_DATA_CHANGE_OPTION,
 ) -> None:
     """Prune the exemplars whose evidence decided more misses than hits; keep it if val agrees.
 
     Credits the tool's exemplars on its training sessions (each with itself left out of the
     memory), removes the most harmful sessions' exemplars, refits the tool (train, then val)
     and keeps that only if no domain's val strict P or R drops. Test is never read. Either way
-    one `prune` operation in `kb history` records the numbers; `kb rollback` undoes a kept one.
+    one `prune` operation in `kb history` records the numbers; `kb rollback` undoes a kept one
+    (a rejected one changed nothing and takes no snapshot). Holds the KB's writer lock.
     """
     from bundlekd.app.pruning import prune_kb, prune_report
     from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
@@ -341,6 +394,7 @@ def prune(
             dry_run=dry_run,
             data_dir=data_dir,
             progress=progress,
+            accept_data_change=accept_data_change,
         )
         texts = {i.id: f"{i.kind}: {i.text}" for i in KnowledgeStore(kb_dir).items(status=None)}
     for line in prune_report(result, texts, show=show, min_queries=min_sessions):
@@ -359,4 +413,56 @@ def rebuild(
         embedded = kb.rebuild_index()
     console.print(
         f"rebuilt the {kb.index.backend} index: {embedded} item(s) embedded", markup=False
+    )
+
+
+@app.command()
+def repair(kb_dir: Path = KB_DIR) -> None:
+    """Put back a damaged knowledge.jsonl from the KB's newest readable snapshot.
+
+    The damaged file is kept beside it (knowledge.jsonl.corrupt-N); the operations from that
+    snapshot on are lost and listed in the `repair` entry of `kb history`.
+    """
+    from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
+
+    with errors_to_exit():
+        store = KnowledgeStore(kb_dir)
+        if not store.exists():
+            from bundlekd.errors import KnowledgeBaseError
+
+            raise KnowledgeBaseError(f"{kb_dir}: not a knowledge base (no knowledge.jsonl)")
+        target = store.repair()
+        event = store.history()[-1]
+    lost = ", ".join(f"#{n}" for n in event["summary"]["lost_operations"]) or "none"
+    console.print(
+        f"put back the state before operation {target} ({len(store.items())} active item(s)); "
+        f"lost operations: {lost}; the damaged file is {event['summary']['kept_as']}",
+        markup=False,
+    )
+
+
+@app.command()
+def retention(
+    kb_dir: Path = KB_DIR,
+    keep: int | None = typer.Option(
+        None,
+        "--keep",
+        help="Keep the snapshots of the newest N real changes (default 20).",
+        callback=count_option(),
+    ),
+) -> None:
+    """Show (or set with --keep) how many real changes stay undoable by `kb rollback`."""
+    from bundlekd.errors import KnowledgeBaseError
+    from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
+
+    with errors_to_exit():
+        store = KnowledgeStore(kb_dir)
+        if not store.exists():
+            raise KnowledgeBaseError(f"{kb_dir}: not a knowledge base (no knowledge.jsonl)")
+        if keep is not None:
+            store.set_keep_snapshots(keep)
+    console.print(
+        f"{kb_dir}: the newest {store.keep_snapshots} real changes stay undoable "
+        f"({len(store.snapshots())} snapshot(s) kept now)",
+        markup=False,
     )

@@ -14,6 +14,11 @@ session (its `split`) or a knowledge row (its `source_splits`). Each one is:
 
 Forced sources are logged as a warning and returned, so the caller can record them; a forced
 session without a split is recorded as ``"unknown"`` (`split_label`), never as training data.
+
+Fitting is stricter (`check_fit_split`, `check_fit_sessions`): whatever fits or credits a
+learned part (the grouping tool's scorer, `kb prune`'s credit, `kb refit-tool`) reads the train
+split only, whatever a file on disk (tool.json, distill.config.yaml) says it was fitted on, and
+no flag forces it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ TEST_SPLIT = "test"
 KNOWN_SPLITS: tuple[str, ...] = ("train", "val", TEST_SPLIT)
 #: Splits whose labels may feed knowledge and fitted parts (val is for choosing, not test).
 NON_TEST_SPLITS: tuple[str, ...] = ("train", "val")
+#: The one split a fitter may read labels from.
+FIT_SPLIT = "train"
 #: Recorded for a (forced) source that has no split.
 UNKNOWN_SPLIT = "unknown"
 _SHOWN = 5
@@ -147,6 +154,27 @@ def check_sessions(
         can_force_unknown=can_force_unknown,
         noun="session",
     )
+
+
+def check_fit_split(split: object, *, use: str, where: str = "") -> str:
+    """The split a fitter is told to draw from (a recorded setting), when it is train.
+
+    Raises:
+        LeakageError: any other split (test, val, unknown or not a string); never forceable,
+            whatever the file that recorded it says. `where` names that file.
+    """
+    if split == FIT_SPLIT:
+        return FIT_SPLIT
+    source = f"{where} says " if where else ""
+    raise LeakageError(
+        f"refusing to fit {use} on the {split!r} split ({source}it was fitted on it): only "
+        f"{FIT_SPLIT} labels may fit it, and no flag overrides this"
+    )
+
+
+def check_fit_sessions(sessions: Sequence[Session], *, use: str) -> SourceCheck:
+    """`check_sessions` for a fitter: train sessions only, never forceable."""
+    return check_sessions(sessions, use=use, allowed=(FIT_SPLIT,), can_force=False)
 
 
 def split_label(session: Session) -> str:

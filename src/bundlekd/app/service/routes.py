@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from bundlekd.app.service.batcher import OverloadedError
 from bundlekd.app.service.errors import UnavailableError
+from bundlekd.app.service.explanations import ExplanationOut, explain_predictions, explainer
 from bundlekd.app.service.limits import (
     LimitError,
     check_bundles_request,
@@ -132,7 +133,17 @@ async def metrics(request: Request) -> Response:
 
 
 @api.post("/bundles", response_model=BundlesResponse, summary="Bundles for one or more sessions.")
-async def bundles(body: BundlesRequest, request: Request) -> BundlesResponse:
+async def bundles(
+    body: BundlesRequest,
+    request: Request,
+    explain: Annotated[
+        bool,
+        Query(
+            description="Add each prediction's `explanation`: the grouping tool's evidence "
+            "(pair scores, val-chosen settings, matching training bundles). No LLM."
+        ),
+    ] = False,
+) -> Any:
     started = time.perf_counter()
     state = _state(request)
     settings = state.settings
@@ -156,7 +167,10 @@ async def bundles(body: BundlesRequest, request: Request) -> BundlesResponse:
             state.metrics.error("session_limit")
     sessions = [s.to_session() for s, p in zip(given, problems, strict=True) if p is None]
     predictions = await _generate(state, mode, sessions) if sessions else []
-    answered = iter(zip(predictions, sessions, strict=True))
+    explained: list[ExplanationOut | None] = [None] * len(sessions)
+    if explain and sessions:
+        explained = await _explain(state, runtime.agents[mode], sessions, predictions)
+    answered = iter(zip(predictions, sessions, explained, strict=True))
     answers = []
     for session_in, problem in zip(given, problems, strict=True):
         if problem is not None:
@@ -165,11 +179,32 @@ async def bundles(body: BundlesRequest, request: Request) -> BundlesResponse:
         else:
             answers.append(PredictionOut.of(*next(answered)))
     state.metrics.sessions.labels(mode).inc(len(sessions))
-    return BundlesResponse(
+    response = BundlesResponse(
         mode=mode,
         predictions=answers,
         elapsed_ms=round(1000 * (time.perf_counter() - started), 3),
     )
+    if explain:
+        return response
+    # the field exists only when asked for: an answer without it is the same as before
+    unasked = {"predictions": {"__all__": {"explanation"}}}
+    return JSONResponse(response.model_dump(mode="json", exclude=unasked))
+
+
+async def _explain(
+    state: ServiceState, agent: Any, sessions: list[Session], predictions: list[Prediction]
+) -> list[ExplanationOut | None]:
+    """The tool's evidence per prediction, on the explanation thread (503 on timeout)."""
+    loop = asyncio.get_running_loop()
+    work = loop.run_in_executor(explainer(), explain_predictions, agent, sessions, predictions)
+    try:
+        return await asyncio.wait_for(work, state.settings.request_timeout_s)
+    except TimeoutError:
+        raise UnavailableError(
+            f"the explanation did not finish in {state.settings.request_timeout_s:g} s "
+            "(request_timeout_s); retry later",
+            "timeout",
+        ) from None
 
 
 async def _generate(state: ServiceState, mode: str, sessions: list[Session]) -> list[Prediction]:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from bundlekd.agent.config import AgentMode
+from bundlekd.app.service.explanations import ExplanationOut
 from bundlekd.data.schema import Bundle, Item, Prediction, Session
 
 KnowledgeKind = Literal["pattern", "rule", "thought", "exemplar"]
@@ -132,6 +133,12 @@ class PredictionOut(BaseModel):
     parsed: bool = Field(description="The model's output could be read (always true in tool).")
     errors: list[str] = Field(description="What went wrong with the model's output, if anything.")
     method: str = Field(description="Method label, e.g. tool or agent-name-top3.")
+    explanation: ExplanationOut | None = Field(
+        default=None,
+        description="Only with `?explain=true`: why the bundles are what they are, from the "
+        "grouping tool's evidence (pair scores, val-chosen decoding settings, matching "
+        "training bundles). Null for a refused session or a mode without the tool.",
+    )
 
     @classmethod
     def refused(cls, session: SessionIn, error: SessionError) -> PredictionOut:
@@ -149,7 +156,12 @@ class PredictionOut(BaseModel):
         )
 
     @classmethod
-    def of(cls, prediction: Prediction, session: Session) -> PredictionOut:
+    def of(
+        cls,
+        prediction: Prediction,
+        session: Session,
+        explanation: ExplanationOut | None = None,
+    ) -> PredictionOut:
         position = {item.item_id: n for n, item in enumerate(session.items, start=1)}
 
         def bundles(values: tuple[Bundle, ...]) -> list[BundleOut]:
@@ -171,6 +183,7 @@ class PredictionOut(BaseModel):
             parsed=prediction.parsed,
             errors=list(prediction.errors),
             method=prediction.method,
+            explanation=explanation,
         )
 
 

@@ -146,7 +146,9 @@ class _Tables:
         self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for size in range(1, n + 1):
             subsets = np.flatnonzero(popcount == size)
-            rows_s, rows_t, starts = [], [], []
+            rows_s: list[int] = []
+            rows_t: list[int] = []
+            starts: list[int] = []
             for s in subsets.tolist():
                 low = int(lowest[s])
                 rest = s ^ low
@@ -183,7 +185,8 @@ def _subset_values(weights: np.ndarray) -> np.ndarray:
     masks = np.arange(1 << n, dtype=np.int64)
     bits = ((masks[:, None] >> np.arange(n)) & 1).astype(np.float64)
     upper = np.triu(weights, k=1)
-    return np.einsum("mi,ij,mj->m", bits, upper, bits)
+    values: np.ndarray = np.einsum("mi,ij,mj->m", bits, upper, bits)
+    return values
 
 
 def _symmetric(weights: np.ndarray) -> np.ndarray:

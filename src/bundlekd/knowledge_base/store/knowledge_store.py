@@ -4,16 +4,30 @@ Layout of a KB directory::
 
     knowledge.jsonl     one KnowledgeItem per line (source of truth)
     history.jsonl       append-only log, one line per mutating operation
-    snapshots/<n>.jsonl knowledge.jsonl as it was *before* operation n (last `keep_snapshots`)
+    snapshots/<n>.jsonl knowledge.jsonl as it was *before* operation n (see "Undo" below)
     snapshots/<n>.files.json  the files fitted from it (the grouping tool), as they were (`state`)
     manifest.json       counts, embedder id, index backend, versions; written last (P9)
     index/              the vector index, a rebuildable cache (see index.py)
-    .lock               filelock held by every mutating operation
+    .lock               filelock held by every operation that changes the KB
+    .lock.owner         who holds it (op, pid, since), for the message of a writer that waits
+    .scratch/           copies a prune or a tool fit works on (`scratch`), removed by the next
+                        writer when a killed one left them
 
 Every mutation runs inside `transaction()`: take the lock, re-read `knowledge.jsonl` (another
 process may have written it since we last looked), apply the change, snapshot the old file,
 rewrite atomically, append history, rewrite the manifest. So concurrent writers never lose
-each other's items.
+each other's items. The lock is one per KB folder and per process (`_file_lock`): a writer that
+holds it can open the KB again (another store object) without waiting for itself, and a second
+writer waits for it (saying who holds it), up to `lock_timeout_s`, then refuses.
+
+Undo. Only a real change takes a snapshot: an operation that changed nothing (a rejected prune,
+a rollback to the state the KB is in, a refit that gave the same tool) is logged with
+``"snapshot": null``. A bare rollback undoes the latest real change not yet undone
+(`undo_chain`), and retention (`keep_snapshots`, a KB setting kept in manifest.json, default
+20) keeps the snapshots of the newest real changes and of the changes successive bare
+rollbacks would undo, so neither a run of no-ops nor a rollback evicts them. history.jsonl is
+strict JSON (no NaN or infinity). A knowledge.jsonl that no longer parses is put back from the
+newest readable snapshot by `repair` (`bundlekd kb repair`), which the read error names.
 
 A crash between the knowledge write and the history append would leave a change no history
 line lists, which a later rollback would silently drop. Its trace is a snapshot numbered past
@@ -34,7 +48,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
 from bundlekd.data.leakage import NON_TEST_SPLITS, classify
@@ -48,6 +61,8 @@ from bundlekd.files import (
     write_json,
     write_jsonl,
 )
+from bundlekd.knowledge_base.store import scratch
+from bundlekd.knowledge_base.store.history_log import strict_json, undo_chain
 from bundlekd.knowledge_base.store.items import (
     SCHEMA_VERSION,
     KnowledgeItem,
@@ -56,12 +71,14 @@ from bundlekd.knowledge_base.store.items import (
     utc_now,
 )
 from bundlekd.knowledge_base.store.state import (
+    current_files,
     knowledge_hash,
     prune_snapshot_files,
     read_snapshot_files,
     restore_files,
     snapshot_files,
 )
+from bundlekd.knowledge_base.store.writer_lock import WriterLock
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +86,7 @@ KNOWLEDGE_FILE = "knowledge.jsonl"
 HISTORY_FILE = "history.jsonl"
 MANIFEST_FILE = "manifest.json"
 SNAPSHOT_DIR = "snapshots"
-LOCK_FILE = ".lock"
+DEFAULT_KEEP_SNAPSHOTS = 20
 
 
 def read_items(path: str | Path) -> dict[str, KnowledgeItem]:
@@ -140,22 +157,40 @@ class KnowledgeStore:
     """File-backed knowledge store rooted at `kb_dir` (see the module docstring for the layout)."""
 
     def __init__(
-        self, kb_dir: str | Path, *, keep_snapshots: int = 20, lock_timeout_s: float = 600.0
+        self,
+        kb_dir: str | Path,
+        *,
+        keep_snapshots: int | None = None,
+        lock_timeout_s: float = 600.0,
     ) -> None:
         self.kb_dir = Path(kb_dir)
-        self.keep_snapshots = keep_snapshots
-        # One lock object per store: filelock locks are re-entrant per object, so nested
-        # `locked()` calls in one process do not deadlock.
-        self._lock = FileLock(str(self.kb_dir / LOCK_FILE), timeout=lock_timeout_s)
+        self.lock_timeout_s = lock_timeout_s
+        self._writer = WriterLock(self.kb_dir, lock_timeout_s)
         self._cache: tuple[tuple[int, int, int], dict[str, KnowledgeItem]] | None = None
         self.settings: dict[str, Any] = {}
         if self.manifest_path.exists():
             manifest = read_json(self.manifest_path)
             self.settings = {
                 key: manifest[key]
-                for key in ("embedder_id", "index_backend", "created_at")
+                for key in ("embedder_id", "index_backend", "created_at", "keep_snapshots")
                 if key in manifest
             }
+        if keep_snapshots is not None:
+            self.settings["keep_snapshots"] = keep_snapshots
+
+    @property
+    def keep_snapshots(self) -> int:
+        """How many real changes stay undoable (the KB's `keep_snapshots` setting)."""
+        value = self.settings.get("keep_snapshots", DEFAULT_KEEP_SNAPSHOTS)
+        return value if isinstance(value, int) and value >= 1 else DEFAULT_KEEP_SNAPSHOTS
+
+    def set_keep_snapshots(self, keep: int) -> None:
+        """Keep the snapshots of the newest `keep` real changes (recorded in manifest.json)."""
+        from bundlekd.numbers import count
+
+        with self.locked("retention"):
+            self.settings["keep_snapshots"] = count(keep, "keep_snapshots")
+            self.write_manifest()
 
     # --- paths ---------------------------------------------------------------------------
     @property
@@ -192,8 +227,21 @@ class KnowledgeStore:
         if stamp is None:
             return {}
         if self._cache is None or self._cache[0] != stamp:
-            self._cache = (stamp, read_items(self.knowledge_path))
+            try:
+                items = read_items(self.knowledge_path)
+            except DataError as exc:
+                raise self._damaged(exc) from None
+            self._cache = (stamp, items)
         return dict(self._cache[1])
+
+    def _damaged(self, exc: DataError) -> DataError:
+        """A read error of knowledge.jsonl, naming the command that puts back a snapshot."""
+        if not self.snapshots():
+            return exc
+        return DataError(
+            f"{exc}; knowledge.jsonl is damaged: put back its last snapshot with "
+            f"`bundlekd kb repair {self.kb_dir}`"
+        )
 
     def items(
         self, *, status: str | None = "active", kind: str | None = None, domain: str | None = None
@@ -224,18 +272,35 @@ class KnowledgeStore:
 
     # --- writing -------------------------------------------------------------------------
     @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the KB's inter-process lock (re-entrant within this store object)."""
-        self.kb_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            with self._lock:
-                yield
-        except Timeout as exc:
-            raise KnowledgeBaseError(f"{self.kb_dir}: timed out waiting for {LOCK_FILE}") from exc
+    def locked(self, op: str = "write") -> Iterator[None]:
+        """Hold the KB's writer lock as operation `op` (`writer_lock`; re-entrant within this
+        process and thread). The outermost hold deletes scratch copies a killed writer left.
+
+        Raises:
+            KnowledgeBaseError: still held by another writer after `lock_timeout_s`, or the
+                KB cannot be written.
+        """
+        with self._writer.held(op) as outermost:
+            if outermost:
+                self._check_writable()
+                scratch.clean(self.kb_dir)
+            yield
+
+    def _check_writable(self) -> None:
+        for path in (self.knowledge_path, self.history_path, self.manifest_path):
+            if path.exists() and not os.access(path, os.W_OK):
+                raise KnowledgeBaseError(
+                    f"{path}: read-only; this knowledge base cannot be changed (make it "
+                    "writable, or copy it: cp -a)"
+                )
+
+    def lock_owner(self) -> dict[str, Any] | None:
+        """Who holds the writer lock now, as it recorded itself (None: unknown or nobody)."""
+        return self._writer.owner()
 
     def init(self, **settings: Any) -> None:
         """Create an empty KB (idempotent) and record settings such as embedder_id."""
-        with self.locked():
+        with self.locked("init"):
             self.settings.update({k: v for k, v in settings.items() if v is not None})
             self.settings.setdefault("created_at", utc_now())
             if not self.knowledge_path.exists():
@@ -246,38 +311,51 @@ class KnowledgeStore:
     def transaction(self, op: str) -> Iterator[Transaction]:
         """Lock, log an earlier interrupted change, re-read, let the caller mutate, then commit
         if anything changed."""
-        with self.locked():
+        with self.locked(op):
             self.recover()
-            tx = Transaction(op=op, items=self.load())
+            items = self.load()
+            tx = Transaction(op=op, items=dict(items))
             yield tx
             if tx.changed:
-                self._commit(tx)
+                self._commit(tx, items)
 
-    def _commit(self, tx: Transaction) -> None:
+    def _commit(self, tx: Transaction, before: dict[str, KnowledgeItem]) -> None:
+        """Write a transaction: a real change (the items or the versioned files differ, or a
+        migration) takes snapshot `seq`; a no-op is logged without one."""
         seq = self._next_seq()
-        self._write_snapshot(seq)
-        write_jsonl(self.knowledge_path, (item.to_row() for item in tx.items.values()))
-        stamp = self._stamp()
-        if stamp is not None:  # we just wrote it: no need to parse it again
-            self._cache = (stamp, dict(tx.items))
-        if tx.files is not None:
+        knowledge = tx.items != before or tx.op == "migrate"
+        files = tx.files is not None and any(
+            current_files(self.kb_dir).get(k) != v for k, v in tx.files.items()
+        )
+        event: dict[str, Any] = {
+            "seq": seq,
+            "op": tx.op,
+            "at": utc_now(),
+            "pid": os.getpid(),
+            "snapshot": seq if knowledge or files else None,
+            "summary": tx.summary,
+            "changes": tx.changes,
+        }
+        strict_json(event, f"{self.kb_dir}: {tx.op}")  # before anything is written
+        if knowledge or files:
+            self._write_snapshot(seq, [*self.history(), event])
+        if knowledge:
+            write_jsonl(self.knowledge_path, (item.to_row() for item in tx.items.values()))
+            stamp = self._stamp()
+            if stamp is not None:  # we just wrote it: no need to parse it again
+                self._cache = (stamp, dict(tx.items))
+        if files and tx.files is not None:
             restored = restore_files(self.kb_dir, tx.files)
             tx.changes.append({"action": "files", **restored})
-        append_jsonl(
-            self.history_path,
-            {
-                "seq": seq,
-                "op": tx.op,
-                "at": utc_now(),
-                "pid": os.getpid(),
-                "snapshot": seq,
-                "summary": tx.summary,
-                "changes": tx.changes,
-            },
-        )
+        append_jsonl(self.history_path, event)
         self.write_manifest()
         logger.info(
-            "kb %s: %s committed as #%d (%d changes)", self.kb_dir, tx.op, seq, len(tx.changes)
+            "kb %s: %s logged as #%d (%d changes%s)",
+            self.kb_dir,
+            tx.op,
+            seq,
+            len(tx.changes),
+            "" if event["snapshot"] else "; nothing changed, no snapshot",
         )
 
     def unlogged_change(self) -> int | None:
@@ -290,13 +368,18 @@ class KnowledgeStore:
         seq = max(orphans)
         before = (self.snapshot_dir / f"{seq}.jsonl").read_bytes()
         now = self.knowledge_path.read_bytes() if self.knowledge_path.exists() else b""
-        # Equal: it died before rewriting knowledge.jsonl, so nothing changed.
-        return seq if before != now else None
+        if before != now:
+            return seq
+        # The knowledge is as it was: did the fitted files (a refit's tool) change?
+        files = read_snapshot_files(self.snapshot_dir, seq)
+        if files is not None and files != current_files(self.kb_dir):
+            return seq
+        return None  # it died before changing anything
 
     def recover(self) -> int | None:
         """Log an interrupted operation's change to knowledge.jsonl as operation `recovered`
         (so rollback can undo it); returns its number, or None when there was nothing to log."""
-        with self.locked():
+        with self.locked("recover"):
             seq = self.unlogged_change()
             if seq is None:
                 return None
@@ -349,14 +432,25 @@ class KnowledgeStore:
     def _next_seq(self) -> int:
         return max([self.last_seq(), *self.snapshots()]) + 1
 
-    def _write_snapshot(self, seq: int) -> None:
+    def _write_snapshot(self, seq: int, events: list[dict[str, Any]]) -> None:
+        """Keep the state before operation `seq`, then drop the snapshots retention lets go
+        (`events`: the history with this operation's entry last)."""
         current = self.knowledge_path.read_text("utf-8") if self.knowledge_path.exists() else ""
         # The fitted files first: a snapshot's knowledge never appears without them.
         snapshot_files(self.kb_dir, self.snapshot_dir, seq)
         atomic_write_text(self.snapshot_dir / f"{seq}.jsonl", current)
-        for old in self.snapshots()[: -self.keep_snapshots]:
-            (self.snapshot_dir / f"{old}.jsonl").unlink(missing_ok=True)
+        keep = self.retained(events)
+        for old in self.snapshots():
+            if old not in keep:
+                (self.snapshot_dir / f"{old}.jsonl").unlink(missing_ok=True)
         prune_snapshot_files(self.snapshot_dir, self.snapshots())
+
+    def retained(self, events: list[dict[str, Any]]) -> set[int]:
+        """The snapshots retention keeps: those of the newest `keep_snapshots` real changes,
+        and the next `keep_snapshots` a bare rollback would restore (`undo_chain`)."""
+        keep = self.keep_snapshots
+        real = [int(e["snapshot"]) for e in events if e.get("snapshot") is not None]
+        return set(real[-keep:]) | set(undo_chain(events)[:keep])
 
     def write_manifest(self) -> None:
         """Describe the KB; written after the payload, atomically (P9)."""
@@ -377,6 +471,11 @@ class KnowledgeStore:
             "knowledge_hash": knowledge_hash(items),
             "last_seq": self.last_seq(),
             "counts": count_items(items),
+            **(
+                {"keep_snapshots": self.settings["keep_snapshots"]}
+                if "keep_snapshots" in self.settings
+                else {}
+            ),
         }
         write_json(self.manifest_path, manifest)
 
@@ -389,8 +488,11 @@ class KnowledgeStore:
         """Rewrite knowledge.jsonl if any row is below SCHEMA_VERSION; returns rows migrated."""
         if not self.knowledge_path.exists():
             return 0
-        with self.locked():
-            stale = sum(migrate_row(row)[1] for _, row in iter_jsonl(self.knowledge_path))
+        with self.locked("migrate"):
+            try:
+                stale = sum(migrate_row(row)[1] for _, row in iter_jsonl(self.knowledge_path))
+            except DataError as exc:
+                raise self._damaged(exc) from None
             if stale:
                 with self.transaction("migrate") as tx:
                     tx.changed = True
@@ -398,18 +500,16 @@ class KnowledgeStore:
         return stale
 
     def rollback_target(self) -> int:
-        """The snapshot a bare `rollback` restores: before the latest op not yet undone."""
-        undone_from: float = float("inf")
-        for event in reversed(self.history()):
-            if event["op"] == "rollback":
-                undone_from = min(undone_from, event["summary"]["to"])
-                continue
-            if event["snapshot"] < undone_from:
-                return int(event["snapshot"])
-        raise KnowledgeBaseError(f"{self.kb_dir}: nothing to roll back")
+        """The snapshot a bare `rollback` restores: before the latest real change not yet
+        undone (operations that changed nothing are skipped)."""
+        chain = undo_chain(self.history())
+        if not chain:
+            raise KnowledgeBaseError(f"{self.kb_dir}: nothing to roll back")
+        return chain[0]
 
     def rollback(self, to: int | None = None) -> int:
-        """Restore the state before operation `to` (default: undo the latest op); returns it.
+        """Restore the state before operation `to` (default: undo the latest real change);
+        returns it.
 
         The fitted files kept with that snapshot (the grouping tool) come back with the
         knowledge; a snapshot that kept none (older KBs) leaves them as they are, and the KB
@@ -419,6 +519,12 @@ class KnowledgeStore:
             target = self.rollback_target() if to is None else to
             path = self.snapshot_dir / f"{target}.jsonl"
             if not path.exists():
+                event = next((e for e in self.history() if e["seq"] == target), None)
+                if event is not None and event.get("snapshot") is None:
+                    raise KnowledgeBaseError(
+                        f"{self.kb_dir}: operation {target} ({event['op']}) changed nothing, so "
+                        f"there is no state before it to restore; snapshots: {self.snapshots()}"
+                    )
                 raise KnowledgeBaseError(
                     f"{self.kb_dir}: snapshot {target} is not kept; available: {self.snapshots()}"
                 )
@@ -426,6 +532,13 @@ class KnowledgeStore:
             tx.files = read_snapshot_files(self.snapshot_dir, target)
             tx.summary = {"to": target, "files": "restored" if tx.files is not None else "kept"}
         return target
+
+    def repair(self) -> int:
+        """Put back the newest readable snapshot when knowledge.jsonl no longer parses
+        (`store.repair`); returns its number."""
+        from bundlekd.knowledge_base.store.repair import repair
+
+        return repair(self)
 
 
 def knowledge_provenance(items: Iterable[KnowledgeItem], shown: int = 5) -> dict[str, Any]:

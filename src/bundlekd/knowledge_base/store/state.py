@@ -49,13 +49,18 @@ def snapshot_path(snapshot_dir: Path, seq: int) -> Path:
     return snapshot_dir / f"{seq}{FILES_SUFFIX}"
 
 
-def snapshot_files(kb_dir: Path, snapshot_dir: Path, seq: int) -> None:
-    """Keep the versioned files as they are now (absent ones as null) with snapshot `seq`."""
+def current_files(kb_dir: Path) -> dict[str, str | None]:
+    """The versioned files as they are now (absent ones as None)."""
     files: dict[str, str | None] = {}
     for name in VERSIONED_FILES:
         path = kb_dir / name
         files[name] = path.read_bytes().decode("utf-8", "replace") if path.is_file() else None
-    write_json(snapshot_path(snapshot_dir, seq), files)
+    return files
+
+
+def snapshot_files(kb_dir: Path, snapshot_dir: Path, seq: int) -> None:
+    """Keep the versioned files as they are now (absent ones as null) with snapshot `seq`."""
+    write_json(snapshot_path(snapshot_dir, seq), current_files(kb_dir))
 
 
 def read_snapshot_files(snapshot_dir: Path, seq: int) -> dict[str, str | None] | None:

@@ -21,6 +21,7 @@ from bundlekd.knowledge_base.index.base import VectorIndex
 from bundlekd.knowledge_base.store.items import LABEL_KINDS, KnowledgeItem
 from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore, Transaction
 from bundlekd.llm.embeddings import Embedder
+from bundlekd.numbers import finite
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +199,8 @@ def add_items(
     `source_splits`, are refused unless `force` (the user forced it, and `kb stats` shows the
     split; `generate` and `eval` warn when such knowledge is used).
     """
+    if merge_threshold is not None:  # NaN would silently turn merging off
+        merge_threshold = finite(merge_threshold, "merge_threshold", low=0.0)
     candidates = list(candidates)
     _check_candidates(candidates, force)
     result = UpdateResult()
