@@ -76,7 +76,9 @@ def test_the_tool_proposes_the_same_batched_or_alone(tmp_path: Path) -> None:
     distill(dataset.split("train"), kinds=["exemplar"], kb_dir=kb.kb_dir, kb=kb)
     tool = fit_tool(kb, dataset.split("train"), dataset.split("val"), kb.embedder, scorer="learned")
     sessions = dataset.split("test") + dataset.split("val")
-    assert isinstance(tool._shared_products(), MemoryProducts)
+    first = tool._shared_products()
+    assert isinstance(first, MemoryProducts)
+    assert tool._shared_products() is first  # built once
     batched = tool.propose(sessions)
     assert batched == [tool.propose([s])[0] for s in sessions]
     assert any(found for found in batched)
@@ -84,3 +86,6 @@ def test_the_tool_proposes_the_same_batched_or_alone(tmp_path: Path) -> None:
     alone = tool.scorer.score([s.public() for s in sessions], vectors)  # no shared products
     for matrix, reference in zip(matrices, alone, strict=True):
         assert matrix.tobytes() == reference.tobytes()
+    tool.memory = kb.item_memory(kb.embedder)  # another item memory: products rebuilt
+    assert tool._shared_products() is not first
+    assert tool.propose(sessions) == batched

@@ -134,11 +134,13 @@ class GroupingTool:
             return None
         if not isinstance(self.memory, ItemMemory):
             return None
-        key = (id(self.scorer), id(self.memory), tuple(sorted(memories)))
-        if getattr(self, "_products_key", None) != key:
-            self._products = MemoryProducts(memories, self.memory)
-            self._products_key = key
-        return self._products
+        # Built for exactly these objects (held, so no other object can take their ids).
+        built_for = (self.scorer, self.memory, *memories.items())
+        cached = getattr(self, "_products", None)
+        if cached is None or not _same_objects(cached[0], built_for):
+            cached = (built_for, MemoryProducts(memories, self.memory))
+            self._products = cached
+        return cached[1]
 
     def group(self, session: Session, matrix: np.ndarray) -> list[list[int]]:
         chosen = self.settings.get(session.domain, self.default)
@@ -233,6 +235,19 @@ class GroupingTool:
             },
         )
         return path
+
+
+def _same_objects(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+    """The same objects (by identity; (name, object) pairs by name and identity)."""
+    if len(old) != len(new):
+        return False
+    for a, b in zip(old, new, strict=True):
+        if isinstance(a, tuple) and isinstance(b, tuple):
+            if a[0] != b[0] or a[1] is not b[1]:
+                return False
+        elif a is not b:
+            return False
+    return True
 
 
 def embed_sessions(embedder: Embedder, sessions: Sequence[Session]) -> list[np.ndarray]:
