@@ -276,7 +276,7 @@ def _category_columns(
     both = known[first] & known[second]
     agree = [both & (codes[first, c] == codes[second, c]) for c in range(3)]
     agree.append(codes[first, 3] == codes[second, 3])  # two unknown categories are equal too
-    keys = memory.pair_key(codes[first, 2], codes[second, 2])
+    keys = np.asarray(memory.pair_key(codes[first, 2], codes[second, 2]))
     positive, total = _lookup(
         memory.category_pair_keys,
         keys,

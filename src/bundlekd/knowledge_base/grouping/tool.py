@@ -124,7 +124,9 @@ class GroupingTool:
             return vectors, self.scorer.score(public, vectors), [None] * len(public)
         products = shared.session_products([s.domain for s in public], vectors)
         to_memory = [p.to_memory if p is not None else None for p in products]
-        return vectors, self.scorer.score(public, vectors, to_memory=to_memory), products
+        # shared products exist only for the learned scorer, whose score takes them
+        scorer: Any = self.scorer
+        return vectors, scorer.score(public, vectors, to_memory=to_memory), products
 
     def _shared_products(self) -> MemoryProducts | None:
         """One product per domain for the learned scorer's memory and the item memory (built
@@ -156,7 +158,7 @@ class GroupingTool:
     def propose(self, sessions: Sequence[Session]) -> list[list[Proposal]]:
         """Proposals per session, in order (titles only; deterministic)."""
         vectors, matrices, products = self._score(sessions)
-        proposals = []
+        proposals: list[list[Proposal]] = []
         for session, block, matrix, product in zip(
             sessions, vectors, matrices, products, strict=True
         ):

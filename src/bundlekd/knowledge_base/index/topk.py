@@ -53,4 +53,5 @@ def stable_top_k(scores: np.ndarray, k: int) -> np.ndarray:
     row, column = row[order], column[order]
     starts = np.searchsorted(row, np.arange(rows))
     take = starts[:, None] + np.arange(k)[None, :]
-    return column[take]
+    chosen: np.ndarray = column[take]
+    return chosen
