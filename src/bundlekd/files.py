@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -202,11 +202,20 @@ def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
 
 def append_jsonl(path: str | Path, row: dict[str, Any]) -> None:
     """Append one row and fsync, so an interrupted run keeps every finished line."""
+    append_jsonl_rows(path, [row])
+
+
+def append_jsonl_rows(path: str | Path, rows: Sequence[dict[str, Any]]) -> None:
+    """Append rows with one fsync (a batch: an fsync costs ~3 ms, more than the grouping tool
+    spends on a session). A crash inside the write can leave a cut last line, which readers
+    of resumable logs drop."""
     path = Path(path)
+    if not rows:
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            handle.write("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:

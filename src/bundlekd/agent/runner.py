@@ -1,6 +1,6 @@
 """Resumable batch generation into a predictions JSONL, with a manifest written last.
 
-Each finished batch is appended line by line (fsynced), so an interrupt loses at most the batch
+Each finished batch is appended with one fsync, so an interrupt loses at most the batch
 in flight. A re-run skips the (domain, session_id) keys already in the file; a half-written last
 line from a crash is cut off first. `<out>.manifest.json` is written atomically after the payload
 (STYLE.md P9).
@@ -42,7 +42,7 @@ from bundlekd.agent.tool_agent import ToolAgent
 from bundlekd.data.predictions_jsonl import drop_partial_tail, finished_keys, prediction_to_json
 from bundlekd.data.schema import Prediction, Session
 from bundlekd.errors import BundleKDError, LLMError, WriteError
-from bundlekd.files import append_jsonl
+from bundlekd.files import append_jsonl_rows
 
 logger = logging.getLogger(__name__)
 
@@ -271,8 +271,7 @@ def _run(
             predictions = [
                 _untitled_left_out(p, by_key.get(p.key)) for p in _new_only(batch, wanted)
             ]
-            for prediction in predictions:
-                append_jsonl(out_path, prediction_to_json(prediction))
+            append_jsonl_rows(out_path, [prediction_to_json(p) for p in predictions])
             n_done += len(predictions)
             n_parsed += sum(p.parsed for p in predictions)
             tokens += sum(p.tokens for p in predictions)
