@@ -131,9 +131,12 @@ class GroupingTool:
     def _shared_products(self) -> MemoryProducts | None:
         """One product per domain for the learned scorer's memory and the item memory (built
         on first use, again if either was replaced); None for other scorers or memories."""
-        memories = getattr(self.scorer, "memories", None)
-        if getattr(self.scorer, "kind", "") != "learned" or not isinstance(memories, dict):
+        from bundlekd.knowledge_base.grouping.learned import LearnedScorer
+
+        # only the real learned scorer: a stand-in with the same `kind` may not take products
+        if not isinstance(self.scorer, LearnedScorer):
             return None
+        memories = self.scorer.memories
         if not isinstance(self.memory, ItemMemory):
             return None
         # Built for exactly these objects (held, so no other object can take their ids).
