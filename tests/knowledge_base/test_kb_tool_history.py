@@ -167,3 +167,27 @@ def test_rolling_back_to_a_snapshot_without_its_tool_says_the_tool_is_stale(
     result = cli("kb", "rollback", str(kb_dir))  # the add: the grown state's tool stays
     assert "as it was then" not in result
     assert "fitted on another knowledge state" in result
+
+
+def test_refit_tool_can_move_a_kb_to_another_val_objective(
+    grown_kb: tuple[Path, bytes, list[Any]], tmp_path: Path
+) -> None:
+    source, _, _ = grown_kb
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(source, kb_dir)
+
+    def chosen_by() -> tuple[str, str]:
+        saved = json.loads((kb_dir / "tool" / "tool.json").read_text())["metadata"]
+        return saved["fit"]["objective"], saved["chosen_by"]["objective"]
+
+    assert chosen_by() == ("gjs", "gjs")  # what distill records today
+    result = cli("kb", "refit-tool", str(kb_dir), "--objective", "pr")
+    assert "re-fitted on" in result
+    assert chosen_by() == ("pr", "pr")
+    cli("kb", "refit-tool", str(kb_dir))  # the recorded objective stays
+    assert chosen_by() == ("pr", "pr")
+    result = cli("kb", "refit-tool", str(kb_dir), "--objective", "gjs")
+    assert "GJS" in result
+    assert chosen_by() == ("gjs", "gjs")
+    result = cli("kb", "refit-tool", str(kb_dir), "--objective", "accuracy", code=1)
+    assert "unknown tool objective 'accuracy'" in result

@@ -309,10 +309,13 @@ def refit_tool(
     data_dir: Path | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     accept_data_change: bool = False,
+    objective: str | None = None,
 ) -> GroupingTool:
     """Fit the KB's grouping tool again on its knowledge as it is now, with the settings it was
     fitted with (`recorded_fit`): what `kb add`/`kb remove` leave stale. One history operation
-    `refit-tool`, under the KB's writer lock (`kb rollback` undoes it).
+    `refit-tool`, under the KB's writer lock (`kb rollback` undoes it). `objective` replaces the
+    recorded val objective (a tool fitted before 2026-12 recorded none and refits by `pr`, the
+    pairs-era rule; `gjs` moves it to whole bundles); the new one is recorded.
 
     Raises:
         KnowledgeBaseError: not a KB, or one without exemplars (no tool to refit).
@@ -321,6 +324,7 @@ def refit_tool(
             `accept_data_change`, which history then logs).
     """
     from bundlekd.app.components import open_kb
+    from bundlekd.app.tool_choice import OBJECTIVES
     from bundlekd.app.tool_commit import (
         check_data_identity,
         commit_fit,
@@ -331,8 +335,12 @@ def refit_tool(
     from bundlekd.knowledge_base.grouping.tool import tool_path
     from bundlekd.llm.config import EmbedderConfig
 
+    if objective is not None and objective not in OBJECTIVES:
+        raise ConfigError(f"unknown tool objective {objective!r}: one of {', '.join(OBJECTIVES)}")
     require_exemplars(kb_dir, "refit")
     fit = recorded_fit(kb_dir)
+    if objective is not None:
+        fit = {**fit, "objective": objective}
     saved = tool_path(kb_dir)
     where = str(saved if saved.is_file() else kb_dir / "distill.config.yaml")
     kb = open_kb(KBConfig(dir=kb_dir), EmbedderConfig(), create=True)

@@ -321,6 +321,13 @@ def refit_tool(
     kb_dir: Path = KB_DIR,
     data_dir: Path | None = DATA_DIR_OPTION,
     accept_data_change: bool = ACCEPT_DATA_CHANGE_OPTION,
+    objective: str | None = typer.Option(
+        None,
+        "--objective",
+        help="Choose the grouping on val by this objective instead of the recorded one "
+        "(gjs, bcubed_f1, pair_f1, exact_f1, pr); a KB fitted before 2026-12 refits by pr "
+        "(pairs only) unless told gjs.",
+    ),
 ) -> None:
     """Fit the KB's grouping tool again on its knowledge as it is now.
 
@@ -334,11 +341,17 @@ def refit_tool(
         progress = stage_progress(bar)
 
         tool = refit(
-            kb_dir, data_dir=data_dir, progress=progress, accept_data_change=accept_data_change
+            kb_dir,
+            data_dir=data_dir,
+            progress=progress,
+            accept_data_change=accept_data_change,
+            objective=objective,
         )
     scores = tool.metadata.get("val_scores", {})
     tuned = ", ".join(
-        f"{d} P {v['precision']:.3f} R {v['recall']:.3f}" for d, v in sorted(scores.items())
+        f"{d} P {v['precision']:.3f} R {v['recall']:.3f}"
+        + (f" GJS {v['gjs']:.3f}" if "gjs" in v else "")
+        for d, v in sorted(scores.items())
     )
     console.print(
         f"grouping tool ({tool.scorer.kind}) re-fitted on {tool.metadata['exemplars']} "
