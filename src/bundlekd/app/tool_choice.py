@@ -91,33 +91,26 @@ def score_settings(
     """
     memo = {} if memo is None else memo
     from bundlekd.eval.metrics import HEADLINE, aggregate_all, score_session
-    from bundlekd.knowledge_base.grouping.cluster import best_pair, group_items
-    from bundlekd.knowledge_base.grouping.partition import (
-        best_partition,
-        log_odds_weights,
-        trim_groups,
-    )
+    from bundlekd.knowledge_base.grouping.cluster import group_items, solve_partition
 
     per_domain: dict[str, list[Any]] = {}
     for index, (session, matrix) in enumerate(zip(sessions, matrices, strict=True)):
+        solved = None
         if settings.policy == "partition":
             # the floors only trim the partition: solve it once per (session, threshold)
-            solved = (index, ("partition", settings.threshold))
-            if solved not in memo:
-                memo[solved] = best_partition(log_odds_weights(matrix, settings.threshold))
-            groups = trim_groups(
-                memo[solved],
-                matrix,
-                member_floor=settings.member_floor,
-                bundle_floor=settings.bundle_floor,
-            )
-            pair = best_pair((matrix + matrix.T) / 2) if settings.fallback_pair else None
-            if not groups and pair is not None:
-                groups = [list(pair)]
-        else:
-            groups = group_items(
-                matrix, settings.policy, settings.threshold, fallback_pair=settings.fallback_pair
-            )
+            at = (index, ("partition", settings.threshold))
+            if at not in memo:
+                memo[at] = solve_partition(matrix, settings.threshold)
+            solved = memo[at]
+        groups = group_items(
+            matrix,
+            settings.policy,
+            settings.threshold,
+            fallback_pair=settings.fallback_pair,
+            member_floor=settings.member_floor,
+            bundle_floor=settings.bundle_floor,
+            solved=solved,
+        )
         key = (index, tuple(tuple(g) for g in groups))
         if key not in memo:
             items = [item.item_id for item in session.items]
@@ -162,7 +155,6 @@ def choose_settings(
     thresholds = thresholds or (PR_THRESHOLDS if legacy else THRESHOLDS)
     domains = sorted(bar)
     best: tuple[tuple[Any, ...], GroupSettings, dict[str, dict[str, float]], bool] | None = None
-    count = 0
     grid = [
         GroupSettings(
             policy=policy,
@@ -179,7 +171,6 @@ def choose_settings(
     memo: dict[tuple[int, Any], Any] = {}
     for settings in grid:
         scores = score_settings(sessions, matrices, settings, memo)
-        count += 1
         margin = min(
             min(
                 scores[d]["precision"] - bar[d]["precision"],
@@ -219,7 +210,7 @@ def choose_settings(
         scores=scores,
         objective=objective,
         guard_met=guard,
-        candidates=count,
+        candidates=len(grid),
         record={
             "objective": objective,
             "guard": {

@@ -247,8 +247,8 @@ def fit_tool_as(
         fit=recorded,
         fold_embedders=folds or None,
         coverage_floor=bool(fit.get("coverage_floor", False)),
-        # a tool recorded before the objective existed was chosen by P/R ("pr")
-        objective=str(fit.get("objective", "pr" if "scorer" in fit else "gjs")),
+        # a fit recorded before the objective existed was chosen by P/R ("pr")
+        objective=str(fit.get("objective", "pr")),
         guard_tolerance=float(fit.get("guard_tolerance", 0.05)),
     )
 

@@ -99,22 +99,28 @@ def group_items(
     fallback_pair: bool = True,
     member_floor: float = 0.0,
     bundle_floor: float = 0.0,
+    solved: list[list[int]] | None = None,
 ) -> list[list[int]]:
     """Groups by `policy` (an agglomerative linkage, "pairs" or "partition"; the floors
-    trim the partition's groups, `partition.trim_groups`)."""
+    trim the partition's groups, `partition.trim_groups`). `solved`: the untrimmed partition
+    at this threshold when the caller already has it (a search over floors solves it once)."""
     if policy == "pairs":
         return greedy_pairs(scores, threshold) if scores.shape[0] >= 2 else []
     if policy == "partition":
-        from bundlekd.knowledge_base.grouping.partition import (
-            best_partition,
-            log_odds_weights,
-            trim_groups,
-        )
+        from bundlekd.knowledge_base.grouping.partition import trim_groups
 
-        groups = best_partition(log_odds_weights(scores, threshold))
-        groups = trim_groups(groups, scores, member_floor=member_floor, bundle_floor=bundle_floor)
+        if solved is None:
+            solved = solve_partition(scores, threshold)
+        groups = trim_groups(solved, scores, member_floor=member_floor, bundle_floor=bundle_floor)
         if not groups and fallback_pair:
             pair = best_pair((np.asarray(scores) + np.asarray(scores).T) / 2)
             groups = [list(pair)] if pair is not None else []
         return groups
     return cluster_groups(scores, threshold, linkage=policy, fallback_pair=fallback_pair)
+
+
+def solve_partition(scores: np.ndarray, threshold: float) -> list[list[int]]:
+    """The exact best partition of the pair probabilities at `threshold`, before any floor."""
+    from bundlekd.knowledge_base.grouping.partition import best_partition, log_odds_weights
+
+    return best_partition(log_odds_weights(scores, threshold))
