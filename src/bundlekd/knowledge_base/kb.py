@@ -23,9 +23,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bundlekd.data.schema import Session
 from bundlekd.errors import ConfigError, DataError, KnowledgeBaseError
 from bundlekd.files import iter_jsonl
+from bundlekd.knowledge_base.distill.labelled import Provenance, labelled_exemplars
 from bundlekd.knowledge_base.grouping.memory import DomainMemory, memory_sessions
+from bundlekd.knowledge_base.grouping.recall import LabelledSessions
 from bundlekd.knowledge_base.grouping.scorers import scorer_from_json
 from bundlekd.knowledge_base.grouping.tool import GroupingTool, tool_path
 from bundlekd.knowledge_base.grouping.tool_file import knowledge_drift, load_tool_file
@@ -42,6 +45,7 @@ from bundlekd.knowledge_base.store.knowledge_store import (
     knowledge_provenance,
     read_items,
 )
+from bundlekd.knowledge_base.store.relabel import RelabelResult, relabel_session
 from bundlekd.knowledge_base.store.state import knowledge_hash
 from bundlekd.knowledge_base.store.update import (
     DEFAULT_MERGE_THRESHOLD,
@@ -261,6 +265,27 @@ class KnowledgeBase:
             force=force,
         )
 
+    def relabel(
+        self, session: Session, provenance: Provenance, *, force: bool = False
+    ) -> RelabelResult:
+        """Make `session`'s bundles its exemplars (`store.relabel`), recording who labelled
+        it; one history entry, undone by one `rollback`.
+
+        Raises:
+            LeakageError: a test or val session, or a known source's test session.
+            DataError: a session without bundles.
+        """
+        items = labelled_exemplars(session, provenance)
+        return relabel_session(
+            self.store,
+            self.index,
+            self.embedder,
+            session.domain,
+            session.session_id,
+            items,
+            force=force,
+        )
+
     def remove(self, ids: Iterable[str]) -> list[str]:
         return remove_items(self.store, self.index, ids)
 
@@ -340,6 +365,7 @@ class KnowledgeBase:
             settings=saved.settings,
             default=saved.default,
             metadata=metadata,
+            labelled=LabelledSessions.from_items(self.store.load().values()),
         )
 
     def tool_drift(self) -> str | None:
