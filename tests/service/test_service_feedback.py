@@ -47,7 +47,8 @@ def test_a_correction_is_the_next_answer_and_rollback_restores_the_old(kb_dir: P
         assert posted.status_code == 200, posted.text
         body = posted.json()
         assert body["live"] is True
-        assert body["added"] >= 1 and body["ids"]
+        assert body["added"] >= 1
+        assert body["ids"]
         after = _bundles(client, session)
         assert time.perf_counter() - sent < 10  # generous: the tiny KB reloads in ms
         assert after == [label[0]["items"]]
@@ -56,7 +57,8 @@ def test_a_correction_is_the_next_answer_and_rollback_restores_the_old(kb_dir: P
         # the same label again changes nothing and stays acknowledged
         again = client.post("/v1/feedback", json={"session": session, "bundles": label})
         assert again.status_code == 200
-        assert again.json()["added"] == 0 and again.json()["unchanged"] >= 1
+        assert again.json()["added"] == 0
+        assert again.json()["unchanged"] >= 1
 
         # another process undoes it: the watcher picks the commit up without a restart
         history = KnowledgeBase.open(kb_dir, read_only=True).history()
@@ -80,14 +82,14 @@ def test_feedback_records_provenance_and_is_one_undoable_operation(kb_dir: Path)
     assert posted.status_code == 200, posted.text
     kb = KnowledgeBase.open(kb_dir, read_only=True)
     (item,) = [kb.get(i) for i in posted.json()["ids"]]
-    assert item is not None and item.kind == "exemplar"
+    assert item is not None
+    assert item.kind == "exemplar"
     assert item.source_session_ids == ("shop-2",)
     assert item.source_splits == ("train",)
     assert item.stats["feedback"]["author"] == "ana"
     assert item.stats["feedback"]["source"] == "api"
     assert item.stats["titles"] == [
-        next(i["title"] for i in session["items"] if i["item_id"] == x)
-        for x in label[0]["items"]
+        next(i["title"] for i in session["items"] if i["item_id"] == x) for x in label[0]["items"]
     ]
     assert kb.history()[-1]["op"] == "feedback"
 
@@ -111,5 +113,6 @@ def test_feedback_refuses_test_sessions_and_items_not_in_the_session(
         )
     assert leak.status_code == 422, leak.text
     assert "test" in leak.text
-    assert unknown.status_code == 422 and "not in the session" in unknown.text
+    assert unknown.status_code == 422
+    assert "not in the session" in unknown.text
     assert single.status_code == 422
