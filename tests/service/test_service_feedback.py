@@ -116,3 +116,18 @@ def test_feedback_refuses_test_sessions_and_items_not_in_the_session(
     assert unknown.status_code == 422
     assert "not in the session" in unknown.text
     assert single.status_code == 422
+
+
+def test_the_explanation_of_a_labelled_session_names_who_labelled_it(kb_dir: Path) -> None:
+    session = _own_session("shop-3")
+    with client_for(kb_dir) as client:
+        label = _correction(session, _bundles(client, session))
+        posted = client.post(
+            "/v1/feedback", json={"session": session, "bundles": label, "author": "ana"}
+        )
+        assert posted.status_code == 200, posted.text
+        explained = client.post("/v1/bundles?explain=true", json={"session": session})
+    assert explained.status_code == 200, explained.text
+    decoding = explained.json()["predictions"][0]["explanation"]["decoding"]
+    assert decoding["labelled"]["author"] == "ana"
+    assert decoding["labelled"]["source"] == "api"
