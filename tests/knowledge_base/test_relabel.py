@@ -64,9 +64,7 @@ def test_a_label_is_the_next_answer_one_operation_and_rollback_restores(kb_dir: 
     before = _answer(kb_dir, session)
     kb = KnowledgeBase.open(kb_dir)
     result = kb.relabel(session, Provenance("chat", "ana"))
-    assert result.counts() == {
-        "added": 1, "restored": 0, "confirmed": 0, "unchanged": 0, "superseded": 0
-    }  # fmt: skip
+    assert result.counts() == {"added": 1, "restored": 0, "unchanged": 0, "superseded": 0}
     assert result.seq == kb.history()[-1]["seq"]
     assert kb.history()[-1]["op"] == "feedback"
     (item,) = [kb.get(i) for i in result.ids]
@@ -120,7 +118,7 @@ def test_a_label_of_a_training_session_replaces_its_training_bundles(kb_dir: Pat
     )
 
 
-def test_accepting_a_training_bundle_marks_it_labelled_and_recall_answers_all_of_it(
+def test_accepting_training_bundles_makes_them_a_persons_label_and_recall_answers_all(
     kb_dir: Path,
 ) -> None:
     kb = KnowledgeBase.open(kb_dir)
@@ -129,10 +127,31 @@ def test_accepting_a_training_bundle_marks_it_labelled_and_recall_answers_all_of
     merged = Bundle(items=first.items + rest[0].items, intent="kit")
     label = train.model_copy(update={"bundles": (merged, *rest[1:])})
     result = kb.relabel(label, Provenance("chat"))
-    assert len(result.confirmed) == len(rest[1:])
-    assert len(result.added) == 1
-    assert len(_answer(kb_dir, train)) == 1 + len(rest[1:])
+    assert len(result.superseded) == len(train.bundles or ())
+    assert len(result.added) == 1 + len(rest[1:])
+    answer = _answer(kb_dir, train)
+    assert len(answer) == 1 + len(rest[1:])
+    assert "kit" in {intent for _, intent in answer}
     assert not kb.relabel(label, Provenance("chat")).changed
+
+
+def test_repeated_titles_are_recalled_by_the_labelled_item_ids(kb_dir: Path) -> None:
+    items = (
+        Item(item_id="a", title="Oat milk 1 l"),
+        Item(item_id="b", title="Oat milk 1 l"),
+        Item(item_id="c", title="Granola, honey"),
+        Item(item_id="d", title="Dish soap"),
+    )
+    label = (Bundle(items=("b", "c"), intent="breakfast"),)
+    session = Session(session_id="rep", domain="electronic", items=items, bundles=label)
+    KnowledgeBase.open(kb_dir).relabel(session, Provenance("api"))
+    assert _answer(kb_dir, session) == [((1, 2), "breakfast")]
+    # the same titles under other ids: the first free position of the title
+    renamed = session.model_copy(
+        update={"items": tuple(i.model_copy(update={"item_id": i.item_id * 2}) for i in items),
+                "bundles": None}
+    )  # fmt: skip
+    assert _answer(kb_dir, renamed) == [((0, 2), "breakfast")]
 
 
 def test_test_val_and_unlabelled_sessions_are_refused_and_nothing_is_written(

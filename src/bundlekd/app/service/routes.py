@@ -254,7 +254,7 @@ async def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
     check_feedback_request(body, state.settings, runtime.domains(runtime.default_mode))
     result = await _write(state, "feedback", body, "re-send it (the same label is a no-op)")
     writes = state.metrics.knowledge_writes
-    for outcome in ("added", "restored", "confirmed", "unchanged", "superseded"):
+    for outcome in ("added", "restored", "unchanged", "superseded"):
         writes.labels(outcome).inc(getattr(result, outcome))
     return result
 

@@ -272,10 +272,6 @@ class FeedbackResponse(BaseModel):
     domain: str
     added: int = Field(description="New exemplars written.")
     restored: int = Field(description="Exemplars of an earlier label of this session, back.")
-    confirmed: int = Field(
-        description="Exemplars the KB held for this session (its training bundles), now "
-        "marked as labelled by you."
-    )
     unchanged: int = Field(description="Exemplars the KB already held for this session.")
     superseded: int = Field(description="The session's earlier exemplars, replaced.")
     ids: list[str] = Field(description="The session's exemplars now.")

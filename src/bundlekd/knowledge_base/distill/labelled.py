@@ -82,14 +82,27 @@ def labelled_exemplars(session: Session, provenance: Provenance) -> list[Knowled
     check_labelable(session)
     # A session of one's own has no split: its labels are training data from now on.
     as_train = session.model_copy(update={"split": "train"})
-    return [
-        item.replace(
-            teacher=FEEDBACK_TEACHER,
-            prompt_version=FEEDBACK_VERSION,
-            stats={**item.stats, "feedback": provenance.to_json()},
+    items = exemplar_items([as_train])
+    out = []
+    for bundle, item in zip(session.bundles or (), items, strict=True):
+        # The session in the text makes the id this session's own: the same bundle labelled
+        # in two sessions (or a training bundle accepted as is) is two exemplars, each
+        # carrying its own session's titles and the person's provenance.
+        text = f"{item.text} (labelled, session {session.session_id})"
+        stats = {**item.stats, "item_ids": list(bundle.items), "feedback": provenance.to_json()}
+        out.append(
+            KnowledgeItem.new(
+                "exemplar",
+                text,
+                item.domain,
+                source_session_ids=item.source_session_ids,
+                source_splits=item.source_splits,
+                teacher=FEEDBACK_TEACHER,
+                prompt_version=FEEDBACK_VERSION,
+                stats=stats,
+            )
         )
-        for item in exemplar_items([as_train])
-    ]
+    return out
 
 
 def is_feedback(item: KnowledgeItem) -> bool:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from bundlekd.data.schema import Session
 from bundlekd.knowledge_base.store.items import KnowledgeItem
 
-Key = tuple[str, frozenset[str]]
+#: (domain, the session's titles, normalised and sorted: a multiset, titles may repeat)
+Key = tuple[str, tuple[str, ...]]
 
 
 def _norm(title: str) -> str:
@@ -27,6 +28,7 @@ def _norm(title: str) -> str:
 @dataclass(frozen=True, slots=True)
 class LabelledBundle:
     titles: tuple[str, ...]  # normalised
+    item_ids: tuple[str, ...]  # as labelled (empty for labels written without them)
     intent: str
     exemplar_id: str
     author: str
@@ -57,16 +59,20 @@ class LabelledSessions:
         table: dict[Key, list[LabelledBundle]] = {}
         latest: dict[Key, str] = {}
         for (domain, _), exemplars in sorted(by_session.items()):
-            titles: set[str] = set()
             bundles = []
-            for item in sorted(exemplars, key=lambda i: i.id):
+            exemplars = sorted(exemplars, key=lambda i: i.id)
+            # each exemplar of a session lists all of its items: its bundle and the others
+            first = exemplars[0].stats
+            titles = tuple(
+                sorted(_norm(str(t)) for t in [*first.get("titles", []), *first.get("others", [])])
+            )
+            for item in exemplars:
                 members = tuple(_norm(str(t)) for t in item.stats.get("titles", []))
-                titles.update(members)
-                titles.update(_norm(str(t)) for t in item.stats.get("others", []))
                 feedback = item.stats["feedback"]
                 bundles.append(
                     LabelledBundle(
                         members,
+                        tuple(str(i) for i in item.stats.get("item_ids", [])),
                         str(item.stats.get("intent", "")),
                         item.id,
                         str(feedback.get("author", "")),
@@ -75,7 +81,7 @@ class LabelledSessions:
                     )
                 )
             # Two sessions with the same titles: the later label wins (ties: the later id).
-            key = (domain, frozenset(titles))
+            key = (domain, titles)
             at = max(b.at for b in bundles)
             if key not in table or at >= latest[key]:
                 table[key], latest[key] = bundles, at
@@ -83,14 +89,27 @@ class LabelledSessions:
 
     def lookup(self, session: Session) -> list[tuple[tuple[int, ...], LabelledBundle]] | None:
         """The labelled bundles as 0-based positions in `session`, or None when this session
-        was never labelled (or its titles repeat, so positions would be a guess)."""
+        was never labelled. A bundle's items are found by the item ids it was labelled with
+        when the session has them with the same titles, else by title (a repeated title:
+        its first position no other bundle took)."""
         if not self._table:
             return None
         titles = [_norm(item.title) for item in session.items]
-        if len(set(titles)) != len(titles):
-            return None
-        found = self._table.get((session.domain, frozenset(titles)))
+        found = self._table.get((session.domain, tuple(sorted(titles))))
         if found is None:
             return None
-        where = {title: k for k, title in enumerate(titles)}
-        return [(tuple(sorted(where[t] for t in bundle.titles)), bundle) for bundle in found]
+        by_id = {item.item_id: k for k, item in enumerate(session.items)}
+        out = []
+        for bundle in found:
+            ids = [by_id.get(i) for i in bundle.item_ids]
+            if len(ids) == len(bundle.titles) and all(
+                k is not None and titles[k] == t for k, t in zip(ids, bundle.titles, strict=True)
+            ):
+                positions = [k for k in ids if k is not None]
+            else:
+                positions = []
+                for title in bundle.titles:
+                    free = [k for k, t in enumerate(titles) if t == title and k not in positions]
+                    positions.append(free[0])
+            out.append((tuple(sorted(positions)), bundle))
+        return out

@@ -34,27 +34,22 @@ class RelabelResult:
     session_id: str
     added: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
-    confirmed: list[str] = field(default_factory=list)  # held already; now a person's label
     unchanged: list[str] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
     seq: int | None = None  # the history entry, None when nothing changed
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.restored or self.confirmed or self.superseded)
+        return bool(self.added or self.restored or self.superseded)
 
     @property
     def ids(self) -> list[str]:
         """The session's active exemplars after the change."""
-        return sorted({*self.added, *self.restored, *self.confirmed, *self.unchanged})
+        return sorted({*self.added, *self.restored, *self.unchanged})
 
     def counts(self) -> dict[str, int]:
-        keys = ("added", "restored", "confirmed", "unchanged", "superseded")
+        keys = ("added", "restored", "unchanged", "superseded")
         return {k: len(getattr(self, k)) for k in keys}
-
-
-def _provenance(item: KnowledgeItem) -> object:
-    return item.stats.get("feedback")
 
 
 def session_exemplars(
@@ -131,13 +126,7 @@ def relabel_session(
                 tx.put(wanted[item_id].replace(created_at=existing.created_at), "restore")
                 result.restored.append(item_id)
             elif session_id in existing.source_session_ids:
-                if _provenance(existing) is None and _provenance(wanted[item_id]) is not None:
-                    # a training bundle a person confirmed: it now carries their label
-                    labelled = wanted[item_id].replace(created_at=existing.created_at)
-                    tx.put(labelled, "confirm")
-                    result.confirmed.append(item_id)
-                else:
-                    result.unchanged.append(item_id)
+                result.unchanged.append(item_id)
             else:
                 # The same bundle text from another session: this session claims it too.
                 merged = (*existing.source_session_ids, session_id)
