@@ -87,6 +87,22 @@ def _val_scores(client: httpx.Client, val: list[Session]) -> dict[str, float]:
     }
 
 
+def _refit(client: httpx.Client, kb_dir: Path, val: list[Session]) -> dict[str, Any]:
+    """`kb refit-tool` in another process; val scores once the service answers from it."""
+    before = KnowledgeBase.open(kb_dir, read_only=True).store.last_seq()
+    command = [sys.executable, "-m", "bundlekd", "kb", "refit-tool", str(kb_dir)]
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    after = KnowledgeBase.open(kb_dir, read_only=True).store.last_seq()
+    if after == before:
+        raise SystemExit("the refit changed nothing")
+    deadline = time.monotonic() + 60
+    while client.get("/ready").json().get("kb_seq") != after:  # the watcher's pickup
+        if time.monotonic() > deadline:
+            raise SystemExit("the service did not pick the refit up in 60 s")
+        time.sleep(0.1)
+    return _val_scores(client, val)
+
+
 def _label(session: Session, corrections: bool) -> list[dict[str, Any]]:
     bundles = list(session.bundles or ())
     if corrections and len(bundles) >= 2:
@@ -106,6 +122,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60, help="Labels to post, one at a time.")
     parser.add_argument("--every", type=int, default=10, help="Score val every N labels.")
     parser.add_argument("--corrections", action="store_true", help="Correct held sessions.")
+    parser.add_argument(
+        "--refit-at-end",
+        action="store_true",
+        help="Then run `bundlekd kb refit-tool` on the KB (another process) and score val "
+        "again once the service has picked the refit up.",
+    )
     parser.add_argument("--save", type=Path, help="Write the rows as JSON here.")
     args = parser.parse_args()
     if not os.environ.get("BUNDLEKD_DATA_DIR"):
@@ -164,6 +186,9 @@ def main() -> None:
                     if step % args.every == 0 or step == args.steps:
                         rows.append({"labels": step, **_val_scores(client, val)})
                         print(json.dumps(rows[-1]), flush=True)
+                if args.refit_at_end:
+                    rows.append({"labels": f"{args.steps}+refit", **_refit(client, kb_dir, val)})
+                    print(json.dumps(rows[-1]), flush=True)
         finally:
             server.terminate()
             server.wait(60)
@@ -172,10 +197,10 @@ def main() -> None:
     cpu = cpu_summary()
     kind = "corrections of held sessions" if args.corrections else "new training sessions"
     print(f"\n{args.domain}, {len(val)} val sessions, {kind}; {cpu}")
-    print(f"{'labels':>6} {'P':>6} {'uR':>6} {'Cov':>6} {'xP':>6} {'GJS':>6} {'pairF1':>6}")
+    print(f"{'labels':>10} {'P':>6} {'uR':>6} {'Cov':>6} {'xP':>6} {'GJS':>6} {'pairF1':>6}")
     for row in rows:
         print(
-            f"{row['labels']:>6} {row['P']:>6.3f} {row['uR']:>6.3f} {row['Cov']:>6.3f} "
+            f"{row['labels']:>10} {row['P']:>6.3f} {row['uR']:>6.3f} {row['Cov']:>6.3f} "
             f"{row['xP']:>6.3f} {row['GJS']:>6.3f} {row['pairF1']:>6.3f}"
         )
     ack = sorted(acks)

@@ -63,11 +63,14 @@ def test_a_correction_is_the_next_answer_and_rollback_restores_the_old(kb_dir: P
         # another process undoes it: the watcher picks the commit up without a restart
         history = KnowledgeBase.open(kb_dir, read_only=True).history()
         assert history[-1]["op"] == "feedback"  # the no-op repeat is not logged
+        seq = client.get("/ready").json()["kb_seq"]
+        assert seq == body["last_seq"]
         KnowledgeBase.open(kb_dir).rollback()
         deadline = time.monotonic() + 10
         while _bundles(client, session) != before and time.monotonic() < deadline:
             time.sleep(0.05)
         assert _bundles(client, session) == before
+        assert client.get("/ready").json()["kb_seq"] == seq + 1  # the rollback's operation
 
 
 def test_feedback_records_provenance_and_is_one_undoable_operation(kb_dir: Path) -> None:

@@ -62,6 +62,7 @@ from bundlekd.llm.embeddings import Embedder, get_embedder
 logger = logging.getLogger(__name__)
 
 INDEX_BACKENDS = ("faiss", "chroma", "numpy")
+_DRIFT_WARNED: set[str] = set()  # KB folders whose stale tool was warned about
 
 
 class MemoryIndex(NumpyIndex):
@@ -355,7 +356,10 @@ class KnowledgeBase:
         metadata = dict(saved.metadata)
         drift = knowledge_drift(saved, self.store.load().values())
         if drift is not None:
-            logger.warning("%s", drift)
+            # once per KB and process: a live service rebuilds its tool on every label
+            warned = str(self.kb_dir) in _DRIFT_WARNED
+            logger.log(logging.INFO if warned else logging.WARNING, "%s", drift)
+            _DRIFT_WARNED.add(str(self.kb_dir))
             metadata["stale"] = drift
         memories = self.scorer_memories(chosen) if saved.scorer.get("kind") == "learned" else {}
         return GroupingTool(

@@ -121,6 +121,7 @@ async def ready(request: Request) -> Any:
         modes=list(runtime.agents),
         domains=runtime.domains(runtime.default_mode),
         kb=kb,
+        kb_seq=runtime.live.seq if runtime.live is not None else None,
     )
 
 

@@ -315,6 +315,11 @@ class ReadyResponse(BaseModel):
         default=None,
         description="The KB folder's name; its full path only to a request with the API key.",
     )
+    kb_seq: int | None = Field(
+        default=None,
+        description="The KB operation (`kb history` number) the answers come from; it moves "
+        "when a commit goes live.",
+    )
     detail: str = Field(default="", description="Why it is not ready (loading, failed).")
 
 
