@@ -27,7 +27,7 @@ from bundlekd.data.schema import Session
 from bundlekd.errors import ConfigError, DataError, KnowledgeBaseError
 from bundlekd.files import iter_jsonl
 from bundlekd.knowledge_base.distill.labelled import Provenance, labelled_exemplars
-from bundlekd.knowledge_base.grouping.memory import DomainMemory, memory_sessions
+from bundlekd.knowledge_base.grouping.memory import DomainMemory, MemorySession, memory_sessions
 from bundlekd.knowledge_base.grouping.recall import LabelledSessions
 from bundlekd.knowledge_base.grouping.scorers import scorer_from_json
 from bundlekd.knowledge_base.grouping.tool import GroupingTool, tool_path
@@ -63,6 +63,26 @@ logger = logging.getLogger(__name__)
 
 INDEX_BACKENDS = ("faiss", "chroma", "numpy")
 _DRIFT_WARNED: set[str] = set()  # KB folders whose stale tool was warned about
+_MEMORIES: dict[str, DomainMemory] = {}  # built domain memories by their content (a few)
+_MEMORIES_KEPT = 6
+
+
+def _domain_memory(sessions: list[MemorySession], embedder: Embedder) -> DomainMemory:
+    """`DomainMemory(sessions, embedder)`, reused when the same sessions were built before."""
+    import hashlib
+
+    content = [
+        (s.domain, s.session_id, s.titles, sorted(map(sorted, s.bundles)), s.categories)
+        for s in sessions
+    ]
+    key = hashlib.sha256(repr((embedder.model_id, content)).encode()).hexdigest()
+    found = _MEMORIES.pop(key, None)  # least recently used first: re-insert at the end
+    if found is None:
+        found = DomainMemory(sessions, embedder)
+        while len(_MEMORIES) >= _MEMORIES_KEPT:
+            _MEMORIES.pop(next(iter(_MEMORIES)))
+    _MEMORIES[key] = found
+    return found
 
 
 class MemoryIndex(NumpyIndex):
@@ -329,9 +349,14 @@ class KnowledgeBase:
         )
 
     def scorer_memories(self, embedder: Embedder) -> dict[str, DomainMemory]:
-        """Per domain, the training sessions the exemplars describe, embedded (learned scorer)."""
+        """Per domain, the training sessions the exemplars describe, embedded (learned scorer).
+
+        A domain whose sessions are the same as at an earlier build in this process reuses
+        that build (read-only): a live service that rebuilds its tool after a label in one
+        domain rebuilds only that domain's memory.
+        """
         return {
-            domain: DomainMemory(sessions, embedder)
+            domain: _domain_memory(sessions, embedder)
             for domain, sessions in memory_sessions(self.store.load().values()).items()
         }
 
