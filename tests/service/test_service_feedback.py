@@ -134,3 +134,17 @@ def test_the_explanation_of_a_labelled_session_names_who_labelled_it(kb_dir: Pat
     decoding = explained.json()["predictions"][0]["explanation"]["decoding"]
     assert decoding["labelled"]["author"] == "ana"
     assert decoding["labelled"]["source"] == "api"
+
+
+def test_an_exemplar_row_on_v1_knowledge_says_the_tool_cannot_use_it(kb_dir: Path) -> None:
+    row = {
+        "kind": "exemplar",
+        "text": 'Bought together for "kit": a | b',
+        "domain": "electronic",
+        "source_splits": ["train"],
+    }
+    with client_for(kb_dir) as client:
+        answer = client.post("/v1/knowledge", json={"items": [row]})
+    assert answer.status_code == 200, answer.text
+    (warning,) = answer.json()["warnings"]
+    assert "/v1/feedback" in warning

@@ -140,6 +140,12 @@ class KnowledgeService:
             ids=ids,
             last_seq=writer.store.last_seq(),
             live=self._live(),
+            warnings=[
+                f"items[{n}]: an exemplar without the titles of its bundle is searchable, but "
+                "the grouping tool cannot use it; POST the labelled session to /v1/feedback"
+                for n, row in enumerate(rows)
+                if row.kind == "exemplar"
+            ],
         )
 
     def feedback(self, request: FeedbackRequest) -> FeedbackResponse:

@@ -227,6 +227,11 @@ class KnowledgeResponse(BaseModel):
         description="The answers use the KB as it is after this write. Exemplars need the "
         "titles the grouping tool indexes: post labelled sessions to /v1/feedback."
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What was written but will not do what it may look like (an exemplar "
+        "here is searchable, but the grouping tool cannot use it).",
+    )
 
 
 class BundleIn(_Body):
