@@ -84,6 +84,13 @@ class Runtime:
 def _warm_up(agents: dict[str, Any], uses_llm: Callable[[str], bool]) -> None:
     from bundlekd.data.schema import Item, Session
 
+    # The titles below may all be in the embedding cache: load the models themselves, or the
+    # first unseen title (or the first label's text) would pay ~15 s of imports and loading.
+    for agent in agents.values():
+        load = getattr(getattr(getattr(agent, "proposer", None), "embedder", None), "load", None)
+        if load is not None:
+            load()
+
     items = (Item(item_id="1", title="phone case"), Item(item_id="2", title="screen glass"))
     for mode, agent in agents.items():
         if uses_llm(mode):
@@ -140,6 +147,8 @@ def load_runtime(config: ProjectConfig, allowed: tuple[str, ...] = ()) -> Runtim
         raise
     runtime_ = Runtime(agents, kb, llm, config.generation.batch_size)
     runtime_.warm_up()
+    if kb is not None:  # the KB's own embedder embeds the texts of knowledge written here
+        kb.embedder.load()
     if kb is not None:
         runtime_.live = LiveKnowledge(
             runtime_, lambda: open_kb(config.kb, config.embedder), build_agents
