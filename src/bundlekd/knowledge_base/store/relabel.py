@@ -135,6 +135,9 @@ def relabel_session(
         if tx.changed:
             sync_index(index, tx.items.values(), embedder)
             result.seq = max([store.last_seq(), *store.snapshots()]) + 1  # what commit takes
-        tx.summary = {"session": f"{domain}/{session_id}", **result.counts()}
+        who = next((i.stats.get("feedback") for i in new_items), None)
+        by = f"{who.get('author')} ({who.get('source')})" if isinstance(who, dict) else None
+        counts = {k: n for k, n in result.counts().items() if n}  # a readable `kb history`
+        tx.summary = {"session": f"{domain}/{session_id}", **({"by": by} if by else {}), **counts}
     logger.info("kb feedback %s/%s: %s", domain, session_id, result.counts())
     return result
