@@ -17,6 +17,7 @@ from typing import Any
 
 from bundlekd.app.study.findings import paragraph
 from bundlekd.app.study.plots import bar_plot, quantity_plot
+from bundlekd.app.study.ranking import arm_row, headline, metric_name, value
 from bundlekd.app.study.verdicts import (
     DEFAULT_CRITERIA,
     LONG,
@@ -142,20 +143,23 @@ def _line(label: str, row: dict[str, Any], val: dict[str, Any]) -> str:
 
 
 def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
+    """One row per cell: what it cost, its mean headline metric (GJS; (P+R)/2 for results
+    from before the whole-bundle metrics) over its domains and that per CPU-minute."""
+    domains = sorted({d for r in results for d in r["cell"]["domains"]})
+    metric = headline(results, domains)
     lines = [
         "| cell | sessions | teacher requests / tokens | student tokens | wall s | CPU s "
-        "| sessions/min | peak RSS MB | training s | KB items | mean P | (P+R)/2 per CPU-min |",
+        f"| sessions/min | peak RSS MB | training s | KB items | mean {metric_name(metric)} "
+        f"| {metric_name(metric)} per CPU-min |",
         "|" + "---|" * 12,
     ]
     for result in results:
         cost = result["cost"]
-        domains = result["cell"]["domains"]
-        rows = [row_of(result, d, result["arm"]) for d in domains]
-        found = [r for r in rows if r is not None]
-        mean_p = sum(r["precision"] for r in found) / len(found) if found else None
-        quality = sum((r["precision"] + r["recall"]) / 2 for r in found) / max(len(found), 1)
+        rows = [arm_row(result, d) for d in result["cell"]["domains"]]
+        found = [v for r in rows if (v := value(r, metric)) is not None]
+        quality = sum(found) / len(found) if found else None
         cpu = (cost.get("cpu_s") or 0.0) + (cost.get("training_s") or 0.0)
-        per_minute = quality / (cpu / 60) if cpu > 0 else None
+        per_minute = quality / (cpu / 60) if cpu > 0 and quality is not None else None
         values = [
             str(result["sessions"]),
             f"{cost.get('teacher_requests') or 0} / {cost.get('teacher_tokens') or 0}",
@@ -166,7 +170,7 @@ def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
             _n(cost.get("peak_rss_mb"), 0),
             _n(cost.get("training_s"), 0),
             " ".join(f"{k} {v}" for k, v in (result.get("knowledge") or {}).items() if v) or "–",
-            _f(mean_p),
+            _f(quality),
             _f(per_minute),
         ]
         lines.append(f"| {result['label']} | " + " | ".join(values) + " |")
