@@ -209,3 +209,17 @@ def test_the_quantity_plot_has_a_title_and_its_legend_outside() -> None:
     assert all(ax.get_ylabel() for ax in fig.axes)
     assert _texts(fig.axes[1]) == [NO_DATA]  # clothing, precision row
     _no_overlap(fig)
+
+
+def test_plots_show_gjs_beside_strict_p_when_the_cells_record_it() -> None:
+    from bundlekd.app.study.plots import bar_figure
+    from bundlekd.app.study.report import _plot_refs
+
+    tool = _result("tool", ["cosine"], 4, sampled=False, gjs=0.61)
+    tool["tables"]["food"][2]["gjs"] = 0.55  # the bar's
+    refs = _plot_refs([tool], ("gjs", "precision"))
+    assert refs["food"]["clustering bar"] == (0.55, 0.7)
+    fig = bar_figure(["food"], {"food": [("a", 0.61, 0.9)]}, refs, names=("GJS", "strict P"))
+    labels = {t.get_text() for t in fig.legends[0].get_texts()}
+    assert {"GJS", "strict P", "clustering bar GJS", "clustering bar P"} <= labels
+    assert fig.axes[0].get_ylabel()

@@ -226,24 +226,25 @@ def _n(value: Any, digits: int) -> str:
 def _plot(
     spec: dict[str, Any], results: Sequence[dict[str, Any]], domains: list[str], path: Path
 ) -> Path:
+    """The question's figure: GJS beside strict P (whole bundles first, the guard beside it),
+    or strict P / strict uniq R for results from before the whole-bundle metrics."""
     question = spec["question"]
-    title = (
-        f"{spec['name']} ({question}): strict P and strict unique R on the "
-        f"{spec['split']} split, per domain"
-    )
-    refs = _plot_refs(results)
+    pair = ("gjs", "precision") if headline(results, domains) == "gjs" else ("precision", "recall")
+    names = (metric_name(pair[0]), metric_name(pair[1]))
+    title = f"{spec['name']} ({question}): {names[0]} and {names[1]} on the {spec['split']} split"
+    refs = _plot_refs(results, pair)
     if question == "quantity":
         lines: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
         for result in results:
             cell = result["cell"]
-            name = f"{cell['strategy']} {cell['scope']}"
+            label = f"{cell['strategy']} {cell['scope']}"
             for domain in cell["domains"]:
                 row = row_of(result, domain, result["arm"])
                 if row is not None:
-                    lines.setdefault(domain, {}).setdefault(name, []).append(
-                        (cell["ratio"], row["precision"], row["recall"])
+                    lines.setdefault(domain, {}).setdefault(label, []).append(
+                        (cell["ratio"], *_two(row, pair))
                     )
-        return quantity_plot(path, domains, lines, refs, title)
+        return quantity_plot(path, domains, lines, refs, title, names)
     bars: dict[str, list[tuple[str, float, float]]] = {}
     mixed = len({bool(r.get("sampled")) for r in results}) > 1
     for result in results:
@@ -256,25 +257,31 @@ def _plot(
             short = f"{result['label'].split(' r=')[0]} r{cell['ratio']:g} {ran}"
             if mixed and result.get("sampled"):  # its own sessions, not the lines' ones
                 short += f" (n={row['sessions']})"
-            bars.setdefault(domain, []).append((short, row["precision"], row["recall"]))
-    return bar_plot(path, domains, bars, refs, title)
+            bars.setdefault(domain, []).append((short, *_two(row, pair)))
+    return bar_plot(path, domains, bars, refs, title, names)
 
 
-def _plot_refs(results: Sequence[dict[str, Any]]) -> dict[str, dict[str, tuple[float, float]]]:
-    """The pair floor and the clustering bar (P, R) per domain, from the cells whose sessions
-    the plot shows: the full split, or the sample when every cell is sampled (one sample)."""
+def _two(row: dict[str, Any], pair: tuple[str, str]) -> tuple[float, float]:
+    return float(row.get(pair[0]) or 0.0), float(row.get(pair[1]) or 0.0)
+
+
+def _plot_refs(
+    results: Sequence[dict[str, Any]], pair: tuple[str, str] = ("precision", "recall")
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """The pair floor and the clustering bar (the two metrics of `pair`) per domain, from the
+    cells whose sessions the plot shows: the full split, or the sample when every cell is
+    sampled (one sample)."""
     all_sampled = all(r.get("sampled") for r in results)
     refs: dict[str, dict[str, tuple[float, float]]] = {}
     for result in results:
         if result.get("sampled") and not all_sampled:
             continue
         for domain in result["cell"]["domains"]:
-            for name in (FLOOR, BAR):
-                ref = row_of(result, domain, name)
+            for method in (FLOOR, BAR):
+                ref = row_of(result, domain, method)
                 if ref is not None:
                     refs.setdefault(domain, {}).setdefault(
-                        "clustering bar" if name == BAR else name,
-                        (ref["precision"], ref["recall"]),
+                        "clustering bar" if method == BAR else method, _two(ref, pair)
                     )
     return refs
 
