@@ -223,3 +223,15 @@ def test_plots_show_gjs_beside_strict_p_when_the_cells_record_it() -> None:
     labels = {t.get_text() for t in fig.legends[0].get_texts()}
     assert {"GJS", "strict P", "clustering bar GJS", "clustering bar P"} <= labels
     assert fig.axes[0].get_ylabel()
+
+
+def test_tables_over_every_domain_name_a_single_domain_cell_by_its_domain() -> None:
+    from bundlekd.app.study.report import cost_table
+    from bundlekd.app.study.verdicts import table_label
+
+    single = _result("tool", ["cosine"], 4, sampled=False)
+    single["cell"]["scope"] = "single"
+    assert table_label(single) == f"{single['label']} (food)"
+    assert cost_table([single])[2].startswith(f"| {single['label']} (food) |")
+    pooled = _result("tool", ["cosine"], 4, sampled=False)
+    assert table_label(pooled) == pooled["label"]

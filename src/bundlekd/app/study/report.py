@@ -25,6 +25,7 @@ from bundlekd.app.study.verdicts import (
     is_default_cell,
     row_of,
     settings_of,
+    table_label,
     target_lines,
     val_default_lines,
     val_scores,
@@ -173,7 +174,7 @@ def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
             _f(quality),
             _f(per_minute),
         ]
-        lines.append(f"| {result['label']} | " + " | ".join(values) + " |")
+        lines.append(f"| {table_label(result)} | " + " | ".join(values) + " |")
     return lines
 
 

@@ -57,6 +57,16 @@ def row_of(result: dict[str, Any], domain: str, method: str) -> dict[str, Any] |
     return None
 
 
+def table_label(result: dict[str, Any]) -> str:
+    """The cell's label, with its domain for a single-domain KB: the grid's labels do not
+    name the domain, and a table over every domain would show three identical rows."""
+    cell = result.get("cell") or {}
+    domains = cell.get("domains") or []
+    if cell.get("scope") == "single" and len(domains) == 1:
+        return f"{result['label']} ({domains[0]})"
+    return str(result["label"])
+
+
 def val_scores(result: dict[str, Any]) -> dict[str, Any]:
     """{domain: {metric: value}} that chose the cell's grouping settings on val."""
     value = ((result.get("chosen") or {}).get("tool_val_scores") or {}).get("value")
@@ -105,7 +115,7 @@ def val_default_lines(
             verdict = "– (not recorded)"
         else:
             verdict = "yes" if all(verdicts) and every else "no"
-        lines.append(f"| {result['label']} | " + " | ".join(margins) + f" | {verdict} |")
+        lines.append(f"| {table_label(result)} | " + " | ".join(margins) + f" | {verdict} |")
     return lines if len(lines) > 2 else []
 
 
