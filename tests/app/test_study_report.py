@@ -235,3 +235,21 @@ def test_tables_over_every_domain_name_a_single_domain_cell_by_its_domain() -> N
     assert cost_table([single])[2].startswith(f"| {single['label']} (food) |")
     pooled = _result("tool", ["cosine"], 4, sampled=False)
     assert table_label(pooled) == pooled["label"]
+
+
+def test_a_clustering_cell_takes_its_val_gjs_from_its_own_bar() -> None:
+    from bundlekd.app.study.verdicts import val_scores
+
+    cell = _result("tool", [], 4, sampled=False)
+    bar = {"food": {"precision": 0.8, "recall": 0.7, "gjs": 0.55}}
+    cell["chosen"] = {
+        "tool_val_scores": {"value": {"food": {"precision": 0.8, "recall": 0.7}}},
+        "val_clustering_bar": {"value": bar},
+    }
+    assert val_scores(cell)["food"]["gjs"] == 0.55
+    # a different decoding than the bar's (P/R differ): nothing is borrowed
+    cell["chosen"]["tool_val_scores"]["value"]["food"]["precision"] = 0.81
+    assert "gjs" not in val_scores(cell)["food"]
+    learned = _result("tool", ["cosine"], 4, sampled=False)
+    learned["chosen"] = {**cell["chosen"]}
+    assert "gjs" not in val_scores(learned)["food"]

@@ -68,9 +68,24 @@ def table_label(result: dict[str, Any]) -> str:
 
 
 def val_scores(result: dict[str, Any]) -> dict[str, Any]:
-    """{domain: {metric: value}} that chose the cell's grouping settings on val."""
-    value = ((result.get("chosen") or {}).get("tool_val_scores") or {}).get("value")
-    return value or {}
+    """{domain: {metric: value}} that chose the cell's grouping settings on val.
+
+    A clustering cell (no feature groups) records only P and R; where they are the val
+    clustering bar's of the same cell (its decoding is the bar's), the bar's other metrics
+    (GJS, exact P/R...) are its own too and fill the gaps."""
+    chosen = result.get("chosen") or {}
+    value = (chosen.get("tool_val_scores") or {}).get("value") or {}
+    bar = (chosen.get("val_clustering_bar") or {}).get("value") or {}
+    if (result.get("cell") or {}).get("formats") != []:
+        return dict(value)
+    filled = {}
+    for domain, scores in value.items():
+        same = domain in bar and all(
+            abs(scores.get(m, -1.0) - bar[domain].get(m, -2.0)) < 1e-9
+            for m in ("precision", "recall")
+        )
+        filled[domain] = {**bar[domain], **scores} if same else scores
+    return filled
 
 
 def beats(score: dict[str, Any], other: dict[str, Any]) -> bool | None:
