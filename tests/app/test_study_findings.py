@@ -230,3 +230,14 @@ def test_the_cost_table_prices_gjs_and_falls_back_for_old_results() -> None:
     old = _tool(["all"], {"method": "tool", "precision": 0.8, "recall": 0.6, "sessions": 180})
     old["cost"] = {"cpu_s": 60.0}
     assert cost_table([old])[2].endswith("| 0.700 | 0.700 |")
+
+
+def test_a_cell_whose_val_choice_fell_back_to_pairs_is_named() -> None:
+    pairs = _tool(["all"], _whole("tool", 0.84, 0.82, 0.55), utilization="both")
+    pairs["chosen"] = {"tool_settings": {"value": {"food": {"policy": "pairs"}}}}
+    whole = _tool(["all"], _whole("tool", 0.81, 0.73, 0.64))
+    whole["chosen"] = {"tool_settings": {"value": {"food": {"policy": "partition"}}}}
+    text = paragraph("utilization", [pairs, whole], ["food"])
+    assert "Val chose the pairs policy for tool:all: no whole-bundle setting" in text
+    assert "tuned embedder" in text
+    assert text.count("Val chose the pairs policy") == 1

@@ -26,7 +26,7 @@ from bundlekd.app.study.ranking import (
     tradeoffs,
     value,
 )
-from bundlekd.app.study.verdicts import row_of
+from bundlekd.app.study.verdicts import row_of, table_label
 
 # a knowledge kind with fewer items than this barely changes a prompt (or trains an adapter)
 SCARCE_ITEMS = 20
@@ -102,6 +102,7 @@ def _quantity(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> str:
         return "Too few ratios finished to draw a curve."
     parts.append(_val_choice(results, domains, metric))
     parts.append(_mean_per_ratio(results, domains, metric))
+    parts.append(_pairs_fallback(results))
     llm = all(r["cell"]["student"] == "llm" for r in results)
     sessions = _sessions(results)
     noise = (
@@ -223,6 +224,7 @@ def _format(results: Sequence[dict[str, Any]], domains: Sequence[str]) -> str:
     parts.append("The study found mixed formats best.")
     if any(r["cell"]["student"] == "tool" for r in results):
         parts.append(_tool_ablation(results, domains, metric))
+        parts.append(_pairs_fallback(results))
     llm = [r for r in results if r["cell"]["student"] == "llm"]
     if llm:
         parts.append(_llm_vs_floor(llm, domains, metric))
@@ -331,6 +333,7 @@ def _tool_utilization(
         "'weights' the domain-tuned embedder alone (SFT analogue), 'both' the tuned embedder "
         "inside the learned scorer (SFT+ICL)."
     )
+    parts.append(_pairs_fallback(results))
     parts.append(_cross_fitting(results))
     return " ".join(parts)
 
@@ -431,6 +434,37 @@ def _routing_note(results: Sequence[dict[str, Any]]) -> str:
                 "of them never routes a session to it."
             )
     return " ".join(notes)
+
+
+def _pairs_fallback(results: Sequence[dict[str, Any]]) -> str:
+    """Name the learned tool cells whose val choice fell back to the pairs policy in every
+    domain: no whole-bundle setting kept their guard rails, so their strict P/uR are subset
+    hits of pairs and their GJS is not the whole-bundle decoding's."""
+    fell = []
+    for result in results:
+        chosen = ((result.get("chosen") or {}).get("tool_settings") or {}).get("value") or {}
+        if (
+            result["cell"]["student"] == "tool"
+            and result["cell"]["formats"]
+            and isinstance(chosen, dict)
+            and chosen
+            and all(isinstance(s, dict) and s.get("policy") == "pairs" for s in chosen.values())
+        ):
+            fell.append(result)
+    if not fell:
+        return ""
+    tuned = any(r["cell"].get("utilization") in ("weights", "both") for r in fell)
+    return (
+        f"Val chose the pairs policy for {'; '.join(table_label(r) for r in fell)}: no "
+        "whole-bundle setting kept the val guard rails against the cell's clustering bar"
+        + (
+            " (for a tuned-embedder cell, clustering on the tuned embedder: a higher bar)"
+            if tuned
+            else ""
+        )
+        + ", so those cells' strict P/uR count pairs as subset hits and their GJS is not the "
+        "whole-bundle decoding's."
+    )
 
 
 def _cross_fitting(results: Sequence[dict[str, Any]]) -> str:
