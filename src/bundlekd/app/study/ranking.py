@@ -136,7 +136,7 @@ def tradeoffs(
         leads.setdefault(leader["label"], []).append(
             f"{metric_name(other)} ({lead:.3f} vs {mine:.3f})"
         )
-        heads[leader["label"]] = dict((r["label"], v) for r, v in pairs)[leader["label"]]
+        heads[leader["label"]] = next(v for r, v in pairs if r is leader)
     sentences = [
         f"{label} leads {' and '.join(what)} at {metric_name(metric)} {heads[label]:.3f}."
         for label, what in leads.items()
