@@ -42,9 +42,9 @@ CANDIDATE_POLICIES = ("partition", "average", "complete", "pairs")
 PR_POLICIES = ("complete", "average", "pairs")
 PR_THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.30, 0.91, 0.05))
 #: Member and bundle floors of the partition policy (0: off). 0.8 and 0.9 since 2026-12: on val
-#: (pooled KB) they let a partition with member floor 0.8 keep the bar's val strict P/uR in
-#: every domain at the default tolerance 0 (mean val GJS .555), where before only the pairs
-#: policy did (.514); at tolerance 0.05 the choice is the same with or without them.
+#: (pooled KB) the default tolerance (0.05) chooses the same setting with or without them, and
+#: at tolerance 0 a partition with member floor 0.8 keeps the bar's val strict P/uR in every
+#: domain (mean val GJS .555) where before only the pairs policy did (.514).
 FLOORS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
 #: The metrics recorded per domain for the chosen settings (tool.json `val_scores`).
 RECORDED = (
@@ -134,7 +134,7 @@ def choose_settings(
     bar: dict[str, dict[str, float]],
     *,
     objective: str = "gjs",
-    tolerance: float = 0.0,
+    tolerance: float = 0.05,
     coverage_floor: bool = False,
     fallback_pair: bool = True,
     policies: Sequence[str] | None = None,
