@@ -332,10 +332,14 @@ class KnowledgeBase:
         if drift is not None:
             logger.warning("%s", drift)
             metadata["stale"] = drift
-        memories = self.scorer_memories(chosen) if saved.scorer.get("kind") == "learned" else {}
+        items = self.item_memory(chosen)
+        # The scorer's memories embed through the item memory's title vectors: known titles
+        # are never embedded again.
+        learned = saved.scorer.get("kind") == "learned"
+        memories = self.scorer_memories(items.title_embedder()) if learned else {}
         return GroupingTool(
             chosen,
-            self.item_memory(chosen),
+            items,
             scorer=scorer_from_json(saved.scorer, memories),
             settings=saved.settings,
             default=saved.default,

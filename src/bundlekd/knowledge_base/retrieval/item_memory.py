@@ -3,7 +3,10 @@
 For each title of a session, `nearest` returns the k most similar training items and, with
 each, the items it was bundled with and that bundle's intent. The title vectors are a
 rebuildable cache beside the KB (`index/item_memory.npz`), keyed by exemplar id and embedder:
-only titles of exemplars the cache lacks are embedded.
+only titles of exemplars the cache lacks are embedded. The same file keeps the vectors of the
+exemplars' other session titles (`stats.others`) by text, which the learned scorer's memory
+embeds too: `title_embedder` answers every known title from memory, so loading a tool embeds
+nothing it has embedded before.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,7 @@ import numpy as np
 from bundlekd.knowledge_base.index.topk import shape_stable, stable_top_k
 from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.llm.embeddings import Embedder
+from bundlekd.llm.known_vectors import KnownVectors
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,17 @@ class _Row:
     position: int
 
 
+@dataclass
+class _Cache:
+    """A cache file's usable vectors: per (exemplar id, title position) a row of `vectors`,
+    and per other session title (text) a row of `other_vectors`."""
+
+    rows: dict[tuple[str, int], int] = field(default_factory=dict)
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    others: dict[str, int] = field(default_factory=dict)
+    other_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+
 class ItemMemory:
     """Per-title cosine index over active exemplar items."""
 
@@ -59,11 +74,18 @@ class ItemMemory:
         rows: list[_Row],
         vectors: np.ndarray,
         embedder: Embedder,
+        *,
+        other_titles: tuple[list[str], np.ndarray] | None = None,
     ) -> None:
         self.embedder = embedder
         self._items = {item.id: item for item in items}
         self._rows = rows
         self._vectors = vectors.astype(np.float32, copy=False)
+        # Known vectors of the exemplars' other session titles (from the cache file), and the
+        # title table built from both on first `title_embedder` call.
+        self._other_titles = other_titles or ([], np.zeros((0, self._vectors.shape[1])))
+        self._title_table: KnownVectors | None = None
+        self._saved_learned = 0
         self._domains = np.array([self._items[r.exemplar_id].domain for r in rows], dtype=object)
         # Per domain, its rows (in memory order) and their vectors as one contiguous block: a
         # domain's query multiplies only that block, and no mask is rebuilt per call.
@@ -96,24 +118,50 @@ class ItemMemory:
             (i for i in items if i.kind == "exemplar" and i.status == "active"), key=lambda i: i.id
         )
         rows = [_Row(item.id, pos) for item in exemplars for pos in range(len(_titles(item)))]
-        cached = _read_cache(cache_dir, embedder) if cache_dir else {}
-        missing = [r for r in rows if (r.exemplar_id, r.position) not in cached]
+        cache = _read_cache(cache_dir, embedder) if cache_dir else _Cache()
+        found = [cache.rows.get((r.exemplar_id, r.position)) for r in rows]
+        missing = [k for k, at in enumerate(found) if at is None]
+        fresh = None
         if missing:
             by_id = {item.id: item for item in exemplars}
-            texts = [_titles(by_id[r.exemplar_id])[r.position] for r in missing]
+            texts = [_titles(by_id[rows[k].exemplar_id])[rows[k].position] for k in missing]
             fresh = embedder.embed_batch(texts)
-            for row, vector in zip(missing, fresh, strict=True):
-                cached[(row.exemplar_id, row.position)] = vector
-        dim = embedder.dim if not rows else len(next(iter(cached.values())))
-        vectors = (
-            np.stack([cached[(r.exemplar_id, r.position)] for r in rows])
-            if rows
-            else np.zeros((0, dim), dtype=np.float32)
-        )
-        memory = cls(exemplars, rows, vectors, embedder)
-        if cache_dir is not None and write_cache and (missing or len(cached) != len(rows)):
+        dim = fresh.shape[1] if fresh is not None else cache.vectors.shape[1]
+        vectors = np.zeros((len(rows), dim if rows else embedder.dim), dtype=np.float32)
+        have = [k for k, at in enumerate(found) if at is not None]
+        if have:
+            vectors[have] = cache.vectors[[found[k] for k in have]]
+        if fresh is not None:
+            vectors[missing] = fresh
+        # Other titles that are some exemplar's title have a row already.
+        titled = {t for item in exemplars for t in _titles(item)}
+        wanted = sorted({t for item in exemplars for t in _others(item)} - titled)
+        known = [t for t in wanted if t in cache.others]
+        other_vectors = cache.other_vectors[[cache.others[t] for t in known]]
+        memory = cls(exemplars, rows, vectors, embedder, other_titles=(known, other_vectors))
+        stale = len(cache.rows) + len(missing) != len(rows) or len(known) != len(cache.others)
+        if cache_dir is not None and write_cache and (missing or stale):
             memory.save(cache_dir, embedder.model_id)
         return memory
+
+    def title_embedder(self) -> KnownVectors:
+        """This memory's embedder behind every title vector it knows (the exemplars' titles
+        and the cached other titles of their sessions): what the learned scorer's memories
+        embed their titles with, so known titles are never embedded again. One table per
+        memory: titles it has to embed are kept, and `save` writes them to the cache."""
+        if self._title_table is None:
+            texts = [_titles(self._items[r.exemplar_id])[r.position] for r in self._rows]
+            known, vectors = self._other_titles
+            dim = self._vectors.shape[1]
+            table = np.concatenate([self._vectors, vectors.reshape(len(known), dim)])
+            self._title_table = KnownVectors(self.embedder, texts + list(known), table)
+        return self._title_table
+
+    @property
+    def unsaved_titles(self) -> int:
+        """Titles `title_embedder` embedded since this memory was built or saved."""
+        learned = len(self._title_table.learned) if self._title_table is not None else 0
+        return learned - self._saved_learned
 
     def save(self, cache_dir: Path, embedder_id: str) -> None:
         """Write the title vectors (atomically) for the next `build` to reuse."""
@@ -121,16 +169,35 @@ class ItemMemory:
 
         from bundlekd.files import atomic_write_bytes
 
+        texts, vectors = self._known_other_titles()
         buffer = io.BytesIO()
         np.savez(
             buffer,
             vectors=self._vectors,
             ids=np.array([r.exemplar_id for r in self._rows]),
             positions=np.array([r.position for r in self._rows], dtype=np.int32),
+            other_titles=np.array(texts, dtype=str),
+            other_vectors=vectors,
             meta=np.array(json.dumps({"embedder_id": embedder_id})),
         )
         cache_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(cache_file(cache_dir, embedder_id), buffer.getvalue())
+        if self._title_table is not None:
+            self._saved_learned = len(self._title_table.learned)
+
+    def _known_other_titles(self) -> tuple[list[str], np.ndarray]:
+        """The other session titles of this memory's exemplars whose vectors are known (from
+        the cache, or embedded since by `title_embedder`), sorted."""
+        dim = self._vectors.shape[1]
+        if self._title_table is None:
+            known, vectors = self._other_titles
+            return list(known), vectors.reshape(len(known), dim).astype(np.float32)
+        table = self._title_table
+        titled = {t for item in self._items.values() for t in _titles(item)}
+        others = {t for item in self._items.values() for t in _others(item)} - titled
+        texts = sorted(t for t in others if t in table)
+        rows = [table.vector_of(t) for t in texts]
+        return texts, (np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32))
 
     def nearest(
         self, titles: Sequence[str], k: int, *, domain: str | None = None
@@ -219,17 +286,24 @@ def _titles(item: KnowledgeItem) -> list[str]:
     return [str(t) for t in titles] if isinstance(titles, list) else []
 
 
-def _read_cache(cache_dir: Path, embedder: Embedder) -> dict[tuple[str, int], np.ndarray]:
-    """Cached title vectors by (exemplar id, position); whatever is unusable is left out, so
-    `build` re-embeds it and (when it writes) rebuilds the file. Never raises."""
+def _others(item: KnowledgeItem) -> list[str]:
+    """The exemplar's session titles outside its bundle (`memory_sessions` embeds them)."""
+    others = item.stats.get("others")
+    return [str(t) for t in others] if isinstance(others, list) else []
+
+
+def _read_cache(cache_dir: Path, embedder: Embedder) -> _Cache:
+    """Cached title vectors (rows by (exemplar id, position), other titles by text); whatever
+    is unusable is left out, so `build` re-embeds it and (when it writes) rebuilds the file.
+    Never raises."""
     path = cache_file(cache_dir, embedder.model_id)
     if not path.is_file():
-        return {}
+        return _Cache()
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             if not isinstance(meta, dict) or meta.get("embedder_id") != embedder.model_id:
-                return {}
+                return _Cache()
             ids, positions, vectors = data["ids"], data["positions"], data["vectors"]
             if vectors.ndim != 2 or vectors.shape[1] != embedder.dim:
                 raise ValueError(
@@ -237,21 +311,48 @@ def _read_cache(cache_dir: Path, embedder: Embedder) -> dict[tuple[str, int], np
                 )
             if not len(ids) == len(positions) == len(vectors):
                 raise ValueError("ids, positions and vectors differ in length")
+            # Files written before the other titles were cached lack them: they are embedded.
+            texts = data["other_titles"] if "other_titles" in data else np.array([], dtype=str)
+            others = (
+                data["other_vectors"]
+                if "other_vectors" in data
+                else np.zeros((0, embedder.dim), dtype=np.float32)
+            )
+            if len(texts) != len(others) or (len(others) and others.shape[1:] != (embedder.dim,)):
+                raise ValueError("other titles and their vectors do not match")
             vectors = vectors.astype(np.float32, copy=False)
-            norms = np.linalg.norm(vectors, axis=1)
-            usable = np.isfinite(vectors).all(axis=1) & (norms > 1e-6)
-            cached = {
-                (str(i), int(p)): v
-                for i, p, v, ok in zip(ids, positions, vectors, usable, strict=True)
-                if ok
-            }
+            others = others.astype(np.float32, copy=False).reshape(len(texts), embedder.dim)
+            usable, usable_others = _usable(vectors), _usable(others)
+            keys = zip(ids.tolist(), positions.tolist(), strict=True)
+            cache = _Cache(
+                rows={
+                    (str(i), int(p)): row
+                    for row, ((i, p), ok) in enumerate(zip(keys, usable.tolist(), strict=True))
+                    if ok
+                },
+                vectors=vectors,
+                others={
+                    str(t): row
+                    for row, (t, ok) in enumerate(
+                        zip(texts.tolist(), usable_others.tolist(), strict=True)
+                    )
+                    if ok
+                },
+                other_vectors=others,
+            )
     except Exception as exc:  # any damage (zip, npy, shapes): rebuild, never fatal
         logger.warning("%s: unreadable item-memory cache (%s); re-embedding", path, exc)
-        return {}
-    if not usable.all():
+        return _Cache()
+    bad = int((~usable).sum() + (~usable_others).sum())
+    if bad:
         logger.warning(
-            "%s: %d cached vector(s) are NaN, infinite or zero; re-embedding them",
-            path,
-            int((~usable).sum()),
+            "%s: %d cached vector(s) are NaN, infinite or zero; re-embedding them", path, bad
         )
-    return cached
+    return cache
+
+
+def _usable(vectors: np.ndarray) -> np.ndarray:
+    """Rows that are finite and not (near) zero."""
+    finite = np.isfinite(vectors).all(axis=1)
+    squares = np.einsum("ij,ij->i", np.where(finite[:, None], vectors, 0.0), vectors)
+    return finite & (squares > 1e-12)
