@@ -27,6 +27,7 @@ class KnownVectors(Embedder):
         for row, text in enumerate(texts):
             self._rows.setdefault(text, row)
         self._table = np.asarray(vectors, dtype=np.float32)
+        self._used = len(self._table)  # rows in use (the table may have spare rows)
         self.learned: list[str] = []
 
     @property
@@ -50,9 +51,17 @@ class KnownVectors(Embedder):
         rows = self._rows
         missing = [t for t in dict.fromkeys(texts) if t not in rows]
         if missing:
-            fresh = np.asarray(self.inner.embed_batch(missing), dtype=np.float32)
-            start = len(self._table)
-            self._table = np.concatenate([self._table.reshape(start, fresh.shape[1]), fresh])
-            rows.update((text, start + k) for k, text in enumerate(missing))
-            self.learned += missing
+            self._add(missing, np.asarray(self.inner.embed_batch(missing), dtype=np.float32))
         return self._table[[rows[t] for t in texts]]
+
+    def _add(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Append rows (the table grows by doubling: a few calls do not copy it each time)."""
+        start, needed = self._used, self._used + len(texts)
+        if needed > len(self._table):
+            grown = np.zeros((max(needed, 2 * len(self._table)), vectors.shape[1]), np.float32)
+            grown[:start] = self._table[:start].reshape(start, vectors.shape[1])
+            self._table = grown
+        self._table[start:needed] = vectors
+        self._used = needed
+        self._rows.update((text, start + k) for k, text in enumerate(texts))
+        self.learned += texts

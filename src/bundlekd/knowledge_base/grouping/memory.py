@@ -75,7 +75,9 @@ def _slot(session: MemorySession, where: dict[str, int], title: str) -> int:
     """`session.slot(title)` with a title -> slot table (no list scans)."""
     at = where.get(title)
     if at is None:
-        at = where[title] = session.slot(title)
+        at = where[title] = len(session.titles)
+        session.titles.append(title)
+        session.categories.append(None)
     return at
 
 

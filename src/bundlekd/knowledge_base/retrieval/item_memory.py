@@ -117,14 +117,14 @@ class ItemMemory:
         exemplars = sorted(
             (i for i in items if i.kind == "exemplar" and i.status == "active"), key=lambda i: i.id
         )
-        rows = [_Row(item.id, pos) for item in exemplars for pos in range(len(_titles(item)))]
+        titles = {item.id: _titles(item) for item in exemplars}
+        rows = [_Row(item.id, pos) for item in exemplars for pos in range(len(titles[item.id]))]
         cache = _read_cache(cache_dir, embedder) if cache_dir else _Cache()
         found = [cache.rows.get((r.exemplar_id, r.position)) for r in rows]
         missing = [k for k, at in enumerate(found) if at is None]
         fresh = None
         if missing:
-            by_id = {item.id: item for item in exemplars}
-            texts = [_titles(by_id[rows[k].exemplar_id])[rows[k].position] for k in missing]
+            texts = [titles[rows[k].exemplar_id][rows[k].position] for k in missing]
             fresh = embedder.embed_batch(texts)
         dim = fresh.shape[1] if fresh is not None else cache.vectors.shape[1]
         vectors = np.zeros((len(rows), dim if rows else embedder.dim), dtype=np.float32)
@@ -134,7 +134,7 @@ class ItemMemory:
         if fresh is not None:
             vectors[missing] = fresh
         # Other titles that are some exemplar's title have a row already.
-        titled = {t for item in exemplars for t in _titles(item)}
+        titled = {t for found_titles in titles.values() for t in found_titles}
         wanted = sorted({t for item in exemplars for t in _others(item)} - titled)
         known = [t for t in wanted if t in cache.others]
         other_vectors = cache.other_vectors[[cache.others[t] for t in known]]
@@ -150,7 +150,13 @@ class ItemMemory:
         embed their titles with, so known titles are never embedded again. One table per
         memory: titles it has to embed are kept, and `save` writes them to the cache."""
         if self._title_table is None:
-            texts = [_titles(self._items[r.exemplar_id])[r.position] for r in self._rows]
+            by_id: dict[str, list[str]] = {}
+            texts = []
+            for row in self._rows:
+                titles = by_id.get(row.exemplar_id)
+                if titles is None:
+                    titles = by_id[row.exemplar_id] = _titles(self._items[row.exemplar_id])
+                texts.append(titles[row.position])
             known, vectors = self._other_titles
             dim = self._vectors.shape[1]
             table = np.concatenate([self._vectors, vectors.reshape(len(known), dim)])
