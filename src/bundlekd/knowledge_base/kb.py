@@ -48,6 +48,7 @@ from bundlekd.knowledge_base.store.update import (
     Progress,
     UpdateResult,
     add_items,
+    index_in_sync,
     refresh_and_sync,
     remove_items,
     supersede,
@@ -118,14 +119,14 @@ def read_candidates(path: str | Path) -> list[KnowledgeItem]:
 
 
 def _in_sync(index: VectorIndex, items: Iterable[KnowledgeItem], embedder: Embedder) -> bool:
-    """Whether the saved index can serve reads as it is (loaded, same embedder, same ids)."""
+    """Whether the saved index can serve reads as it is (loaded, same embedder, the active
+    ids but deferred ones: `store.update.index_in_sync`)."""
     try:
         index.refresh()
     except KnowledgeBaseError as exc:
         logger.warning("%s", exc)
         return False
-    active = {item.id for item in items if item.status == "active"}
-    return index.embedder_id == embedder.model_id and set(index.ids()) == active
+    return index_in_sync(index, items, embedder)
 
 
 class KnowledgeBase:
@@ -280,7 +281,11 @@ class KnowledgeBase:
             self.index.reset(self.embedder.model_id, self.embedder.dim)
             # sync, not refresh_and_sync: a refresh would reload the old files.
             return sync_index(
-                self.index, self.store.load().values(), self.embedder, progress=progress
+                self.index,
+                self.store.load().values(),
+                self.embedder,
+                progress=progress,
+                defer=False,
             )
 
     # --- reading -------------------------------------------------------------------------
