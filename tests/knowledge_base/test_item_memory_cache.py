@@ -41,6 +41,12 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "all NaN": lambda p: _rewrite(p, vectors=np.full_like(_vectors(p), np.nan)),
     "zeroed": lambda p: _rewrite(p, vectors=np.zeros_like(_vectors(p))),
     "one row short": lambda p: _rewrite(p, vectors=_vectors(p)[:-1]),
+    "other titles not JSON": lambda p: _rewrite(
+        p, other_titles=np.frombuffer(b"[not json", dtype=np.uint8)
+    ),
+    "other titles without vectors": lambda p: _rewrite(
+        p, other_titles=np.frombuffer(b'["a title"]', dtype=np.uint8)
+    ),
 }
 
 

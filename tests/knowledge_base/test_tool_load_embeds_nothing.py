@@ -7,6 +7,7 @@ with a plain, uncached embedder does not run the model on known titles.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def test_the_fit_keeps_the_other_titles_in_the_cache(fitted: Path) -> None:
     kb = KnowledgeBase.open(fitted, read_only=True)
     _, others = _titles(kb)
     with np.load(cache_file(kb.kb_dir / "index", kb.embedder.model_id)) as data:
-        assert sorted(data["other_titles"].tolist()) == sorted(others)
+        assert sorted(json.loads(data["other_titles"].tobytes())) == sorted(others)
         vectors = data["other_vectors"]
     expected = kb.embedder.embed_batch(sorted(others))
     assert vectors.tobytes() == expected.tobytes()

@@ -182,7 +182,8 @@ class ItemMemory:
             vectors=self._vectors,
             ids=np.array([r.exemplar_id for r in self._rows]),
             positions=np.array([r.position for r in self._rows], dtype=np.int32),
-            other_titles=np.array(texts, dtype=str),
+            # UTF-8 JSON: a fixed-width unicode array would take 4 bytes x the longest title
+            other_titles=np.frombuffer(json.dumps(texts).encode(), dtype=np.uint8),
             other_vectors=vectors,
             meta=np.array(json.dumps({"embedder_id": embedder_id})),
         )
@@ -318,7 +319,9 @@ def _read_cache(cache_dir: Path, embedder: Embedder) -> _Cache:
             if not len(ids) == len(positions) == len(vectors):
                 raise ValueError("ids, positions and vectors differ in length")
             # Files written before the other titles were cached lack them: they are embedded.
-            texts = data["other_titles"] if "other_titles" in data else np.array([], dtype=str)
+            texts = json.loads(data["other_titles"].tobytes()) if "other_titles" in data else []
+            if not isinstance(texts, list):
+                raise ValueError("other titles are not a list")
             others = (
                 data["other_vectors"]
                 if "other_vectors" in data
@@ -339,9 +342,7 @@ def _read_cache(cache_dir: Path, embedder: Embedder) -> _Cache:
                 vectors=vectors,
                 others={
                     str(t): row
-                    for row, (t, ok) in enumerate(
-                        zip(texts.tolist(), usable_others.tolist(), strict=True)
-                    )
+                    for row, (t, ok) in enumerate(zip(texts, usable_others.tolist(), strict=True))
                     if ok
                 },
                 other_vectors=others,
