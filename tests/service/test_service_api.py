@@ -366,6 +366,8 @@ def test_knowledge_add_then_search_and_reads_never_write(kb_dir: Path) -> None:
         "unchanged": 1,
         "ids": added.json()["ids"],
         "last_seq": 0,
+        "live": True,
+        "warnings": [],
     }
     assert found.json()["hits"][0]["id"] == added.json()["ids"][0]
     assert leak.status_code == 422

@@ -90,6 +90,86 @@ def test_kill_9_during_knowledge_writes_loses_no_acknowledged_write(kb_dir: Path
     )
 
 
+def _labeller(url: str, tag: str, acked: dict[str, list[str]], stop: Callable[[], bool]) -> None:
+    """POST one new labelled session at a time to /v1/feedback until `stop()`."""
+    from bundlekd.data.sources import load_sample
+
+    train = [s for s in load_sample().split("train") if s.domain == "electronic"]
+    with httpx.Client(base_url=url, timeout=30) as client:
+        n = 0
+        while not stop():
+            source = train[n % len(train)]
+            session_id = f"{tag}-{n}"
+            n += 1
+            items = [{"item_id": f"x{k}", "title": i.title} for k, i in enumerate(source.items)]
+            body = {
+                "session": {"session_id": session_id, "domain": "electronic", "items": items},
+                "bundles": [{"items": ["x0", "x1"], "intent": f"label {session_id}"}],
+            }
+            try:
+                answer = client.post("/v1/feedback", json=body)
+            except httpx.HTTPError:
+                return  # the server died under us: this label is unacknowledged
+            if answer.status_code == 200:
+                acked[session_id] = answer.json()["ids"]
+
+
+def test_kill_9_during_feedback_loses_and_duplicates_no_acknowledged_label(
+    kb_dir: Path,
+) -> None:
+    acked: dict[str, list[str]] = {}
+    for round_, delay_s in enumerate((0.0, 0.03)):
+        killed = threading.Event()
+        with server(kb_dir) as (url, process):
+            threads = [
+                threading.Thread(
+                    target=_labeller, args=(url, f"r{round_}w{n}", acked, killed.is_set)
+                )
+                for n in range(3)
+            ]
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + 30
+            target = len(acked) + 6
+            while len(acked) < target and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(delay_s)
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+            killed.set()
+            for thread in threads:
+                thread.join(30)
+        assert process.returncode == -signal.SIGKILL
+        items = read_items(kb_dir / "knowledge.jsonl")
+        for session_id, ids in acked.items():
+            mine = [
+                i.id
+                for i in items.values()
+                if i.status == "active" and session_id in i.source_session_ids
+            ]
+            assert mine == ids, f"{session_id}: {mine} != acknowledged {ids}"
+        _check_consistent(kb_dir, {})  # parses, no text twice, index agrees
+    assert len(acked) >= 12
+    with server(kb_dir) as (url, _):  # a restarted service answers each with its label
+        session_id, ids = sorted(acked.items())[0]
+        kb = KnowledgeBase.open(kb_dir, read_only=True)
+        item = kb.get(ids[0])
+        assert item is not None
+        titles = [*item.stats["titles"], *item.stats["others"]]
+        body = {
+            "session": {
+                "session_id": "again",
+                "domain": "electronic",
+                "items": [{"item_id": f"x{k}", "title": t} for k, t in enumerate(titles)],
+            }
+        }
+        answer = httpx.post(f"{url}/v1/bundles", json=body, timeout=30).json()
+        (bundle,) = answer["predictions"][0]["bundles"]
+        # several labelled sessions share these titles: the latest label answers
+        assert bundle["intent"].startswith("label ")
+        assert bundle["items"] == ["x0", "x1"]
+
+
 def test_two_services_on_one_kb_lose_no_writes(kb_dir: Path) -> None:
     acked: dict[str, str] = {}
     per_writer = 8

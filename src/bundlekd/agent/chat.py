@@ -30,9 +30,12 @@ from bundlekd.llm.base import ChatRequest, Message, Sampling
 from bundlekd.prompts import render, template_version
 from bundlekd.text import trim_repetition
 
-TurnKind = Literal["bundles", "edit", "answer", "explain", "show", "help", "error"]
+TurnKind = Literal["bundles", "edit", "answer", "explain", "show", "help", "save", "error"]
 #: Computes the tool's evidence for a session (the default: `gather_evidence` on the tool).
 EvidenceSource = Callable[[Session], Evidence]
+#: Saves a labelled session as knowledge; returns what to tell the user and, when the
+#: knowledge changed, an agent built from the KB as it is now (None: keep the current one).
+LabelSaver = Callable[[Session], tuple[str, "StudentAgent | ToolAgent | None"]]
 
 HELP_TEXT = """Commands (bundle numbers as shown; product numbers as in the product list):
   show                      list the current bundles
@@ -41,6 +44,8 @@ HELP_TEXT = """Commands (bundle numbers as shown; product numbers as in the prod
   split 1                   split bundle 1 into two halves
   split 1 3 4               move products 3 and 4 out of bundle 1 into a new bundle
   rename 1 <intent>         give bundle 1 a new intent
+  save                      keep the bundles as they stand as knowledge (the KB's exemplars
+                            of this session; the next answer uses them; kb rollback undoes)
   why                       the grouping tool's evidence for every bundle
   why bundle 2              ... for bundle 2
   why is 3 in bundle 1?     ... for product 3 and bundle 1 ("why 3": where it is)
@@ -103,6 +108,7 @@ class ChatSession:
         max_reply_tokens: int = 160,
         evidence: EvidenceSource | None = None,
         phrase_with_llm: bool = False,
+        save: LabelSaver | None = None,
     ) -> None:
         self.agent = agent
         self.session = session.public()
@@ -114,6 +120,7 @@ class ChatSession:
         self.started = False
         self.evidence_source = evidence if evidence is not None else _tool_evidence(agent)
         self.phrase_with_llm = phrase_with_llm
+        self.saver = save
         self._evidence: Evidence | None = None
         self._knowledge_ids: tuple[str, ...] = ()
 
@@ -157,6 +164,8 @@ class ChatSession:
             return self._split(command)
         if first == "rename":
             return self._rename(text)
+        if command == "save":
+            return self._save()
         if is_why(text) and self.evidence_source is not None:
             return self._why(text)
         return self._ask(text)
@@ -241,6 +250,23 @@ class ChatSession:
         old = self.bundles[number - 1]
         self.bundles[number - 1] = Bundle(items=old.items, intent=intent)
         return self._turn("edit", f"Bundle {number} is now '{intent}'.")
+
+    def _save(self) -> ChatTurn:
+        """Keep the bundles as they stand as this session's knowledge (through the saver)."""
+        if self.saver is None:
+            return self._turn("error", "saving needs a knowledge base: start chat with --kb DIR")
+        if not self.bundles:
+            return self._turn("error", "no bundles to save (a label needs at least one)")
+        labelled = self.session.model_copy(update={"bundles": tuple(self.bundles)})
+        try:
+            message, agent = self.saver(labelled)
+        except BundleKDError as exc:
+            return self._turn("error", f"not saved: {exc}")
+        if agent is not None:  # the next answer (and "why") come from the KB as it is now
+            self.agent = agent
+            self.evidence_source = _tool_evidence(agent)
+            self._evidence = None
+        return self._turn("save", message)
 
     def _ordered(self, item_ids: set[str]) -> tuple[str, ...]:
         return tuple(i.item_id for i in self.session.items if i.item_id in item_ids)

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 from bundlekd.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
-    from bundlekd.agent.chat import ChatSession
+    from bundlekd.agent.chat import ChatSession, LabelSaver
+    from bundlekd.agent.student import StudentAgent
+    from bundlekd.agent.tool_agent import ToolAgent
     from bundlekd.config import ProjectConfig
     from bundlekd.data.schema import Session
     from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory
@@ -87,7 +89,28 @@ def open_chat(
     except BaseException:
         llm.close()
         raise
-    return ChatSession(agent, session, phrase_with_llm=phrase_with_llm), llm, note
+    saver = label_saver(config, llm, train) if config.kb.dir is not None else None
+    chat = ChatSession(agent, session, phrase_with_llm=phrase_with_llm, save=saver)
+    return chat, llm, note
+
+
+def label_saver(config: ProjectConfig, llm: LLM, train: Sequence[Session]) -> LabelSaver:
+    """Chat's `save`: the session's bundles become its exemplars in the KB (`app.feedback`),
+    and the chat goes on with an agent built from the KB as it is now."""
+    from bundlekd.app.components import build_agent
+    from bundlekd.app.feedback import relabel_message, save_labels
+
+    def save(session: Session) -> tuple[str, StudentAgent | ToolAgent | None]:
+        saved = save_labels(config, [session], "chat")
+        (result,) = saved.results
+        message = relabel_message(result)
+        if saved.refit:
+            message += f"; the tool was refit ({saved.labelled_since_fit} labels since its fit)"
+        if not result.changed and not saved.refit:
+            return message, None
+        return message, build_agent(config, llm, train_sessions=train)
+
+    return save
 
 
 def nearest_domain(

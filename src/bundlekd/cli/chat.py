@@ -51,7 +51,7 @@ def _show(chat: ChatSession, turn: ChatTurn) -> None:
     if turn.kind == "error":
         err_console.print(printable(turn.message), style="red")
         return
-    if turn.kind in ("answer", "help", "explain"):
+    if turn.kind in ("answer", "help", "explain", "save"):
         console.print(printable(turn.message))
         return
     console.print(printable(turn.message))

@@ -92,7 +92,11 @@ def _table(title: str, rows: dict[str, Any], key: str = "field", value: str = "v
 @app.command()
 def add(
     kb_dir: Path = KB_DIR,
-    items: Path = typer.Argument(..., help="JSONL of {kind, text, domain, ...provenance}."),
+    items: Path = typer.Argument(
+        ...,
+        help="JSONL of {kind, text, domain, ...provenance}; with --sessions, labelled "
+        "sessions (the `generate --sessions` format, with bundles).",
+    ),
     merge_threshold: float = typer.Option(
         0.92,
         "--merge-threshold",
@@ -106,14 +110,28 @@ def add(
         False,
         "--force",
         help="Accept rows from the test split or without source_splits (recorded; generate "
-        "and eval then warn).",
+        "and eval then warn). Never a test or val session with --sessions.",
+    ),
+    sessions: bool = typer.Option(
+        False,
+        "--sessions",
+        help="ITEMS holds labelled sessions: each one's bundles become its exemplars (one "
+        "undoable operation per session; the tool's memory uses them at once).",
+    ),
+    author: str | None = typer.Option(
+        None, "--author", help="With --sessions: who labelled them (default: your user name)."
     ),
 ) -> None:
     """Add items (creating the KB if needed); only new ids are embedded.
 
     Every row is validated first (a bad row names file, line and field; nothing is written).
-    Rows must say where their labels came from (`source_splits`: train or val).
+    Rows must say where their labels came from (`source_splits`: train or val). With
+    --sessions, sessions without a split count as train (your own labelled data); test and val
+    sessions are refused.
     """
+    if sessions:
+        _add_sessions(kb_dir, items, index, embedder, chroma_url, force, author)
+        return
     from bundlekd.knowledge_base.kb import read_candidates
 
     with errors_to_exit():
@@ -122,6 +140,41 @@ def add(
         result = kb.add(candidates, merge_threshold, force=force)
     console.print(_table(f"kb add {items} -> {kb_dir}", result.counts(), "result", "items"))
     _warn_tool_drift(kb)
+
+
+def _add_sessions(
+    kb_dir: Path,
+    path: Path,
+    index: str | None,
+    embedder: str | None,
+    chroma_url: str | None,
+    force: bool,
+    author: str | None,
+) -> None:
+    """`kb add --sessions`: labelled sessions become their exemplars (`app.feedback`)."""
+    from bundlekd.app.feedback import label_sessions
+    from bundlekd.data.sessions_jsonl import read_sessions
+    from bundlekd.knowledge_base.distill.labelled import check_labelable
+
+    with errors_to_exit():
+        labelled = read_sessions(path)
+        for session in labelled:  # before the KB is created or opened
+            check_labelable(session)
+    from bundlekd.knowledge_base.kb import KnowledgeBase
+
+    with errors_to_exit():  # not `_open`: its bar would be live while this one is
+        kb = KnowledgeBase.open(kb_dir, embedder, index, chroma_url, create=True)
+    with errors_to_exit(), progress_bar() as bar:
+        task = bar.add_task("labelling sessions", total=len(labelled))
+        saved = label_sessions(
+            kb,
+            labelled,
+            "file",
+            author=author,
+            force=force,
+            progress=lambda done, _: bar.update(task, completed=done),
+        )
+    console.print(_table(f"kb add --sessions {path} -> {kb_dir}", saved.counts(), "result", "n"))
 
 
 def _warn_tool_drift(kb: KnowledgeBase) -> None:

@@ -54,6 +54,14 @@ class KBConfig(BaseModel):
         description="How far below the clustering bar's val strict P and R a chosen setting "
         "may fall in a domain (0: not at all; then only the pairs policy may pass).",
     )
+    tool_refit_after: int = Field(
+        # 0: a label reaches the answers through the memory at once; a refit (minutes, it
+        # draws the training data again) is the user's call unless they ask for it here
+        default=0,
+        ge=0,
+        description="Refit the grouping tool (a history operation) once this many sessions "
+        "were labelled (chat save, kb add --sessions) since its fit; 0: only `kb refit-tool`.",
+    )
     tool_scorer: Literal["cosine", "learned"] = Field(
         # learned beat cosine (= the clustering bar) on val in every domain in the study grid
         # (docs/results/, configs/rq1_format.yaml): (P+R)/2 higher, neither P nor R lower

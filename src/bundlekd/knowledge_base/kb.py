@@ -23,9 +23,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bundlekd.data.schema import Session
 from bundlekd.errors import ConfigError, DataError, KnowledgeBaseError
 from bundlekd.files import iter_jsonl
-from bundlekd.knowledge_base.grouping.memory import DomainMemory, memory_sessions
+from bundlekd.knowledge_base.distill.labelled import Provenance, labelled_exemplars
+from bundlekd.knowledge_base.grouping.memory import DomainMemory, MemorySession, memory_sessions
+from bundlekd.knowledge_base.grouping.recall import LabelledSessions
 from bundlekd.knowledge_base.grouping.scorers import scorer_from_json
 from bundlekd.knowledge_base.grouping.tool import GroupingTool, tool_path
 from bundlekd.knowledge_base.grouping.tool_file import knowledge_drift, load_tool_file
@@ -42,6 +45,7 @@ from bundlekd.knowledge_base.store.knowledge_store import (
     knowledge_provenance,
     read_items,
 )
+from bundlekd.knowledge_base.store.relabel import RelabelResult, relabel_session
 from bundlekd.knowledge_base.store.state import knowledge_hash
 from bundlekd.knowledge_base.store.update import (
     DEFAULT_MERGE_THRESHOLD,
@@ -59,6 +63,27 @@ from bundlekd.llm.embeddings import Embedder, get_embedder
 logger = logging.getLogger(__name__)
 
 INDEX_BACKENDS = ("faiss", "chroma", "numpy")
+_DRIFT_WARNED: set[str] = set()  # KB folders whose stale tool was warned about
+_MEMORIES: dict[str, DomainMemory] = {}  # built domain memories by their content (a few)
+_MEMORIES_KEPT = 6
+
+
+def _domain_memory(sessions: list[MemorySession], embedder: Embedder) -> DomainMemory:
+    """`DomainMemory(sessions, embedder)`, reused when the same sessions were built before."""
+    import hashlib
+
+    content = [
+        (s.domain, s.session_id, s.titles, sorted(map(sorted, s.bundles)), s.categories)
+        for s in sessions
+    ]
+    key = hashlib.sha256(repr((embedder.model_id, content)).encode()).hexdigest()
+    found = _MEMORIES.pop(key, None)  # least recently used first: re-insert at the end
+    if found is None:
+        found = DomainMemory(sessions, embedder)
+        while len(_MEMORIES) >= _MEMORIES_KEPT:
+            _MEMORIES.pop(next(iter(_MEMORIES)))
+    _MEMORIES[key] = found
+    return found
 
 
 class MemoryIndex(NumpyIndex):
@@ -262,6 +287,27 @@ class KnowledgeBase:
             force=force,
         )
 
+    def relabel(
+        self, session: Session, provenance: Provenance, *, force: bool = False
+    ) -> RelabelResult:
+        """Make `session`'s bundles its exemplars (`store.relabel`), recording who labelled
+        it; one history entry, undone by one `rollback`.
+
+        Raises:
+            LeakageError: a test or val session, or a known source's test session.
+            DataError: a session without bundles.
+        """
+        items = labelled_exemplars(session, provenance)
+        return relabel_session(
+            self.store,
+            self.index,
+            self.embedder,
+            session.domain,
+            session.session_id,
+            items,
+            force=force,
+        )
+
     def remove(self, ids: Iterable[str]) -> list[str]:
         return remove_items(self.store, self.index, ids)
 
@@ -308,9 +354,14 @@ class KnowledgeBase:
         )
 
     def scorer_memories(self, embedder: Embedder) -> dict[str, DomainMemory]:
-        """Per domain, the training sessions the exemplars describe, embedded (learned scorer)."""
+        """Per domain, the training sessions the exemplars describe, embedded (learned scorer).
+
+        A domain whose sessions are the same as at an earlier build in this process reuses
+        that build (read-only): a live service that rebuilds its tool after a label in one
+        domain rebuilds only that domain's memory.
+        """
         return {
-            domain: DomainMemory(sessions, embedder)
+            domain: _domain_memory(sessions, embedder)
             for domain, sessions in memory_sessions(self.store.load().values()).items()
         }
 
@@ -335,7 +386,10 @@ class KnowledgeBase:
         metadata = dict(saved.metadata)
         drift = knowledge_drift(saved, self.store.load().values())
         if drift is not None:
-            logger.warning("%s", drift)
+            # once per KB and process: a live service rebuilds its tool on every label
+            warned = str(self.kb_dir) in _DRIFT_WARNED
+            logger.log(logging.INFO if warned else logging.WARNING, "%s", drift)
+            _DRIFT_WARNED.add(str(self.kb_dir))
             metadata["stale"] = drift
         items = self.item_memory(chosen)
         # The scorer's memories embed through the item memory's title vectors: known titles
@@ -349,6 +403,7 @@ class KnowledgeBase:
             settings=saved.settings,
             default=saved.default,
             metadata=metadata,
+            labelled=LabelledSessions.from_items(self.store.load().values()),
         )
 
     def tool_drift(self) -> str | None:

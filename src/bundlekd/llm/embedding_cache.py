@@ -65,6 +65,9 @@ class CachingEmbedder(Embedder):
     def model_id(self) -> str:
         return self.inner.model_id
 
+    def load(self) -> None:
+        self.inner.load()
+
     def _connection(self) -> sqlite3.Connection:
         cached = getattr(self._local, "connection", None)
         if cached is not None and cached[0] == self._generation:

@@ -28,6 +28,11 @@ class Embedder(ABC):
     def embed(self, text: str) -> np.ndarray:
         return self.embed_batch([text])[0]
 
+    def load(self) -> None:
+        """Load the model now (a no-op for embedders without one): a service calls it at
+        start, so its first unseen title does not pay the model's load."""
+        return None
+
 
 class HashingEmbedder(Embedder):
     """Deterministic bag-of-words hashing embedder: no model, for tests and offline fallbacks."""
@@ -97,6 +102,9 @@ class SentenceTransformerEmbedder(Embedder):
             )
             self.dim = int(getter())
         return self._model
+
+    def load(self) -> None:
+        self._load()
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -95,6 +95,11 @@ class DecodingOut(BaseModel):
         description="The title-clustering bar's val scores in the domain (the guard rails' base)."
     )
     fallback: bool = Field(description="Nothing cleared the threshold: the surest pair.")
+    labelled: dict[str, str] | None = Field(
+        default=None,
+        description="A person labelled this session (author, source, at: POST /v1/feedback, "
+        "chat save, kb add --sessions): the answer is their label.",
+    )
 
 
 class ExplanationOut(BaseModel):

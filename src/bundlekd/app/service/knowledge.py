@@ -6,9 +6,10 @@ the KB's own inter-process lock for the whole read-modify-write: two services (o
 and `bundlekd kb add`) on one KB never lose each other's items. A write is acknowledged only
 after knowledge.jsonl was atomically replaced and fsynced.
 
-The grouping tool keeps the exemplar memory it was loaded with: exemplars added here are
-searchable at once, and the tool uses them after a restart (re-fit it with `bundlekd distill
---kinds exemplar` to re-tune its settings).
+After a write the service reloads its knowledge (`live.LiveKnowledge`) before it answers, so
+the next request uses it: a labelled session (`POST /v1/feedback`) enters the grouping tool's
+item memory, and that session is answered with its label from then on. The pair scorer's
+weights and the val-chosen settings change only with `bundlekd kb refit-tool`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,16 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from bundlekd.app.service.schemas import KnowledgeIn, KnowledgeResponse, SearchHit
+from bundlekd.app.service.schemas import (
+    FeedbackRequest,
+    FeedbackResponse,
+    KnowledgeIn,
+    KnowledgeResponse,
+    SearchHit,
+)
 from bundlekd.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -51,9 +58,16 @@ def to_items(rows: Sequence[KnowledgeIn]) -> list[KnowledgeItem]:
 class KnowledgeService:
     """Search and add over one KB folder (blocking methods: call them from a worker thread)."""
 
-    def __init__(self, kb: KnowledgeBase, chroma_url: str | None = None) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        chroma_url: str | None = None,
+        go_live: Callable[[], bool] | None = None,
+    ) -> None:
         self._read = kb
         self._chroma_url = chroma_url
+        #: after a write: brings the answers up to date; True when they use the KB as it is
+        self._go_live = go_live
         self._stamp = self._knowledge_stamp()
         self._writer: KnowledgeBase | None = None
         self._lock = threading.Lock()  # guards the two KB objects, not the files
@@ -92,16 +106,9 @@ class KnowledgeService:
     def count(self) -> int:
         return len(self._reader().items())
 
-    def add(self, rows: Sequence[KnowledgeIn]) -> KnowledgeResponse:
-        """Add items under the KB's lock; returns what happened, per input id.
-
-        Raises:
-            LeakageError: an item from the test split or without a known split.
-            KnowledgeBaseError: the KB cannot be written.
-        """
+    def _writer_kb(self) -> KnowledgeBase:
         from bundlekd.knowledge_base.kb import KnowledgeBase
 
-        items = to_items(rows)
         with self._lock:
             if self._writer is None:
                 index = self._read.store.settings.get("index_backend")
@@ -110,7 +117,20 @@ class KnowledgeService:
                 self._writer = KnowledgeBase.open(
                     self._read.kb_dir, self._read.embedder, index, self._chroma_url
                 )
-            writer = self._writer
+            return self._writer
+
+    def _live(self) -> bool:
+        return self._go_live() if self._go_live is not None else False
+
+    def add(self, rows: Sequence[KnowledgeIn]) -> KnowledgeResponse:
+        """Add items under the KB's lock; returns what happened, per input id.
+
+        Raises:
+            LeakageError: an item from the test split or without a known split.
+            KnowledgeBaseError: the KB cannot be written.
+        """
+        items = to_items(rows)
+        writer = self._writer_kb()
         result = writer.add(items)
         ids = [result.merged_into.get(item.id, item.id) for item in items]
         return KnowledgeResponse(
@@ -119,4 +139,33 @@ class KnowledgeService:
             unchanged=result.unchanged,
             ids=ids,
             last_seq=writer.store.last_seq(),
+            live=self._live(),
+            warnings=[
+                f"items[{n}]: an exemplar without the titles of its bundle is searchable, but "
+                "the grouping tool cannot use it; POST the labelled session to /v1/feedback"
+                for n, row in enumerate(rows)
+                if row.kind == "exemplar"
+            ],
+        )
+
+    def feedback(self, request: FeedbackRequest) -> FeedbackResponse:
+        """Make the request's bundles its session's exemplars (`KnowledgeBase.relabel`), then
+        bring the answers up to date before acknowledging.
+
+        Raises:
+            LeakageError: a known source's test session.
+            KnowledgeBaseError: the KB cannot be written.
+        """
+        from bundlekd.knowledge_base.distill.labelled import Provenance
+
+        session = request.to_session()
+        writer = self._writer_kb()
+        result = writer.relabel(session, Provenance("api", request.author))
+        return FeedbackResponse(
+            session_id=session.session_id,
+            domain=session.domain,
+            **result.counts(),
+            ids=result.ids,
+            last_seq=writer.store.last_seq(),
+            live=self._live(),
         )

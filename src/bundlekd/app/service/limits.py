@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from bundlekd.app.service.schemas import BundlesRequest, KnowledgeRequest, SessionIn
+from bundlekd.app.service.schemas import (
+    BundlesRequest,
+    FeedbackRequest,
+    KnowledgeRequest,
+    SessionIn,
+)
 from bundlekd.app.service.settings import ServiceSettings
 
 
@@ -95,3 +100,17 @@ def check_knowledge_request(request: KnowledgeRequest, settings: ServiceSettings
                 f"{len(item.text)} characters; at most {settings.max_knowledge_chars} "
                 "(max_knowledge_chars)",
             )
+
+
+def check_feedback_request(
+    request: FeedbackRequest, settings: ServiceSettings, domains: Collection[str] | None
+) -> None:
+    """The session's limits, as for /v1/bundles: a label of a domain the tool does not serve
+    would never be used.
+
+    Raises:
+        LimitError: the first limit exceeded, naming the field.
+    """
+    problem = session_problem(request.session, ("body", "session"), settings, domains)
+    if problem is not None:
+        raise problem

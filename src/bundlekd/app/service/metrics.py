@@ -55,7 +55,7 @@ class ServiceMetrics:
         )
         self.knowledge_writes = Counter(
             "bundlekd_knowledge_items",
-            "Knowledge items sent to POST /v1/knowledge, by outcome.",
+            "Knowledge items sent to POST /v1/knowledge and /v1/feedback, by outcome.",
             ["outcome"],
             registry=self.registry,
         )

@@ -19,6 +19,7 @@ from bundlekd.app.service.explanations import ExplanationOut, explain_prediction
 from bundlekd.app.service.limits import (
     LimitError,
     check_bundles_request,
+    check_feedback_request,
     check_knowledge_request,
     session_problem,
 )
@@ -27,6 +28,8 @@ from bundlekd.app.service.schemas import (
     BundlesRequest,
     BundlesResponse,
     ErrorResponse,
+    FeedbackRequest,
+    FeedbackResponse,
     HealthResponse,
     KnowledgeRequest,
     KnowledgeResponse,
@@ -118,6 +121,7 @@ async def ready(request: Request) -> Any:
         modes=list(runtime.agents),
         domains=runtime.domains(runtime.default_mode),
         kb=kb,
+        kb_seq=runtime.live.seq if runtime.live is not None else None,
     )
 
 
@@ -228,8 +232,37 @@ async def _generate(state: ServiceState, mode: str, sessions: list[Session]) -> 
 @api.post("/knowledge", response_model=KnowledgeResponse, summary="Add knowledge items.")
 async def add_knowledge(body: KnowledgeRequest, request: Request) -> KnowledgeResponse:
     state = _state(request)
+    check_knowledge_request(body, state.settings)
+    result = await _write(state, "add", body.items, "re-send it (adding is idempotent)")
+    writes = state.metrics.knowledge_writes
+    for outcome in ("added", "merged", "unchanged"):
+        writes.labels(outcome).inc(getattr(result, outcome))
+    return result
+
+
+@api.post(
+    "/feedback",
+    response_model=FeedbackResponse,
+    summary="Label a session: its bundles become knowledge, live for the next answer.",
+)
+async def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
+    """A correction (or an accepted answer) of one session: its bundles replace the session's
+    exemplars in the KB (one history operation, undone by `bundlekd kb rollback`), the tool's
+    memory takes them before this answers, and the same session is answered with this label
+    from then on. Test sessions of a known source are refused."""
+    state = _state(request)
+    runtime = _runtime(state)
+    check_feedback_request(body, state.settings, runtime.domains(runtime.default_mode))
+    result = await _write(state, "feedback", body, "re-send it (the same label is a no-op)")
+    writes = state.metrics.knowledge_writes
+    for outcome in ("added", "restored", "unchanged", "superseded"):
+        writes.labels(outcome).inc(getattr(result, outcome))
+    return result
+
+
+async def _write(state: ServiceState, method: str, payload: Any, resend: str) -> Any:
+    """One KB write on the write thread (bounded: 503 past max_pending_writes)."""
     settings = state.settings
-    check_knowledge_request(body, settings)
     _runtime(state)
     if state.knowledge is None:
         raise LimitError(("body",), "this service runs without a knowledge base")
@@ -242,20 +275,16 @@ async def add_knowledge(body: KnowledgeRequest, request: Request) -> KnowledgeRe
     state.pending_writes += 1
     loop = asyncio.get_running_loop()
     try:
-        work = loop.run_in_executor(_kb_writes, state.knowledge.add, body.items)
-        result = await asyncio.wait_for(work, settings.request_timeout_s)
+        work = loop.run_in_executor(_kb_writes, getattr(state.knowledge, method), payload)
+        return await asyncio.wait_for(work, settings.request_timeout_s)
     except TimeoutError:
         raise UnavailableError(
             f"the write did not finish in {settings.request_timeout_s:g} s; it may still be "
-            "applied: re-send it (adding is idempotent)",
+            f"applied: {resend}",
             "timeout",
         ) from None
     finally:
         state.pending_writes -= 1
-    writes = state.metrics.knowledge_writes
-    for outcome in ("added", "merged", "unchanged"):
-        writes.labels(outcome).inc(getattr(result, outcome))
-    return result
 
 
 @api.get("/knowledge/search", response_model=SearchResponse, summary="Search the KB.")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bundlekd.app.service.live import LiveKnowledge
 from bundlekd.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ class Runtime:
     llm: LLM | None = None
     batch_size: int = 8
     info: dict[str, Any] = field(default_factory=dict)
+    #: keeps the agents in step with the KB (None: no KB)
+    live: LiveKnowledge | None = None
 
     @property
     def default_mode(self) -> str:
@@ -58,22 +61,43 @@ class Runtime:
     def generate(self, mode: str, sessions: list[Session]) -> list[Prediction]:
         return self.agents[mode].generate(sessions)
 
+    def replace_agents(
+        self, agents: dict[str, StudentAgent | ToolAgent], kb: KnowledgeBase
+    ) -> None:
+        """Swap in agents built from the KB as it is now (warmed up first, so the first
+        request after a reload costs what every other does)."""
+        if list(agents) != list(self.agents):
+            raise ValueError(f"modes changed: {list(self.agents)} -> {list(agents)}")
+        _warm_up(agents, self.uses_llm)
+        self.agents, self.kb = agents, kb  # one assignment each: a batch sees old or new
+
     def warm_up(self) -> None:
         """One tiny session through each mode without an LLM: the first request then costs what
         every other does (lazy caches fill here, ~0.6 s on 2 cores), not a p99 outlier."""
-        from bundlekd.data.schema import Item, Session
-
-        items = (Item(item_id="1", title="phone case"), Item(item_id="2", title="screen glass"))
-        for mode, agent in self.agents.items():
-            if self.uses_llm(mode):
-                continue
-            # a domain the tool was tuned on (a learned scorer knows only those)
-            domains = sorted(getattr(getattr(agent, "proposer", None), "settings", {}) or [""])
-            agent.generate([Session(session_id="warm-up", domain=domains[0], items=items)])
+        _warm_up(self.agents, self.uses_llm)
 
     def close(self) -> None:
         if self.llm is not None:
             self.llm.close()
+
+
+def _warm_up(agents: dict[str, Any], uses_llm: Callable[[str], bool]) -> None:
+    from bundlekd.data.schema import Item, Session
+
+    # The titles below may all be in the embedding cache: load the models themselves, or the
+    # first unseen title (or the first label's text) would pay ~15 s of imports and loading.
+    for agent in agents.values():
+        load = getattr(getattr(getattr(agent, "proposer", None), "embedder", None), "load", None)
+        if load is not None:
+            load()
+
+    items = (Item(item_id="1", title="phone case"), Item(item_id="2", title="screen glass"))
+    for mode, agent in agents.items():
+        if uses_llm(mode):
+            continue
+        # a domain the tool was tuned on (a learned scorer knows only those)
+        domains = sorted(getattr(getattr(agent, "proposer", None), "settings", {}) or [""])
+        agent.generate([Session(session_id="warm-up", domain=domains[0], items=items)])
 
 
 def served_modes(configured: str, allowed: tuple[str, ...]) -> list[str]:
@@ -107,17 +131,28 @@ def load_runtime(config: ProjectConfig, allowed: tuple[str, ...] = ()) -> Runtim
         if load is not None:
             load()  # ready means loaded: not on the first request
     train = load_targets(config.data)[1] if any(s.uses_examples for s in settings) else []
-    agents = {}
-    try:
+
+    def build_agents(kb: KnowledgeBase | None) -> dict[str, Any]:
+        agents = {}
         for mode, generation in zip(modes, settings, strict=True):
             mode_config = config.model_copy(update={"generation": generation})
             agents[mode] = build_agent(mode_config, llm, train_sessions=train, kb=kb)  # type: ignore[arg-type]
+        return agents
+
+    try:
+        agents = build_agents(kb)
     except BaseException:
         if llm is not None:
             llm.close()
         raise
     runtime_ = Runtime(agents, kb, llm, config.generation.batch_size)
     runtime_.warm_up()
+    if kb is not None:  # the KB's own embedder embeds the texts of knowledge written here
+        kb.embedder.load()
+    if kb is not None:
+        runtime_.live = LiveKnowledge(
+            runtime_, lambda: open_kb(config.kb, config.embedder), build_agents
+        )
     info = {
         "modes": modes,
         "kb": str(kb.kb_dir) if kb is not None else None,

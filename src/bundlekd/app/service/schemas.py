@@ -223,6 +223,68 @@ class KnowledgeResponse(BaseModel):
     unchanged: int = Field(description="Items the KB already held.")
     ids: list[str] = Field(description="Per input item, the id that now holds it.")
     last_seq: int = Field(description="The KB's operation number after this write.")
+    live: bool = Field(
+        description="The answers use the KB as it is after this write. Exemplars need the "
+        "titles the grouping tool indexes: post labelled sessions to /v1/feedback."
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What was written but will not do what it may look like (an exemplar "
+        "here is searchable, but the grouping tool cannot use it).",
+    )
+
+
+class BundleIn(_Body):
+    items: list[str] = Field(
+        min_length=2, description="Item ids of the bundle (>= 2, unique, all in the session)."
+    )
+    intent: str = Field(default="", max_length=200, description="Short free-text intent.")
+
+
+class FeedbackRequest(_Body):
+    """A session and the bundles it should have: a correction, or an accepted answer."""
+
+    session: SessionIn = Field(description="The session, as sent to /v1/bundles.")
+    bundles: list[BundleIn] = Field(
+        min_length=1, description="Its bundles as they should be (at least one)."
+    )
+    author: str = Field(
+        default="api",
+        min_length=1,
+        max_length=200,
+        pattern=_NOT_BLANK,
+        description="Who labelled it (recorded with the knowledge).",
+    )
+
+    @model_validator(mode="after")
+    def _bundles_in_session(self) -> FeedbackRequest:
+        known = {item.item_id for item in self.session.items}
+        for n, bundle in enumerate(self.bundles):
+            unknown = [i for i in bundle.items if i not in known]
+            if unknown:
+                raise ValueError(f"bundles[{n}]: items not in the session: {unknown}")
+            if len(set(bundle.items)) != len(bundle.items):
+                raise ValueError(f"bundles[{n}]: an item appears twice")
+        return self
+
+    def to_session(self) -> Session:
+        bundles = tuple(Bundle(items=tuple(b.items), intent=b.intent) for b in self.bundles)
+        return self.session.to_session().model_copy(update={"bundles": bundles})
+
+
+class FeedbackResponse(BaseModel):
+    session_id: str
+    domain: str
+    added: int = Field(description="New exemplars written.")
+    restored: int = Field(description="Exemplars of an earlier label of this session, back.")
+    unchanged: int = Field(description="Exemplars the KB already held for this session.")
+    superseded: int = Field(description="The session's earlier exemplars, replaced.")
+    ids: list[str] = Field(description="The session's exemplars now.")
+    last_seq: int = Field(description="The KB's operation number after this write.")
+    live: bool = Field(
+        description="The answers use it now (the service reloaded its knowledge before "
+        "answering this request)."
+    )
 
 
 class SearchHit(BaseModel):
@@ -257,6 +319,11 @@ class ReadyResponse(BaseModel):
     kb: str | None = Field(
         default=None,
         description="The KB folder's name; its full path only to a request with the API key.",
+    )
+    kb_seq: int | None = Field(
+        default=None,
+        description="The KB operation (`kb history` number) the answers come from; it moves "
+        "when a commit goes live.",
     )
     detail: str = Field(default="", description="Why it is not ready (loading, failed).")
 

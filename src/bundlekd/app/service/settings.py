@@ -85,6 +85,15 @@ class ServiceSettings(BaseSettings):
         description="Refuse a request whose expected queue wait (sessions ahead x measured "
         "seconds per session) is longer than this; 503 + Retry-After.",
     )
+    knowledge_poll_s: float = Field(
+        # os.stat of three files: free next to a request; 0.5 s keeps "live within 1 s"
+        default=0.5,
+        ge=0,
+        le=3600,
+        description="How often the KB folder is checked for commits of other processes (kb "
+        "add, rollback, refit-tool), which then go live without a restart; 0: never (this "
+        "service's own writes still go live at once).",
+    )
     max_pending_writes: int = Field(
         default=32, ge=1, description="Knowledge writes waiting at once; past it 503."
     )

@@ -39,7 +39,12 @@ class ServiceState:
     def loaded(self, runtime: Runtime) -> None:
         self.runtime = runtime
         if runtime.kb is not None:
-            self.knowledge = KnowledgeService(runtime.kb, runtime.info.get("chroma_url"))
+            live = runtime.live
+            self.knowledge = KnowledgeService(
+                runtime.kb, runtime.info.get("chroma_url"), live.up_to_date if live else None
+            )
+            if live is not None:
+                live.watch(self.settings.knowledge_poll_s)
 
     def load(self) -> None:
         """Build the runtime (blocking). A failure is not raised: it is kept (one line) for
@@ -100,6 +105,8 @@ class ServiceState:
         return None
 
     async def stop(self) -> None:
+        if self.runtime is not None and self.runtime.live is not None:
+            self.runtime.live.stop()
         if self.batcher is not None:
             await self.batcher.stop()
         if self.runtime is not None:

@@ -127,6 +127,8 @@ class Decoding:
     val_scores: dict[str, float]
     val_bar: dict[str, float]  # the clustering bar's val scores there (the guard rails' base)
     fallback: bool  # nothing cleared the threshold: the tool's bundle is its surest pair
+    #: a person labelled this session (author, source, at): the answer is their label
+    labelled: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +181,11 @@ def gather_evidence(tool: GroupingTool, sessions: Sequence[Session]) -> list[Evi
         groups = tool.group(session, matrix)
         neighbours = tool.memory.nearest_vectors(block, NEIGHBOURS, domain=session.domain)
         decoding = _decoding(tool, session, matrix, groups)
+        recalled = tool.labelled.lookup(session)
+        if recalled:
+            _, label = recalled[0]
+            who = {"author": label.author, "source": label.source, "at": label.at}
+            decoding = dataclasses.replace(decoding, labelled=who)
         out.append(Evidence(session, symmetric, neighbours, groups, decoding))
     return out
 

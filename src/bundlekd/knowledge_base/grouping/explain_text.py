@@ -126,7 +126,19 @@ def render_decoding(decoding: Decoding) -> list[str]:
             "Nothing cleared the threshold in this session: the tool's bundle is its surest "
             "pair (the fallback)."
         )
+    lines += _labelled_line(decoding)
     return lines
+
+
+def _labelled_line(decoding: Decoding) -> list[str]:
+    who = decoding.labelled
+    if not who:
+        return []
+    return _wrap(
+        f"This session was labelled by {who.get('author') or 'someone'} "
+        f"(via {who.get('source') or '?'}, {who.get('at') or '?'}): the answer is that label; "
+        "the scores above are the tool's own evidence."
+    )
 
 
 def render_decoding_brief(decoding: Decoding) -> list[str]:
@@ -147,7 +159,7 @@ def render_decoding_brief(decoding: Decoding) -> list[str]:
         f"Grouping tool's evidence ({decoding.scorer} scorer, pair {symbol(decoding)}; "
         f"{settings.get('policy')} at threshold {float(settings.get('threshold', 0)):.2f}"
         f"{floors}, {how}; no language model)."
-    )
+    ) + _labelled_line(decoding)
 
 
 def render_bundle(why: BundleWhy, decoding: Decoding, heading: str | None = None) -> list[str]:

@@ -26,6 +26,7 @@ from bundlekd.data.schema import Session
 from bundlekd.files import write_json
 from bundlekd.knowledge_base.grouping.cluster import Policy, group_items
 from bundlekd.knowledge_base.grouping.products import MemoryProducts, SessionProducts
+from bundlekd.knowledge_base.grouping.recall import LabelledBundle, LabelledSessions
 from bundlekd.knowledge_base.grouping.scorers import CosineScorer, PairScorer
 from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory
 from bundlekd.llm.embeddings import Embedder
@@ -87,8 +88,11 @@ class GroupingTool:
         settings: dict[str, GroupSettings] | None = None,
         default: GroupSettings | None = None,
         metadata: dict[str, Any] | None = None,
+        labelled: LabelledSessions | None = None,
     ) -> None:
         self.embedder = embedder
+        #: sessions a person labelled (feedback): answered with their label (`recall`)
+        self.labelled = labelled or LabelledSessions({})
         self.memory = memory
         self.scorer: PairScorer = scorer or CosineScorer()
         self.settings = dict(settings or {})
@@ -165,6 +169,10 @@ class GroupingTool:
         for session, block, matrix, product in zip(
             sessions, vectors, matrices, products, strict=True
         ):
+            recalled = self.labelled.lookup(session)
+            if recalled is not None:
+                proposals.append([_labelled_proposal(p, b, matrix) for p, b in recalled])
+                continue
             groups = self.group(session, matrix)
             if not groups:
                 proposals.append([])
@@ -240,6 +248,20 @@ class GroupingTool:
             },
         )
         return path
+
+
+def _labelled_proposal(
+    positions: tuple[int, ...], bundle: LabelledBundle, matrix: np.ndarray
+) -> Proposal:
+    """A bundle a person gave this session, as a proposal (its intent is theirs)."""
+    pairs = [matrix[i, j] for k, i in enumerate(positions) for j in positions[k + 1 :]]
+    return Proposal(
+        positions=positions,
+        intent=bundle.intent,
+        alternatives=(),
+        exemplar_ids=(bundle.exemplar_id,),
+        score=float(np.mean(pairs)) if pairs else 0.0,
+    )
 
 
 def _same_objects(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:

@@ -76,10 +76,12 @@ def knowledge_drift(saved: SavedTool, items: Iterable[KnowledgeItem]) -> str | N
         if then is None or then == now["exemplars"]:
             return None
     kb_dir = saved.path.parent.parent
+    # The memory is always the KB's own (rebuilt from its exemplars); the weights and the
+    # val-chosen settings are what belongs to the older state.
     return (
         f"{saved.path}: the grouping tool was fitted on another knowledge state "
-        f"({then} exemplars then, {now['exemplars']} now), so its predictions are not this "
-        f"KB's; {refit_hint(kb_dir)}"
+        f"({then} exemplars then, {now['exemplars']} now): its memory uses the exemplars of "
+        f"now, its weights and settings are from then; {refit_hint(kb_dir)}"
     )
 
 

@@ -153,6 +153,12 @@ class Transaction:
         self.changed = True
 
 
+#: The last parse of each knowledge.jsonl in this process, by path, with the file's stamp
+#: (mtime, size, inode): a store object opened after another one read or wrote the same
+#: state (a live service reopening its KB after a write) does not parse 3k rows again.
+_PARSED: dict[str, tuple[tuple[int, int, int], dict[str, KnowledgeItem]]] = {}
+
+
 class KnowledgeStore:
     """File-backed knowledge store rooted at `kb_dir` (see the module docstring for the layout)."""
 
@@ -227,11 +233,16 @@ class KnowledgeStore:
         if stamp is None:
             return {}
         if self._cache is None or self._cache[0] != stamp:
+            shared = _PARSED.get(str(self.knowledge_path))
+            if shared is not None and shared[0] == stamp:  # another store object read it
+                self._cache = shared
+                return dict(shared[1])
             try:
                 items = read_items(self.knowledge_path)
             except DataError as exc:
                 raise self._damaged(exc) from None
             self._cache = (stamp, items)
+            _PARSED[str(self.knowledge_path)] = self._cache
         return dict(self._cache[1])
 
     def _damaged(self, exc: DataError) -> DataError:
@@ -344,6 +355,7 @@ class KnowledgeStore:
             stamp = self._stamp()
             if stamp is not None:  # we just wrote it: no need to parse it again
                 self._cache = (stamp, dict(tx.items))
+                _PARSED[str(self.knowledge_path)] = self._cache
         if files and tx.files is not None:
             restored = restore_files(self.kb_dir, tx.files)
             tx.changes.append({"action": "files", **restored})

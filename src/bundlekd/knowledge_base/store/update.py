@@ -189,7 +189,7 @@ def refresh_and_sync(
     return sync_index(index, items, embedder, **kwargs)  # type: ignore[arg-type]
 
 
-def _check_candidates(candidates: Sequence[KnowledgeItem], force: bool = False) -> None:
+def check_candidates(candidates: Sequence[KnowledgeItem], force: bool = False) -> None:
     """The leakage guard on the way in: a row names its own `source_splits`, and a row from the
     test split or without a known split is refused unless forced (patterns and exemplars are
     labels: never from test, even forced)."""
@@ -265,7 +265,7 @@ def add_items(
     if merge_threshold is not None:  # NaN would silently turn merging off
         merge_threshold = finite(merge_threshold, "merge_threshold", low=0.0)
     candidates = list(candidates)
-    _check_candidates(candidates, force)
+    check_candidates(candidates, force)
     result = UpdateResult()
     with store.transaction("add") as tx:
         result.embedded += refresh_and_sync(index, tx.items.values(), embedder)
@@ -419,7 +419,7 @@ def supersede(
     new_item: KnowledgeItem,
 ) -> KnowledgeItem:
     """Replace an active item by `new_item`; the old one stays, status superseded (P10)."""
-    _check_candidates([new_item])
+    check_candidates([new_item])
     with store.transaction("supersede") as tx:
         refresh_and_sync(index, tx.items.values(), embedder)
         (old_id,) = resolve_ids(tx.items, [old_id])
