@@ -45,6 +45,14 @@ class Counting(Embedder):
         return self.inner.embed_batch(texts)
 
 
+@pytest.fixture(autouse=True)
+def _no_memories_built_before() -> None:
+    """Each test builds its memories (the process keeps built ones by content)."""
+    from bundlekd.knowledge_base import kb
+
+    kb._MEMORIES.clear()
+
+
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dataset = load_sample()

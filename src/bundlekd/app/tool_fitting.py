@@ -109,7 +109,10 @@ def fit_tool(
 
         # Through the item memory's title vectors (known titles are not embedded again); the
         # titles it had to embed join its cache, so loading the tool embeds nothing.
-        memories = kb.scorer_memories(tool.memory.title_embedder())
+        titles = tool.memory.title_embedder()
+        memories = kb.scorer_memories(titles)
+        for memory in memories.values():  # a memory reused from an earlier build asked none
+            titles.embed_batch([t for session in memory.sessions for t in session.titles])
         if tool.memory.unsaved_titles:
             tool.memory.save(kb.kb_dir / "index", embedder.model_id)
 
