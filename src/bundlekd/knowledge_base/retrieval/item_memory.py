@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,6 +64,7 @@ class _Cache:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     others: dict[str, int] = field(default_factory=dict)
     other_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    damaged: bool = False  # some of it was unusable: a writing build rewrites the file
 
 
 class ItemMemory:
@@ -140,6 +142,7 @@ class ItemMemory:
         other_vectors = cache.other_vectors[[cache.others[t] for t in known]]
         memory = cls(exemplars, rows, vectors, embedder, other_titles=(known, other_vectors))
         stale = len(cache.rows) + len(missing) != len(rows) or len(known) != len(cache.others)
+        stale = stale or cache.damaged
         if cache_dir is not None and write_cache and (missing or stale):
             memory.save(cache_dir, embedder.model_id)
         return memory
@@ -302,7 +305,7 @@ def _others(item: KnowledgeItem) -> list[str]:
 def _read_cache(cache_dir: Path, embedder: Embedder) -> _Cache:
     """Cached title vectors (rows by (exemplar id, position), other titles by text); whatever
     is unusable is left out, so `build` re-embeds it and (when it writes) rebuilds the file.
-    Never raises."""
+    Damaged other titles cost only those (the rows are kept). Never raises."""
     path = cache_file(cache_dir, embedder.model_id)
     if not path.is_file():
         return _Cache()
@@ -318,20 +321,8 @@ def _read_cache(cache_dir: Path, embedder: Embedder) -> _Cache:
                 )
             if not len(ids) == len(positions) == len(vectors):
                 raise ValueError("ids, positions and vectors differ in length")
-            # Files written before the other titles were cached lack them: they are embedded.
-            texts = json.loads(data["other_titles"].tobytes()) if "other_titles" in data else []
-            if not isinstance(texts, list):
-                raise ValueError("other titles are not a list")
-            others = (
-                data["other_vectors"]
-                if "other_vectors" in data
-                else np.zeros((0, embedder.dim), dtype=np.float32)
-            )
-            if len(texts) != len(others) or (len(others) and others.shape[1:] != (embedder.dim,)):
-                raise ValueError("other titles and their vectors do not match")
             vectors = vectors.astype(np.float32, copy=False)
-            others = others.astype(np.float32, copy=False).reshape(len(texts), embedder.dim)
-            usable, usable_others = _usable(vectors), _usable(others)
+            usable = _usable(vectors)
             keys = zip(ids.tolist(), positions.tolist(), strict=True)
             cache = _Cache(
                 rows={
@@ -340,22 +331,43 @@ def _read_cache(cache_dir: Path, embedder: Embedder) -> _Cache:
                     if ok
                 },
                 vectors=vectors,
-                others={
-                    str(t): row
-                    for row, (t, ok) in enumerate(zip(texts, usable_others.tolist(), strict=True))
-                    if ok
-                },
-                other_vectors=others,
             )
+            others_bad = _read_others(data, embedder.dim, cache, path)
     except Exception as exc:  # any damage (zip, npy, shapes): rebuild, never fatal
         logger.warning("%s: unreadable item-memory cache (%s); re-embedding", path, exc)
         return _Cache()
-    bad = int((~usable).sum() + (~usable_others).sum())
+    bad = int((~usable).sum()) + others_bad
     if bad:
+        cache.damaged = True
         logger.warning(
             "%s: %d cached vector(s) are NaN, infinite or zero; re-embedding them", path, bad
         )
     return cache
+
+
+def _read_others(data: Any, dim: int, cache: _Cache, path: Path) -> int:
+    """Fill `cache.others` from the file's other titles (files written before they were
+    cached have none: they are embedded); returns how many vectors were unusable. Damaged
+    other titles are left out whole (`cache.damaged`), with a warning."""
+    if "other_titles" not in data:
+        return 0
+    try:
+        texts = json.loads(data["other_titles"].tobytes())
+        others = data["other_vectors"]
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise ValueError("other titles are not a list of strings")
+        if others.ndim != 2 or others.shape != (len(texts), dim):
+            raise ValueError(f"{len(texts)} other titles, vectors of shape {others.shape}")
+    except Exception as exc:
+        logger.warning("%s: unreadable other titles (%s); re-embedding them", path, exc)
+        cache.damaged = True
+        return 0
+    others = others.astype(np.float32, copy=False)
+    usable = _usable(others)
+    pairs = enumerate(zip(texts, usable.tolist(), strict=True))
+    cache.others = {text: row for row, (text, ok) in pairs if ok}
+    cache.other_vectors = others
+    return int((~usable).sum())
 
 
 def _usable(vectors: np.ndarray) -> np.ndarray:
