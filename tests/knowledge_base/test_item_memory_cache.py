@@ -96,3 +96,23 @@ def test_damaged_other_titles_cost_only_those(tmp_path: Path) -> None:
     memory = ItemMemory.build(items, Counting(EMBEDDER.dim), tmp_path)
     assert asked == []
     assert memory.nearest(QUERIES, 5) == ItemMemory.build(items, EMBEDDER).nearest(QUERIES, 5)
+
+
+def test_one_bad_row_is_embedded_again_alone(tmp_path: Path) -> None:
+    items = exemplar_items(load_sample().split("train"))
+    ItemMemory.build(items, EMBEDDER, tmp_path, write_cache=True)
+    path = cache_file(tmp_path, EMBEDDER.model_id)
+    vectors = _vectors(path)
+    vectors[3] = np.nan
+    _rewrite(path, vectors=vectors)
+    asked: list[str] = []
+
+    class Counting(HashingEmbedder):
+        def embed_batch(self, texts):  # type: ignore[no-untyped-def]
+            asked.extend(texts)
+            return super().embed_batch(texts)
+
+    memory = ItemMemory.build(items, Counting(EMBEDDER.dim), tmp_path, write_cache=True)
+    assert len(asked) == 1
+    assert memory.nearest(QUERIES, 5) == ItemMemory.build(items, EMBEDDER).nearest(QUERIES, 5)
+    assert np.isfinite(_vectors(path)).all()  # rewritten

@@ -60,7 +60,9 @@ class _Cache:
     """A cache file's usable vectors: per (exemplar id, title position) a row of `vectors`,
     and per other session title (text) a row of `other_vectors`."""
 
-    rows: dict[tuple[str, int], int] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=list)  # per row of `vectors`, in file order
+    positions: list[int] = field(default_factory=list)
+    usable: list[bool] = field(default_factory=list)
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     others: dict[str, int] = field(default_factory=dict)
     other_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
@@ -78,6 +80,7 @@ class ItemMemory:
         embedder: Embedder,
         *,
         other_titles: tuple[list[str], np.ndarray] | None = None,
+        row_titles: list[str] | None = None,
     ) -> None:
         self.embedder = embedder
         self._items = {item.id: item for item in items}
@@ -87,6 +90,7 @@ class ItemMemory:
         # title table built from both on first `title_embedder` call.
         self._other_titles = other_titles or ([], np.zeros((0, self._vectors.shape[1])))
         self._title_table: KnownVectors | None = None
+        self._row_titles = row_titles  # each row's title, when the builder has them
         self._saved_learned = 0
         self._domains = np.array([self._items[r.exemplar_id].domain for r in rows], dtype=object)
         # Per domain, its rows (in memory order) and their vectors as one contiguous block: a
@@ -120,28 +124,50 @@ class ItemMemory:
             (i for i in items if i.kind == "exemplar" and i.status == "active"), key=lambda i: i.id
         )
         titles = {item.id: _titles(item) for item in exemplars}
-        rows = [_Row(item.id, pos) for item in exemplars for pos in range(len(titles[item.id]))]
+        ids = [item.id for item in exemplars for _ in titles[item.id]]
+        positions = [p for item in exemplars for p in range(len(titles[item.id]))]
+        rows = [_Row(i, p) for i, p in zip(ids, positions, strict=True)]
         cache = _read_cache(cache_dir, embedder) if cache_dir else _Cache()
-        found = [cache.rows.get((r.exemplar_id, r.position)) for r in rows]
-        missing = [k for k, at in enumerate(found) if at is None]
-        fresh = None
-        if missing:
-            texts = [titles[rows[k].exemplar_id][rows[k].position] for k in missing]
-            fresh = embedder.embed_batch(texts)
-        dim = fresh.shape[1] if fresh is not None else cache.vectors.shape[1]
-        vectors = np.zeros((len(rows), dim if rows else embedder.dim), dtype=np.float32)
-        have = [k for k, at in enumerate(found) if at is not None]
-        if have:
-            vectors[have] = cache.vectors[[found[k] for k in have]]
-        if fresh is not None:
-            vectors[missing] = fresh
+        missing: list[int] = []
+        if ids and cache.ids == ids and cache.positions == positions and all(cache.usable):
+            vectors = cache.vectors  # the common case: the file is this memory's, row for row
+            known_rows = len(rows)
+        else:
+            at_row = {
+                (i, p): k
+                for k, (i, p, ok) in enumerate(
+                    zip(cache.ids, cache.positions, cache.usable, strict=True)
+                )
+                if ok
+            }
+            found = [at_row.get((r.exemplar_id, r.position)) for r in rows]
+            missing = [k for k, at in enumerate(found) if at is None]
+            fresh = None
+            if missing:
+                texts = [titles[rows[k].exemplar_id][rows[k].position] for k in missing]
+                fresh = embedder.embed_batch(texts)
+            dim = fresh.shape[1] if fresh is not None else cache.vectors.shape[1]
+            vectors = np.zeros((len(rows), dim if rows else embedder.dim), dtype=np.float32)
+            have = [k for k, at in enumerate(found) if at is not None]
+            if have:
+                vectors[have] = cache.vectors[[found[k] for k in have]]
+            if fresh is not None:
+                vectors[missing] = fresh
+            known_rows = len(at_row)
         # Other titles that are some exemplar's title have a row already.
         titled = {t for found_titles in titles.values() for t in found_titles}
         wanted = sorted({t for item in exemplars for t in _others(item)} - titled)
         known = [t for t in wanted if t in cache.others]
         other_vectors = cache.other_vectors[[cache.others[t] for t in known]]
-        memory = cls(exemplars, rows, vectors, embedder, other_titles=(known, other_vectors))
-        stale = len(cache.rows) + len(missing) != len(rows) or len(known) != len(cache.others)
+        memory = cls(
+            exemplars,
+            rows,
+            vectors,
+            embedder,
+            other_titles=(known, other_vectors),
+            row_titles=[t for item in exemplars for t in titles[item.id]],
+        )
+        stale = known_rows + len(missing) != len(rows) or len(known) != len(cache.others)
         stale = stale or cache.damaged
         if cache_dir is not None and write_cache and (missing or stale):
             memory.save(cache_dir, embedder.model_id)
@@ -153,13 +179,15 @@ class ItemMemory:
         embed their titles with, so known titles are never embedded again. One table per
         memory: titles it has to embed are kept, and `save` writes them to the cache."""
         if self._title_table is None:
-            by_id: dict[str, list[str]] = {}
-            texts = []
-            for row in self._rows:
-                titles = by_id.get(row.exemplar_id)
-                if titles is None:
-                    titles = by_id[row.exemplar_id] = _titles(self._items[row.exemplar_id])
-                texts.append(titles[row.position])
+            texts = self._row_titles
+            if texts is None:
+                by_id: dict[str, list[str]] = {}
+                texts = []
+                for row in self._rows:
+                    titles = by_id.get(row.exemplar_id)
+                    if titles is None:
+                        titles = by_id[row.exemplar_id] = _titles(self._items[row.exemplar_id])
+                    texts.append(titles[row.position])
             known, vectors = self._other_titles
             dim = self._vectors.shape[1]
             table = np.concatenate([self._vectors, vectors.reshape(len(known), dim)])
@@ -323,13 +351,10 @@ def _read_cache(cache_dir: Path, embedder: Embedder) -> _Cache:
                 raise ValueError("ids, positions and vectors differ in length")
             vectors = vectors.astype(np.float32, copy=False)
             usable = _usable(vectors)
-            keys = zip(ids.tolist(), positions.tolist(), strict=True)
             cache = _Cache(
-                rows={
-                    (str(i), int(p)): row
-                    for row, ((i, p), ok) in enumerate(zip(keys, usable.tolist(), strict=True))
-                    if ok
-                },
+                ids=[str(i) for i in ids.tolist()],
+                positions=[int(p) for p in positions.tolist()],
+                usable=usable.tolist(),
                 vectors=vectors,
             )
             others_bad = _read_others(data, embedder.dim, cache, path)
