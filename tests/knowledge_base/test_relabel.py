@@ -192,6 +192,9 @@ def test_kb_add_sessions_labels_a_file_and_refuses_a_test_session(
     assert [e["op"] for e in kb.history()[-2:]] == ["feedback", "feedback"]
     labelled = [i for i in kb.items(kind="exemplar") if "feedback" in i.stats]
     assert {i.stats["feedback"]["author"] for i in labelled} == {"ana"}
+    stats = RUNNER.invoke(app, ["kb", "stats", str(kb_dir)])
+    assert "labelled_sessions" in stats.output
+    assert kb.stats()["labelled_sessions"] == 2
 
     bad = tmp_path / "test.jsonl"
     test = load_sample().split("test")[0]

@@ -100,12 +100,16 @@ def open_kb(
     )
 
 
-def grouping_tool(kb: KnowledgeBase) -> GroupingTool:
-    """The KB's grouping tool with its recorded embedder behind the embedding cache."""
+def grouping_tool(kb: KnowledgeBase, reuse: Embedder | None = None) -> GroupingTool:
+    """The KB's grouping tool with its recorded embedder behind the embedding cache (`reuse`:
+    an embedder already loaded, taken when it is the recorded one: a live service rebuilds its
+    tool after every label and must not load the model again)."""
     from bundlekd.knowledge_base.grouping.tool_file import load_tool_file
     from bundlekd.llm.config import EmbedderConfig
 
     recorded = load_tool_file(kb.kb_dir).embedder_id
+    if reuse is not None and reuse.model_id == recorded:
+        return kb.grouping_tool(reuse)
     return kb.grouping_tool(build_embedder(EmbedderConfig(name=recorded)))
 
 
@@ -131,9 +135,11 @@ def build_agent(
     train_sessions: Sequence[Session],
     kb: KnowledgeBase | None = None,
     embedder: Embedder | None = None,
+    tool_embedder: Embedder | None = None,
 ) -> StudentAgent | ToolAgent:
     """Wire the agent: the grouping tool for modes tool/agent, an example index when the mode
-    uses worked examples, retrieved knowledge for icl and agent.
+    uses worked examples, retrieved knowledge for icl and agent. `tool_embedder`: a loaded
+    embedder the tool may reuse (`grouping_tool`).
 
     Raises:
         ConfigError: icl/tool/agent without a KB, examples without labelled training sessions.
@@ -152,7 +158,7 @@ def build_agent(
                     "or a pure-LLM mode such as --mode few_shot"
                 )
             kb = open_kb(config.kb, config.embedder)
-        tool = grouping_tool(kb)
+        tool = grouping_tool(kb, tool_embedder)
         source = (
             knowledge_source(kb, generation, config.retrieval)
             if generation.uses_knowledge

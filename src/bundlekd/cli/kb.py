@@ -272,7 +272,15 @@ def stats(
         return
     summary = {
         key: info[key]
-        for key in ("total", "active", "indexed", "embedder_id", "index_backend", "operations")
+        for key in (
+            "total",
+            "active",
+            "labelled_sessions",  # by people: chat save, /v1/feedback, kb add --sessions
+            "indexed",
+            "embedder_id",
+            "index_backend",
+            "operations",
+        )
     }
     console.print(_table(f"knowledge base {kb_dir}", summary))
     for group in ("by_kind", "by_status", "by_domain", "by_split"):

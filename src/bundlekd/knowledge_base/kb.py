@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from bundlekd.data.schema import Session
 from bundlekd.errors import ConfigError, DataError, KnowledgeBaseError
 from bundlekd.files import iter_jsonl
-from bundlekd.knowledge_base.distill.labelled import Provenance, labelled_exemplars
+from bundlekd.knowledge_base.distill.labelled import Provenance, is_feedback, labelled_exemplars
 from bundlekd.knowledge_base.grouping.memory import DomainMemory, MemorySession, memory_sessions
 from bundlekd.knowledge_base.grouping.recall import LabelledSessions
 from bundlekd.knowledge_base.grouping.scorers import scorer_from_json
@@ -433,9 +433,17 @@ class KnowledgeBase:
     def stats(self) -> dict[str, Any]:
         """Counts (by kind, status, domain, source split) plus embedder, index and history."""
         history = self.store.history()
+        items = self.store.load().values()
+        labelled = {
+            (i.domain, s)
+            for i in items
+            if i.status == "active" and is_feedback(i)
+            for s in i.source_session_ids
+        }
         return {
             "kb_dir": str(self.kb_dir),
-            **count_items(self.store.load().values()),
+            **count_items(items),
+            "labelled_sessions": len(labelled),
             "embedder_id": self.embedder.model_id,
             "index_backend": self.index.backend,
             "indexed": len(self.index),

@@ -132,11 +132,22 @@ def load_runtime(config: ProjectConfig, allowed: tuple[str, ...] = ()) -> Runtim
             load()  # ready means loaded: not on the first request
     train = load_targets(config.data)[1] if any(s.uses_examples for s in settings) else []
 
+    loaded: dict[str, Any] = {}  # per mode, its tool's embedder: rebuilds reuse the model
+
     def build_agents(kb: KnowledgeBase | None) -> dict[str, Any]:
         agents = {}
         for mode, generation in zip(modes, settings, strict=True):
             mode_config = config.model_copy(update={"generation": generation})
-            agents[mode] = build_agent(mode_config, llm, train_sessions=train, kb=kb)  # type: ignore[arg-type]
+            agents[mode] = build_agent(
+                mode_config,
+                llm,  # type: ignore[arg-type]
+                train_sessions=train,
+                kb=kb,
+                tool_embedder=loaded.get(mode),
+            )
+            proposer = getattr(agents[mode], "proposer", None)
+            if proposer is not None:
+                loaded[mode] = proposer.embedder
         return agents
 
     try:
@@ -150,9 +161,16 @@ def load_runtime(config: ProjectConfig, allowed: tuple[str, ...] = ()) -> Runtim
     if kb is not None:  # the KB's own embedder embeds the texts of knowledge written here
         kb.embedder.load()
     if kb is not None:
-        runtime_.live = LiveKnowledge(
-            runtime_, lambda: open_kb(config.kb, config.embedder), build_agents
-        )
+        first = kb
+
+        def reopen() -> KnowledgeBase:  # as `open_kb` did, with the embedder already loaded
+            from bundlekd.knowledge_base.kb import KnowledgeBase
+
+            return KnowledgeBase.open(
+                first.kb_dir, first.embedder, config.kb.index, config.kb.chroma_url, read_only=True
+            )
+
+        runtime_.live = LiveKnowledge(runtime_, reopen, build_agents)
     info = {
         "modes": modes,
         "kb": str(kb.kb_dir) if kb is not None else None,
