@@ -76,9 +76,9 @@ class ReferenceMemory:
             if category is not None:
                 for column, part in enumerate((category[:2], category[:3], category[:4], category)):
                     table[slot, column] = codes.setdefault(part, len(codes))
-        for a, b in self.category_pairs:
-            codes.setdefault(a, len(codes))
-            codes.setdefault(b, len(codes))
+        for left, right in self.category_pairs:
+            codes.setdefault(left, len(codes))
+            codes.setdefault(right, len(codes))
         self.category_codes = table
         self.category_code_of = codes
         width = len(codes) + 1

@@ -91,8 +91,8 @@ def test_a_fitted_tool_loads_without_embedding_a_title(fitted: Path, tmp_path: P
         for name in MEMORY_ARRAYS:
             mine = getattr(tool.scorer.memories[domain], name)  # type: ignore[attr-defined]
             assert mine.tobytes() == getattr(expected, name).tobytes(), name
-    sessions = load_sample().split("test")
-    assert tool.propose(sessions) == kb.grouping_tool(plain).propose(sessions)
+    test = load_sample().split("test")
+    assert tool.propose(test) == kb.grouping_tool(plain).propose(test)
 
 
 def test_a_cache_without_other_titles_embeds_only_those(fitted: Path, tmp_path: Path) -> None:

@@ -128,9 +128,9 @@ class DomainMemory:
         bundle_sizes: list[int] = []
         bundle_session: list[int] = []
         for k, session in enumerate(self.sessions):
-            for bundle in session.bundles:
-                members.extend(bundle)
-                bundle_sizes.append(len(bundle))
+            for group in session.bundles:
+                members.extend(group)
+                bundle_sizes.append(len(group))
                 bundle_session.append(k)
         flat = np.array(members, dtype=np.int64)
         width = np.array(bundle_sizes, dtype=np.int64)
@@ -146,8 +146,8 @@ class DomainMemory:
             i, j = _local_pair(local, width[bundle])
             first = np.concatenate([[0], np.cumsum(width)[:-1]]).astype(np.int64)[bundle]
             a, b = flat[first + i], flat[first + j]
-            k = owner[bundle]
-            pair_y[self.pair_start[k] + a * (sizes[k] - 1) + b - (b > a)] = 1.0
+            held = owner[bundle]  # each pair's memory session
+            pair_y[self.pair_start[held] + a * (sizes[held] - 1) + b - (b > a)] = 1.0
         return in_bundle, pair_y
 
     def _index_categories(self) -> None:
@@ -155,7 +155,7 @@ class DomainMemory:
         path; -1: none) and the co-bundle counts of category pairs (4-level prefixes) keyed by
         the depth-4 codes, so the pair features compare and look up categories as arrays."""
         codes: dict[Category, int] = {}
-        rows: dict[Category, tuple[int, int, int, int]] = {}
+        rows: dict[Category, list[int]] = {}
         table = np.full((len(self.categories), 4), -1, dtype=np.int64)
         for slot, category in enumerate(self.categories):
             if category is None:
@@ -163,7 +163,7 @@ class DomainMemory:
             row = rows.get(category)
             if row is None:
                 parts = (category[:2], category[:3], category[:4], category)
-                row = rows[category] = tuple(codes.setdefault(p, len(codes)) for p in parts)
+                row = rows[category] = [codes.setdefault(p, len(codes)) for p in parts]
             table[slot] = row
         self.category_codes = table
         self.category_code_of = codes

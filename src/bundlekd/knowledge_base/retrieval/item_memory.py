@@ -148,9 +148,9 @@ class ItemMemory:
                 fresh = embedder.embed_batch(texts)
             dim = fresh.shape[1] if fresh is not None else cache.vectors.shape[1]
             vectors = np.zeros((len(rows), dim if rows else embedder.dim), dtype=np.float32)
-            have = [k for k, at in enumerate(found) if at is not None]
+            have = [(k, at) for k, at in enumerate(found) if at is not None]
             if have:
-                vectors[have] = cache.vectors[[found[k] for k in have]]
+                vectors[[k for k, _ in have]] = cache.vectors[[at for _, at in have]]
             if fresh is not None:
                 vectors[missing] = fresh
             known_rows = len(at_row)
@@ -399,4 +399,5 @@ def _usable(vectors: np.ndarray) -> np.ndarray:
     """Rows that are finite and not (near) zero."""
     finite = np.isfinite(vectors).all(axis=1)
     squares = np.einsum("ij,ij->i", np.where(finite[:, None], vectors, 0.0), vectors)
-    return finite & (squares > 1e-12)
+    usable: np.ndarray = finite & (squares > 1e-12)
+    return usable
