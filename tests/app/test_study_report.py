@@ -209,3 +209,47 @@ def test_the_quantity_plot_has_a_title_and_its_legend_outside() -> None:
     assert all(ax.get_ylabel() for ax in fig.axes)
     assert _texts(fig.axes[1]) == [NO_DATA]  # clothing, precision row
     _no_overlap(fig)
+
+
+def test_plots_show_gjs_beside_strict_p_when_the_cells_record_it() -> None:
+    from bundlekd.app.study.plots import bar_figure
+    from bundlekd.app.study.report import _plot_refs
+
+    tool = _result("tool", ["cosine"], 4, sampled=False, gjs=0.61)
+    tool["tables"]["food"][2]["gjs"] = 0.55  # the bar's
+    refs = _plot_refs([tool], ("gjs", "precision"))
+    assert refs["food"]["clustering bar"] == (0.55, 0.7)
+    fig = bar_figure(["food"], {"food": [("a", 0.61, 0.9)]}, refs, names=("GJS", "strict P"))
+    labels = {t.get_text() for t in fig.legends[0].get_texts()}
+    assert {"GJS", "strict P", "clustering bar GJS", "clustering bar P"} <= labels
+    assert fig.axes[0].get_ylabel()
+
+
+def test_tables_over_every_domain_name_a_single_domain_cell_by_its_domain() -> None:
+    from bundlekd.app.study.report import cost_table
+    from bundlekd.app.study.verdicts import table_label
+
+    single = _result("tool", ["cosine"], 4, sampled=False)
+    single["cell"]["scope"] = "single"
+    assert table_label(single) == f"{single['label']} (food)"
+    assert cost_table([single])[2].startswith(f"| {single['label']} (food) |")
+    pooled = _result("tool", ["cosine"], 4, sampled=False)
+    assert table_label(pooled) == pooled["label"]
+
+
+def test_a_clustering_cell_takes_its_val_gjs_from_its_own_bar() -> None:
+    from bundlekd.app.study.verdicts import val_scores
+
+    cell = _result("tool", [], 4, sampled=False)
+    bar = {"food": {"precision": 0.8, "recall": 0.7, "gjs": 0.55}}
+    cell["chosen"] = {
+        "tool_val_scores": {"value": {"food": {"precision": 0.8, "recall": 0.7}}},
+        "val_clustering_bar": {"value": bar},
+    }
+    assert val_scores(cell)["food"]["gjs"] == 0.55
+    # a different decoding than the bar's (P/R differ): nothing is borrowed
+    cell["chosen"]["tool_val_scores"]["value"]["food"]["precision"] = 0.81
+    assert "gjs" not in val_scores(cell)["food"]
+    learned = _result("tool", ["cosine"], 4, sampled=False)
+    learned["chosen"] = {**cell["chosen"]}
+    assert "gjs" not in val_scores(learned)["food"]

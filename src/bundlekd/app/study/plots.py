@@ -1,10 +1,12 @@
 """PNG plots of a study question (matplotlib, headless): one panel per domain, a figure
 title, labelled axes and the legend outside the panels (it covers no data).
 
-- quantity: strict precision and strict unique recall vs ratio, one line per strategy and scope,
-  the pair floor and the clustering bar as horizontal lines in each metric's row;
-- format / utilization / smoke: bars per cell (P and R side by side), with the pair floor's and
-  the clustering bar's P drawn across the P bars only and their R across the R bars only.
+- quantity: two metrics vs ratio (the report passes GJS and strict precision; strict precision
+  and strict unique recall by default), one line per strategy and scope, the pair floor and the
+  clustering bar as horizontal lines in each metric's row;
+- format / utilization / smoke: bars per cell (the two metrics side by side), with the pair
+  floor's and the clustering bar's first metric drawn across the first bars only and their
+  second across the second bars only.
 
 A domain without cells says "no data"; one where every cell scored 0 says so, instead of an
 empty-looking panel.
@@ -19,6 +21,8 @@ from typing import Any
 from bundlekd.errors import BackendUnavailableError
 
 NO_DATA = "no data"
+#: the two metrics a plot shows, by default (results from before the whole-bundle metrics)
+PR_NAMES = ("strict P", "strict uniq R")
 ALL_ZERO = "every cell scored 0"
 _BAR_WIDTH = 0.4
 _REF_STYLES = ("--", ":", "-.")
@@ -47,9 +51,10 @@ def quantity_figure(
     lines: dict[str, dict[str, list[tuple[float, float, float]]]],
     refs: dict[str, dict[str, tuple[float, float]]] | None = None,
     title: str = "",
+    names: tuple[str, str] = ("strict precision", "strict unique recall"),
 ) -> Any:
-    """`lines[domain][name]` = [(ratio, precision, recall), ...]; `refs[domain]` =
-    {name: (precision, recall)}, each drawn as a horizontal line in its metric's row."""
+    """`lines[domain][name]` = [(ratio, first, second), ...] of the metrics `names`;
+    `refs[domain]` = {name: (first, second)}, each a horizontal line in its metric's row."""
     plt = _pyplot()
     fig, axes = plt.subplots(2, len(domains), figsize=(4.2 * len(domains), 6.5), squeeze=False)
     for col, domain in enumerate(domains):
@@ -62,7 +67,7 @@ def quantity_figure(
         axes[0][col].set_title(domain)
         ratios = sorted({p[0] for points in found.values() for p in points})
         values = [v for points in found.values() for p in points for v in p[1:]]
-        for row, metric in enumerate(("strict precision", "strict unique recall")):
+        for row, metric in enumerate(names):
             ax = axes[row][col]
             ax.set_ylabel(metric)
             ax.grid(alpha=0.3)
@@ -88,9 +93,12 @@ def bar_figure(
     bars: dict[str, list[tuple[str, float, float]]],
     refs: dict[str, dict[str, tuple[float, float]]],
     title: str = "",
+    names: tuple[str, str] = PR_NAMES,
 ) -> Any:
-    """`bars[domain]` = [(label, precision, recall)]; `refs[domain]` = {name: (precision,
-    recall)}: each reference's P is drawn across the P bars and its R across the R bars."""
+    """`bars[domain]` = [(label, first, second)] of the metrics `names`; `refs[domain]` =
+    {name: (first, second)}: each reference's first metric is drawn across the first bars and
+    its second across the second bars."""
+    short = [{"strict P": "P", "strict uniq R": "R"}.get(n, n) for n in names]
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(domains), figsize=(4.8 * len(domains), 4.8), squeeze=False)
     for col, domain in enumerate(domains):
@@ -106,13 +114,13 @@ def bar_figure(
             continue
         xs = list(range(len(entries)))
         ax.bar(
-            [x - _BAR_WIDTH / 2 for x in xs], [e[1] for e in entries], _BAR_WIDTH, label="strict P"
+            [x - _BAR_WIDTH / 2 for x in xs], [e[1] for e in entries], _BAR_WIDTH, label=names[0]
         )
         ax.bar(
             [x + _BAR_WIDTH / 2 for x in xs],
             [e[2] for e in entries],
             _BAR_WIDTH,
-            label="strict uniq R",
+            label=names[1],
         )
         for (name, ref), style in zip(refs.get(domain, {}).items(), _REF_STYLES, strict=False):
             for metric, offset, color in ((0, -_BAR_WIDTH, "navy"), (1, 0.0, "saddlebrown")):
@@ -122,7 +130,7 @@ def bar_figure(
                     [x + offset + _BAR_WIDTH for x in xs],
                     linestyles=style,
                     colors=color,
-                    label=f"{name} {'P' if metric == 0 else 'R'}",
+                    label=f"{name} {short[metric]}",
                 )
         ax.set_xticks(xs)
         ax.set_xticklabels([e[0] for e in entries], rotation=60, ha="right", fontsize=7)
@@ -158,9 +166,10 @@ def quantity_plot(
     lines: dict[str, dict[str, list[tuple[float, float, float]]]],
     refs: dict[str, dict[str, tuple[float, float]]] | None = None,
     title: str = "",
+    names: tuple[str, str] = ("strict precision", "strict unique recall"),
 ) -> Path:
     """`quantity_figure` saved as a PNG."""
-    return _save(quantity_figure(domains, lines, refs, title), path)
+    return _save(quantity_figure(domains, lines, refs, title, names), path)
 
 
 def bar_plot(
@@ -169,9 +178,10 @@ def bar_plot(
     bars: dict[str, list[tuple[str, float, float]]],
     refs: dict[str, dict[str, tuple[float, float]]],
     title: str = "",
+    names: tuple[str, str] = PR_NAMES,
 ) -> Path:
     """`bar_figure` saved as a PNG."""
-    return _save(bar_figure(domains, bars, refs, title), path)
+    return _save(bar_figure(domains, bars, refs, title, names), path)
 
 
 def _save(fig: Any, path: Path) -> Path:

@@ -17,6 +17,7 @@ from typing import Any
 
 from bundlekd.app.study.findings import paragraph
 from bundlekd.app.study.plots import bar_plot, quantity_plot
+from bundlekd.app.study.ranking import arm_row, headline, metric_name, value
 from bundlekd.app.study.verdicts import (
     DEFAULT_CRITERIA,
     LONG,
@@ -24,6 +25,7 @@ from bundlekd.app.study.verdicts import (
     is_default_cell,
     row_of,
     settings_of,
+    table_label,
     target_lines,
     val_default_lines,
     val_scores,
@@ -142,20 +144,23 @@ def _line(label: str, row: dict[str, Any], val: dict[str, Any]) -> str:
 
 
 def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
+    """One row per cell: what it cost, its mean headline metric (GJS; (P+R)/2 for results
+    from before the whole-bundle metrics) over its domains and that per CPU-minute."""
+    domains = sorted({d for r in results for d in r["cell"]["domains"]})
+    metric = headline(results, domains)
     lines = [
         "| cell | sessions | teacher requests / tokens | student tokens | wall s | CPU s "
-        "| sessions/min | peak RSS MB | training s | KB items | mean P | (P+R)/2 per CPU-min |",
+        f"| sessions/min | peak RSS MB | training s | KB items | mean {metric_name(metric)} "
+        f"| {metric_name(metric)} per CPU-min |",
         "|" + "---|" * 12,
     ]
     for result in results:
         cost = result["cost"]
-        domains = result["cell"]["domains"]
-        rows = [row_of(result, d, result["arm"]) for d in domains]
-        found = [r for r in rows if r is not None]
-        mean_p = sum(r["precision"] for r in found) / len(found) if found else None
-        quality = sum((r["precision"] + r["recall"]) / 2 for r in found) / max(len(found), 1)
+        rows = [arm_row(result, d) for d in result["cell"]["domains"]]
+        found = [v for r in rows if (v := value(r, metric)) is not None]
+        quality = sum(found) / len(found) if found else None
         cpu = (cost.get("cpu_s") or 0.0) + (cost.get("training_s") or 0.0)
-        per_minute = quality / (cpu / 60) if cpu > 0 else None
+        per_minute = quality / (cpu / 60) if cpu > 0 and quality is not None else None
         values = [
             str(result["sessions"]),
             f"{cost.get('teacher_requests') or 0} / {cost.get('teacher_tokens') or 0}",
@@ -166,10 +171,10 @@ def cost_table(results: Sequence[dict[str, Any]]) -> list[str]:
             _n(cost.get("peak_rss_mb"), 0),
             _n(cost.get("training_s"), 0),
             " ".join(f"{k} {v}" for k, v in (result.get("knowledge") or {}).items() if v) or "–",
-            _f(mean_p),
+            _f(quality),
             _f(per_minute),
         ]
-        lines.append(f"| {result['label']} | " + " | ".join(values) + " |")
+        lines.append(f"| {table_label(result)} | " + " | ".join(values) + " |")
     return lines
 
 
@@ -222,24 +227,25 @@ def _n(value: Any, digits: int) -> str:
 def _plot(
     spec: dict[str, Any], results: Sequence[dict[str, Any]], domains: list[str], path: Path
 ) -> Path:
+    """The question's figure: GJS beside strict P (whole bundles first, the guard beside it),
+    or strict P / strict uniq R for results from before the whole-bundle metrics."""
     question = spec["question"]
-    title = (
-        f"{spec['name']} ({question}): strict P and strict unique R on the "
-        f"{spec['split']} split, per domain"
-    )
-    refs = _plot_refs(results)
+    pair = ("gjs", "precision") if headline(results, domains) == "gjs" else ("precision", "recall")
+    names = (metric_name(pair[0]), metric_name(pair[1]))
+    title = f"{spec['name']} ({question}): {names[0]} and {names[1]} on the {spec['split']} split"
+    refs = _plot_refs(results, pair)
     if question == "quantity":
         lines: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
         for result in results:
             cell = result["cell"]
-            name = f"{cell['strategy']} {cell['scope']}"
+            label = f"{cell['strategy']} {cell['scope']}"
             for domain in cell["domains"]:
                 row = row_of(result, domain, result["arm"])
                 if row is not None:
-                    lines.setdefault(domain, {}).setdefault(name, []).append(
-                        (cell["ratio"], row["precision"], row["recall"])
+                    lines.setdefault(domain, {}).setdefault(label, []).append(
+                        (cell["ratio"], *_two(row, pair))
                     )
-        return quantity_plot(path, domains, lines, refs, title)
+        return quantity_plot(path, domains, lines, refs, title, names)
     bars: dict[str, list[tuple[str, float, float]]] = {}
     mixed = len({bool(r.get("sampled")) for r in results}) > 1
     for result in results:
@@ -252,25 +258,31 @@ def _plot(
             short = f"{result['label'].split(' r=')[0]} r{cell['ratio']:g} {ran}"
             if mixed and result.get("sampled"):  # its own sessions, not the lines' ones
                 short += f" (n={row['sessions']})"
-            bars.setdefault(domain, []).append((short, row["precision"], row["recall"]))
-    return bar_plot(path, domains, bars, refs, title)
+            bars.setdefault(domain, []).append((short, *_two(row, pair)))
+    return bar_plot(path, domains, bars, refs, title, names)
 
 
-def _plot_refs(results: Sequence[dict[str, Any]]) -> dict[str, dict[str, tuple[float, float]]]:
-    """The pair floor and the clustering bar (P, R) per domain, from the cells whose sessions
-    the plot shows: the full split, or the sample when every cell is sampled (one sample)."""
+def _two(row: dict[str, Any], pair: tuple[str, str]) -> tuple[float, float]:
+    return float(row.get(pair[0]) or 0.0), float(row.get(pair[1]) or 0.0)
+
+
+def _plot_refs(
+    results: Sequence[dict[str, Any]], pair: tuple[str, str] = ("precision", "recall")
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """The pair floor and the clustering bar (the two metrics of `pair`) per domain, from the
+    cells whose sessions the plot shows: the full split, or the sample when every cell is
+    sampled (one sample)."""
     all_sampled = all(r.get("sampled") for r in results)
     refs: dict[str, dict[str, tuple[float, float]]] = {}
     for result in results:
         if result.get("sampled") and not all_sampled:
             continue
         for domain in result["cell"]["domains"]:
-            for name in (FLOOR, BAR):
-                ref = row_of(result, domain, name)
+            for method in (FLOOR, BAR):
+                ref = row_of(result, domain, method)
                 if ref is not None:
                     refs.setdefault(domain, {}).setdefault(
-                        "clustering bar" if name == BAR else name,
-                        (ref["precision"], ref["recall"]),
+                        "clustering bar" if method == BAR else method, _two(ref, pair)
                     )
     return refs
 

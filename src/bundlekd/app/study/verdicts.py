@@ -57,10 +57,35 @@ def row_of(result: dict[str, Any], domain: str, method: str) -> dict[str, Any] |
     return None
 
 
+def table_label(result: dict[str, Any]) -> str:
+    """The cell's label, with its domain for a single-domain KB: the grid's labels do not
+    name the domain, and a table over every domain would show three identical rows."""
+    cell = result.get("cell") or {}
+    domains = cell.get("domains") or []
+    if cell.get("scope") == "single" and len(domains) == 1:
+        return f"{result['label']} ({domains[0]})"
+    return str(result["label"])
+
+
 def val_scores(result: dict[str, Any]) -> dict[str, Any]:
-    """{domain: {metric: value}} that chose the cell's grouping settings on val."""
-    value = ((result.get("chosen") or {}).get("tool_val_scores") or {}).get("value")
-    return value or {}
+    """{domain: {metric: value}} that chose the cell's grouping settings on val.
+
+    A clustering cell (no feature groups) records only P and R; where they are the val
+    clustering bar's of the same cell (its decoding is the bar's), the bar's other metrics
+    (GJS, exact P/R...) are its own too and fill the gaps."""
+    chosen = result.get("chosen") or {}
+    value = (chosen.get("tool_val_scores") or {}).get("value") or {}
+    bar = (chosen.get("val_clustering_bar") or {}).get("value") or {}
+    if (result.get("cell") or {}).get("formats") != []:
+        return dict(value)
+    filled = {}
+    for domain, scores in value.items():
+        same = domain in bar and all(
+            abs(scores.get(m, -1.0) - bar[domain].get(m, -2.0)) < 1e-9
+            for m in ("precision", "recall")
+        )
+        filled[domain] = {**bar[domain], **scores} if same else scores
+    return filled
 
 
 def beats(score: dict[str, Any], other: dict[str, Any]) -> bool | None:
@@ -105,7 +130,7 @@ def val_default_lines(
             verdict = "– (not recorded)"
         else:
             verdict = "yes" if all(verdicts) and every else "no"
-        lines.append(f"| {result['label']} | " + " | ".join(margins) + f" | {verdict} |")
+        lines.append(f"| {table_label(result)} | " + " | ".join(margins) + f" | {verdict} |")
     return lines if len(lines) > 2 else []
 
 
