@@ -41,6 +41,17 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "all NaN": lambda p: _rewrite(p, vectors=np.full_like(_vectors(p), np.nan)),
     "zeroed": lambda p: _rewrite(p, vectors=np.zeros_like(_vectors(p))),
     "one row short": lambda p: _rewrite(p, vectors=_vectors(p)[:-1]),
+    "other titles not JSON": lambda p: _rewrite(
+        p, other_titles=np.frombuffer(b"[not json", dtype=np.uint8)
+    ),
+    "other titles without vectors": lambda p: _rewrite(
+        p, other_titles=np.frombuffer(b'["a title"]', dtype=np.uint8)
+    ),
+    "other title NaN": lambda p: _rewrite(
+        p,
+        other_titles=np.frombuffer(b'["a title"]', dtype=np.uint8),
+        other_vectors=np.full((1, EMBEDDER.dim), np.nan, dtype=np.float32),
+    ),
 }
 
 
@@ -67,3 +78,41 @@ def test_a_damaged_cache_is_rebuilt_and_gives_the_fresh_neighbours(
         again = ItemMemory.build(items, EMBEDDER, tmp_path)
     assert caplog.text == ""
     assert again.nearest(QUERIES, 5) == fresh
+
+
+def test_damaged_other_titles_cost_only_those(tmp_path: Path) -> None:
+    """The title rows of a file whose other titles are damaged are still used as they are."""
+    items = exemplar_items(load_sample().split("train"))
+    ItemMemory.build(items, EMBEDDER, tmp_path, write_cache=True)
+    path = cache_file(tmp_path, EMBEDDER.model_id)
+    _rewrite(path, other_titles=np.frombuffer(b"[not json", dtype=np.uint8))
+    asked: list[str] = []
+
+    class Counting(HashingEmbedder):
+        def embed_batch(self, texts):  # type: ignore[no-untyped-def]
+            asked.extend(texts)
+            return super().embed_batch(texts)
+
+    memory = ItemMemory.build(items, Counting(EMBEDDER.dim), tmp_path)
+    assert asked == []
+    assert memory.nearest(QUERIES, 5) == ItemMemory.build(items, EMBEDDER).nearest(QUERIES, 5)
+
+
+def test_one_bad_row_is_embedded_again_alone(tmp_path: Path) -> None:
+    items = exemplar_items(load_sample().split("train"))
+    ItemMemory.build(items, EMBEDDER, tmp_path, write_cache=True)
+    path = cache_file(tmp_path, EMBEDDER.model_id)
+    vectors = _vectors(path)
+    vectors[3] = np.nan
+    _rewrite(path, vectors=vectors)
+    asked: list[str] = []
+
+    class Counting(HashingEmbedder):
+        def embed_batch(self, texts):  # type: ignore[no-untyped-def]
+            asked.extend(texts)
+            return super().embed_batch(texts)
+
+    memory = ItemMemory.build(items, Counting(EMBEDDER.dim), tmp_path, write_cache=True)
+    assert len(asked) == 1
+    assert memory.nearest(QUERIES, 5) == ItemMemory.build(items, EMBEDDER).nearest(QUERIES, 5)
+    assert np.isfinite(_vectors(path)).all()  # rewritten

@@ -24,10 +24,12 @@ def test_a_products_entry_does_not_depend_on_the_matrix_shapes() -> None:
     stacked = np.concatenate(blocks) @ table.T
     columns = rng.permutation(3000)[:1700]
     start = 0
+    transposed = np.ascontiguousarray(table.T)  # the layout MemoryProducts multiplies with
     for block in blocks:
         alone = block @ table.T
         assert np.array_equal(stacked[start : start + len(block)], alone)
         assert np.array_equal(block @ table[columns].T, alone[:, columns])
+        assert np.array_equal(block @ transposed, alone)
         start += len(block)
 
 

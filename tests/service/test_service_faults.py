@@ -16,6 +16,7 @@ from service_helpers import rule, server, servers
 
 from bundlekd.knowledge_base.kb import KnowledgeBase
 from bundlekd.knowledge_base.store.knowledge_store import read_items
+from bundlekd.knowledge_base.store.update import index_in_sync
 
 
 def _writer(
@@ -45,6 +46,9 @@ def _check_consistent(kb_dir: Path, acked: dict[str, str]) -> dict[str, int]:
     texts = [i.text for i in items.values()]
     assert len(texts) == len(set(texts)), "a write was stored twice"
     kb = KnowledgeBase.open(kb_dir, embedder="hashing", index="numpy")  # a writer: recovers
+    # The saved index holds every active item but exemplars (embedded on first search) ...
+    assert index_in_sync(kb.index, kb.items(), kb.embedder)
+    kb.search("cables and chargers", k=3)  # ... which a search fills
     assert set(kb.index.ids()) == {i.id for i in kb.items()}
     assert kb.store.last_seq() >= 1
     return {"items": len(items), "active": len(active)}

@@ -54,7 +54,7 @@ def run_sft_data(
 
     `train` / `val` replace the source's whole splits (e.g. the study's sampled training
     sessions, so the quantity of training data is a setting)."""
-    from bundlekd.app.components import knowledge_source, open_kb
+    from bundlekd.app.components import grouping_tool, knowledge_source, open_kb
     from bundlekd.data.known_splits import check_relabelled_sessions
     from bundlekd.data.sources import load_sessions
     from bundlekd.errors import ConfigError
@@ -86,7 +86,8 @@ def run_sft_data(
             if generation.uses_knowledge
             else None
         )
-        tool = kb.grouping_tool() if sft.input == "agent" else None
+        # as generate loads it: the recorded embedder behind the embedding cache
+        tool = grouping_tool(kb) if sft.input == "agent" else None
         inputs = KBPromptInputs(kb, knowledge_source=source, top_k=generation.top_k, tool=tool)
         if progress:
             progress("embedding session titles")

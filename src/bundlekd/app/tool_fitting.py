@@ -107,7 +107,14 @@ def fit_tool(
     else:
         from bundlekd.knowledge_base.grouping.learned import fit_learned_scorer
 
-        memories = kb.scorer_memories(embedder)
+        # Through the item memory's title vectors (known titles are not embedded again); the
+        # titles it had to embed join its cache, so loading the tool embeds nothing.
+        titles = tool.memory.title_embedder()
+        memories = kb.scorer_memories(titles)
+        for memory in memories.values():  # a memory reused from an earlier build asked none
+            titles.embed_batch([t for session in memory.sessions for t in session.titles])
+        if tool.memory.unsaved_titles:
+            tool.memory.save(kb.kb_dir / "index", embedder.model_id)
 
         def step(done: int, total: int) -> None:
             if progress is not None:

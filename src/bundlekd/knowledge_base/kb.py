@@ -52,6 +52,7 @@ from bundlekd.knowledge_base.store.update import (
     Progress,
     UpdateResult,
     add_items,
+    index_in_sync,
     refresh_and_sync,
     remove_items,
     supersede,
@@ -143,14 +144,14 @@ def read_candidates(path: str | Path) -> list[KnowledgeItem]:
 
 
 def _in_sync(index: VectorIndex, items: Iterable[KnowledgeItem], embedder: Embedder) -> bool:
-    """Whether the saved index can serve reads as it is (loaded, same embedder, same ids)."""
+    """Whether the saved index can serve reads as it is (loaded, same embedder, the active
+    ids but deferred ones: `store.update.index_in_sync`)."""
     try:
         index.refresh()
     except KnowledgeBaseError as exc:
         logger.warning("%s", exc)
         return False
-    active = {item.id for item in items if item.status == "active"}
-    return index.embedder_id == embedder.model_id and set(index.ids()) == active
+    return index_in_sync(index, items, embedder)
 
 
 class KnowledgeBase:
@@ -326,7 +327,11 @@ class KnowledgeBase:
             self.index.reset(self.embedder.model_id, self.embedder.dim)
             # sync, not refresh_and_sync: a refresh would reload the old files.
             return sync_index(
-                self.index, self.store.load().values(), self.embedder, progress=progress
+                self.index,
+                self.store.load().values(),
+                self.embedder,
+                progress=progress,
+                defer=False,
             )
 
     # --- reading -------------------------------------------------------------------------
@@ -386,10 +391,14 @@ class KnowledgeBase:
             logger.log(logging.INFO if warned else logging.WARNING, "%s", drift)
             _DRIFT_WARNED.add(str(self.kb_dir))
             metadata["stale"] = drift
-        memories = self.scorer_memories(chosen) if saved.scorer.get("kind") == "learned" else {}
+        items = self.item_memory(chosen)
+        # The scorer's memories embed through the item memory's title vectors: known titles
+        # are never embedded again.
+        learned = saved.scorer.get("kind") == "learned"
+        memories = self.scorer_memories(items.title_embedder()) if learned else {}
         return GroupingTool(
             chosen,
-            self.item_memory(chosen),
+            items,
             scorer=scorer_from_json(saved.scorer, memories),
             settings=saved.settings,
             default=saved.default,

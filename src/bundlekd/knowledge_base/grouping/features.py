@@ -285,7 +285,7 @@ def _category_columns(
         memory.category_pair_total,
     )
     if exclude is not None:
-        own_keys, own_positive, own_total = _own_counts(memory, exclude)
+        own_keys, own_positive, own_total = memory.own_category_counts(exclude)
         mine, own = _lookup(own_keys, keys, both, own_positive, own_total)
         positive, total = positive - mine, total - own
     rate = (positive + SMOOTHING * memory.prior) / (total + SMOOTHING)
@@ -311,20 +311,3 @@ def _lookup(
     where = np.minimum(np.searchsorted(table, keys), len(table) - 1)
     found = usable & (table[where] == keys)
     return [np.where(found, column[where], 0.0) for column in columns]
-
-
-def _own_counts(memory: DomainMemory, exclude: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The excluded session's own category-pair counts: (sorted keys, positives, totals),
-    summed in the order the memory lists them, as the counts themselves were."""
-    own: dict[int, list[float]] = {}
-    codes = memory.category_code_of
-    for (a, b), y in memory.own_category_pairs.get(exclude, []):
-        counts = own.setdefault(int(memory.pair_key(codes[a], codes[b])), [0.0, 0.0])
-        counts[0] += y
-        counts[1] += 1
-    keys = sorted(own)
-    return (
-        np.array(keys, dtype=np.int64),
-        np.array([own[k][0] for k in keys], dtype=np.float64),
-        np.array([own[k][1] for k in keys], dtype=np.float64),
-    )

@@ -223,7 +223,10 @@ def _seed_scores(
 ) -> np.ndarray:
     """Scores of every pair of the given memory sessions, (pairs, sessions per row x longest
     session), -inf where a session has fewer pairs or is left out."""
-    longest = int(memory.session_pairs.max())
+    # As wide as the longest seed session (the padding is -inf): at least enough columns for
+    # a window, so a row's KERNEL_WINDOW-th best is the one the memory-wide width gives.
+    longest = int(memory.session_pairs[sessions].max())
+    longest = max(longest, -(-KERNEL_WINDOW // sessions.shape[1]))
     offsets = np.arange(longest)
     index = memory.pair_start[sessions][..., None] + offsets
     usable = offsets < memory.session_pairs[sessions][..., None]

@@ -3,7 +3,10 @@
 For each title of a session, `nearest` returns the k most similar training items and, with
 each, the items it was bundled with and that bundle's intent. The title vectors are a
 rebuildable cache beside the KB (`index/item_memory.npz`), keyed by exemplar id and embedder:
-only titles of exemplars the cache lacks are embedded.
+only titles of exemplars the cache lacks are embedded. The same file keeps the vectors of the
+exemplars' other session titles (`stats.others`) by text, which the learned scorer's memory
+embeds too: `title_embedder` answers every known title from memory, so loading a tool embeds
+nothing it has embedded before.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bundlekd.knowledge_base.index.topk import shape_stable, stable_top_k
 from bundlekd.knowledge_base.store.items import KnowledgeItem
 from bundlekd.llm.embeddings import Embedder
+from bundlekd.llm.known_vectors import KnownVectors
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +55,20 @@ class _Row:
     position: int
 
 
+@dataclass
+class _Cache:
+    """A cache file's usable vectors: per (exemplar id, title position) a row of `vectors`,
+    and per other session title (text) a row of `other_vectors`."""
+
+    ids: list[str] = field(default_factory=list)  # per row of `vectors`, in file order
+    positions: list[int] = field(default_factory=list)
+    usable: list[bool] = field(default_factory=list)
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    others: dict[str, int] = field(default_factory=dict)
+    other_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    damaged: bool = False  # some of it was unusable: a writing build rewrites the file
+
+
 class ItemMemory:
     """Per-title cosine index over active exemplar items."""
 
@@ -59,11 +78,20 @@ class ItemMemory:
         rows: list[_Row],
         vectors: np.ndarray,
         embedder: Embedder,
+        *,
+        other_titles: tuple[list[str], np.ndarray] | None = None,
+        row_titles: list[str] | None = None,
     ) -> None:
         self.embedder = embedder
         self._items = {item.id: item for item in items}
         self._rows = rows
         self._vectors = vectors.astype(np.float32, copy=False)
+        # Known vectors of the exemplars' other session titles (from the cache file), and the
+        # title table built from both on first `title_embedder` call.
+        self._other_titles = other_titles or ([], np.zeros((0, self._vectors.shape[1])))
+        self._title_table: KnownVectors | None = None
+        self._row_titles = row_titles  # each row's title, when the builder has them
+        self._saved_learned = 0
         self._domains = np.array([self._items[r.exemplar_id].domain for r in rows], dtype=object)
         # Per domain, its rows (in memory order) and their vectors as one contiguous block: a
         # domain's query multiplies only that block, and no mask is rebuilt per call.
@@ -95,25 +123,82 @@ class ItemMemory:
         exemplars = sorted(
             (i for i in items if i.kind == "exemplar" and i.status == "active"), key=lambda i: i.id
         )
-        rows = [_Row(item.id, pos) for item in exemplars for pos in range(len(_titles(item)))]
-        cached = _read_cache(cache_dir, embedder) if cache_dir else {}
-        missing = [r for r in rows if (r.exemplar_id, r.position) not in cached]
-        if missing:
-            by_id = {item.id: item for item in exemplars}
-            texts = [_titles(by_id[r.exemplar_id])[r.position] for r in missing]
-            fresh = embedder.embed_batch(texts)
-            for row, vector in zip(missing, fresh, strict=True):
-                cached[(row.exemplar_id, row.position)] = vector
-        dim = embedder.dim if not rows else len(next(iter(cached.values())))
-        vectors = (
-            np.stack([cached[(r.exemplar_id, r.position)] for r in rows])
-            if rows
-            else np.zeros((0, dim), dtype=np.float32)
+        titles = {item.id: _titles(item) for item in exemplars}
+        ids = [item.id for item in exemplars for _ in titles[item.id]]
+        positions = [p for item in exemplars for p in range(len(titles[item.id]))]
+        rows = [_Row(i, p) for i, p in zip(ids, positions, strict=True)]
+        cache = _read_cache(cache_dir, embedder) if cache_dir else _Cache()
+        missing: list[int] = []
+        if ids and cache.ids == ids and cache.positions == positions and all(cache.usable):
+            vectors = cache.vectors  # the common case: the file is this memory's, row for row
+            known_rows = len(rows)
+        else:
+            at_row = {
+                (i, p): k
+                for k, (i, p, ok) in enumerate(
+                    zip(cache.ids, cache.positions, cache.usable, strict=True)
+                )
+                if ok
+            }
+            found = [at_row.get((r.exemplar_id, r.position)) for r in rows]
+            missing = [k for k, at in enumerate(found) if at is None]
+            fresh = None
+            if missing:
+                texts = [titles[rows[k].exemplar_id][rows[k].position] for k in missing]
+                fresh = embedder.embed_batch(texts)
+            dim = fresh.shape[1] if fresh is not None else cache.vectors.shape[1]
+            vectors = np.zeros((len(rows), dim if rows else embedder.dim), dtype=np.float32)
+            have = [(k, at) for k, at in enumerate(found) if at is not None]
+            if have:
+                vectors[[k for k, _ in have]] = cache.vectors[[at for _, at in have]]
+            if fresh is not None:
+                vectors[missing] = fresh
+            known_rows = len(at_row)
+        # Other titles that are some exemplar's title have a row already.
+        titled = {t for found_titles in titles.values() for t in found_titles}
+        wanted = sorted({t for item in exemplars for t in _others(item)} - titled)
+        known = [t for t in wanted if t in cache.others]
+        other_vectors = cache.other_vectors[[cache.others[t] for t in known]]
+        memory = cls(
+            exemplars,
+            rows,
+            vectors,
+            embedder,
+            other_titles=(known, other_vectors),
+            row_titles=[t for item in exemplars for t in titles[item.id]],
         )
-        memory = cls(exemplars, rows, vectors, embedder)
-        if cache_dir is not None and write_cache and (missing or len(cached) != len(rows)):
+        stale = known_rows + len(missing) != len(rows) or len(known) != len(cache.others)
+        stale = stale or cache.damaged
+        if cache_dir is not None and write_cache and (missing or stale):
             memory.save(cache_dir, embedder.model_id)
         return memory
+
+    def title_embedder(self) -> KnownVectors:
+        """This memory's embedder behind every title vector it knows (the exemplars' titles
+        and the cached other titles of their sessions): what the learned scorer's memories
+        embed their titles with, so known titles are never embedded again. One table per
+        memory: titles it has to embed are kept, and `save` writes them to the cache."""
+        if self._title_table is None:
+            texts = self._row_titles
+            if texts is None:
+                by_id: dict[str, list[str]] = {}
+                texts = []
+                for row in self._rows:
+                    titles = by_id.get(row.exemplar_id)
+                    if titles is None:
+                        titles = by_id[row.exemplar_id] = _titles(self._items[row.exemplar_id])
+                    texts.append(titles[row.position])
+            known, vectors = self._other_titles
+            dim = self._vectors.shape[1]
+            table = np.concatenate([self._vectors, vectors.reshape(len(known), dim)])
+            self._title_table = KnownVectors(self.embedder, texts + list(known), table)
+        return self._title_table
+
+    @property
+    def unsaved_titles(self) -> int:
+        """Titles `title_embedder` embedded since this memory was built or saved."""
+        learned = len(self._title_table.learned) if self._title_table is not None else 0
+        return learned - self._saved_learned
 
     def save(self, cache_dir: Path, embedder_id: str) -> None:
         """Write the title vectors (atomically) for the next `build` to reuse."""
@@ -121,16 +206,36 @@ class ItemMemory:
 
         from bundlekd.files import atomic_write_bytes
 
+        texts, vectors = self._known_other_titles()
         buffer = io.BytesIO()
         np.savez(
             buffer,
             vectors=self._vectors,
             ids=np.array([r.exemplar_id for r in self._rows]),
             positions=np.array([r.position for r in self._rows], dtype=np.int32),
+            # UTF-8 JSON: a fixed-width unicode array would take 4 bytes x the longest title
+            other_titles=np.frombuffer(json.dumps(texts).encode(), dtype=np.uint8),
+            other_vectors=vectors,
             meta=np.array(json.dumps({"embedder_id": embedder_id})),
         )
         cache_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(cache_file(cache_dir, embedder_id), buffer.getvalue())
+        if self._title_table is not None:
+            self._saved_learned = len(self._title_table.learned)
+
+    def _known_other_titles(self) -> tuple[list[str], np.ndarray]:
+        """The other session titles of this memory's exemplars whose vectors are known (from
+        the cache, or embedded since by `title_embedder`), sorted."""
+        dim = self._vectors.shape[1]
+        if self._title_table is None:
+            known, vectors = self._other_titles
+            return list(known), vectors.reshape(len(known), dim).astype(np.float32)
+        table = self._title_table
+        titled = {t for item in self._items.values() for t in _titles(item)}
+        others = {t for item in self._items.values() for t in _others(item)} - titled
+        texts = sorted(t for t in others if t in table)
+        rows = [table.vector_of(t) for t in texts]
+        return texts, (np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32))
 
     def nearest(
         self, titles: Sequence[str], k: int, *, domain: str | None = None
@@ -219,17 +324,24 @@ def _titles(item: KnowledgeItem) -> list[str]:
     return [str(t) for t in titles] if isinstance(titles, list) else []
 
 
-def _read_cache(cache_dir: Path, embedder: Embedder) -> dict[tuple[str, int], np.ndarray]:
-    """Cached title vectors by (exemplar id, position); whatever is unusable is left out, so
-    `build` re-embeds it and (when it writes) rebuilds the file. Never raises."""
+def _others(item: KnowledgeItem) -> list[str]:
+    """The exemplar's session titles outside its bundle (`memory_sessions` embeds them)."""
+    others = item.stats.get("others")
+    return [str(t) for t in others] if isinstance(others, list) else []
+
+
+def _read_cache(cache_dir: Path, embedder: Embedder) -> _Cache:
+    """Cached title vectors (rows by (exemplar id, position), other titles by text); whatever
+    is unusable is left out, so `build` re-embeds it and (when it writes) rebuilds the file.
+    Damaged other titles cost only those (the rows are kept). Never raises."""
     path = cache_file(cache_dir, embedder.model_id)
     if not path.is_file():
-        return {}
+        return _Cache()
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             if not isinstance(meta, dict) or meta.get("embedder_id") != embedder.model_id:
-                return {}
+                return _Cache()
             ids, positions, vectors = data["ids"], data["positions"], data["vectors"]
             if vectors.ndim != 2 or vectors.shape[1] != embedder.dim:
                 raise ValueError(
@@ -238,20 +350,54 @@ def _read_cache(cache_dir: Path, embedder: Embedder) -> dict[tuple[str, int], np
             if not len(ids) == len(positions) == len(vectors):
                 raise ValueError("ids, positions and vectors differ in length")
             vectors = vectors.astype(np.float32, copy=False)
-            norms = np.linalg.norm(vectors, axis=1)
-            usable = np.isfinite(vectors).all(axis=1) & (norms > 1e-6)
-            cached = {
-                (str(i), int(p)): v
-                for i, p, v, ok in zip(ids, positions, vectors, usable, strict=True)
-                if ok
-            }
+            usable = _usable(vectors)
+            cache = _Cache(
+                ids=[str(i) for i in ids.tolist()],
+                positions=[int(p) for p in positions.tolist()],
+                usable=usable.tolist(),
+                vectors=vectors,
+            )
+            others_bad = _read_others(data, embedder.dim, cache, path)
     except Exception as exc:  # any damage (zip, npy, shapes): rebuild, never fatal
         logger.warning("%s: unreadable item-memory cache (%s); re-embedding", path, exc)
-        return {}
-    if not usable.all():
+        return _Cache()
+    bad = int((~usable).sum()) + others_bad
+    if bad:
+        cache.damaged = True
         logger.warning(
-            "%s: %d cached vector(s) are NaN, infinite or zero; re-embedding them",
-            path,
-            int((~usable).sum()),
+            "%s: %d cached vector(s) are NaN, infinite or zero; re-embedding them", path, bad
         )
-    return cached
+    return cache
+
+
+def _read_others(data: Any, dim: int, cache: _Cache, path: Path) -> int:
+    """Fill `cache.others` from the file's other titles (files written before they were
+    cached have none: they are embedded); returns how many vectors were unusable. Damaged
+    other titles are left out whole (`cache.damaged`), with a warning."""
+    if "other_titles" not in data:
+        return 0
+    try:
+        texts = json.loads(data["other_titles"].tobytes())
+        others = data["other_vectors"]
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise ValueError("other titles are not a list of strings")
+        if others.ndim != 2 or others.shape != (len(texts), dim):
+            raise ValueError(f"{len(texts)} other titles, vectors of shape {others.shape}")
+    except Exception as exc:
+        logger.warning("%s: unreadable other titles (%s); re-embedding them", path, exc)
+        cache.damaged = True
+        return 0
+    others = others.astype(np.float32, copy=False)
+    usable = _usable(others)
+    pairs = enumerate(zip(texts, usable.tolist(), strict=True))
+    cache.others = {text: row for row, (text, ok) in pairs if ok}
+    cache.other_vectors = others
+    return int((~usable).sum())
+
+
+def _usable(vectors: np.ndarray) -> np.ndarray:
+    """Rows that are finite and not (near) zero."""
+    finite = np.isfinite(vectors).all(axis=1)
+    squares = np.einsum("ij,ij->i", np.where(finite[:, None], vectors, 0.0), vectors)
+    usable: np.ndarray = finite & (squares > 1e-12)
+    return usable

@@ -17,6 +17,7 @@ from bundlekd.errors import ConfigError, KnowledgeBaseError
 from bundlekd.knowledge_base.index.base import VectorIndex
 from bundlekd.knowledge_base.store.items import KINDS, KnowledgeItem
 from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
+from bundlekd.knowledge_base.store.update import fill_deferred
 from bundlekd.llm.embeddings import Embedder
 from bundlekd.llm.tokens import approx_tokens
 
@@ -101,6 +102,9 @@ class Retriever:
             self.index.refresh()
         except KnowledgeBaseError as exc:
             logger.warning("%s; searching the index as loaded", exc)
+        # Items of deferred kinds are embedded on first search (in memory: a search writes
+        # nothing), only those this search may return.
+        fill_deferred(self.index, active.values(), self.embedder)
         queries = self.embedder.embed_batch(list(query_texts))
         factor = self.pool_factor if mmr_lambda is not None else 1
         pools: list[dict[str, float]] = [{} for _ in query_texts]

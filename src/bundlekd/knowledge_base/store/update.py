@@ -3,11 +3,18 @@
 Every function runs inside one store transaction, so the lock covers the read of
 knowledge.jsonl, the index update and the rewrite. The index is first brought in line with
 the store (another process may have changed both), then only ids it lacks get embedded (P10).
+
+Deferred kinds (exemplars: long texts, many of them) are not embedded when they are written:
+only `kb search` and in-context examples read their vectors, and the grouping tool embeds
+their titles, not their texts. A file index may therefore lack active exemplars; it never
+holds an inactive item. `fill_deferred` embeds what a search needs on first use, in memory
+only (a search is a read and writes no file); `kb rebuild` embeds everything and saves it.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +24,7 @@ import numpy as np
 from bundlekd.data.known_splits import RowClaim, check_relabelled_rows
 from bundlekd.data.leakage import check_sources
 from bundlekd.errors import KnowledgeBaseError
-from bundlekd.knowledge_base.index.base import VectorIndex
+from bundlekd.knowledge_base.index.base import FileIndex, VectorIndex
 from bundlekd.knowledge_base.store.items import LABEL_KINDS, KnowledgeItem
 from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore, Transaction
 from bundlekd.llm.embeddings import Embedder
@@ -31,6 +38,15 @@ DEFAULT_MERGE_THRESHOLD = 0.92
 # near-identical to an embedder while saying different things: dedupe them exactly, never merge.
 # Exemplars are item-level memory: two bundles with similar titles are still two bundles.
 EXACT_ONLY_KINDS = frozenset({"pattern", "exemplar"})
+# Kinds whose vectors are embedded on first search, not on write (never merged: a subset of
+# EXACT_ONLY_KINDS, so no write needs their vectors).
+DEFERRED_KINDS = frozenset({"exemplar"})
+
+
+def deferred_kinds(index: VectorIndex) -> frozenset[str]:
+    """The kinds `index` may lack: file indexes write only on save, so a search can fill
+    them in memory; others (chroma writes on every upsert) are kept complete."""
+    return DEFERRED_KINDS if isinstance(index, FileIndex) else frozenset()
 
 
 @dataclass
@@ -87,10 +103,13 @@ def sync_index(
     *,
     batch_size: int = 256,
     progress: Progress | None = None,
+    defer: bool = True,
 ) -> int:
     """Make the index hold exactly the active items, by this embedder; returns texts embedded.
 
-    A foreign embedder id (or a fresh index) resets it, so this is also the full rebuild.
+    With `defer`, active items of the index's deferred kinds (`deferred_kinds`) that it lacks
+    are left for the first search (`fill_deferred`). A foreign embedder id (or a fresh index)
+    resets it, so with `defer=False` this is also the full rebuild.
     """
     dirty = False
     if index.embedder_id != embedder.model_id:
@@ -107,11 +126,55 @@ def sync_index(
     stale = sorted(present - active.keys())
     if stale:
         index.delete(stale)
-    missing = [item for item_id, item in active.items() if item_id not in present]
+    later = deferred_kinds(index) if defer else frozenset()
+    missing = [
+        item
+        for item_id, item in active.items()
+        if item_id not in present and item.kind not in later
+    ]
     embedded = _embed_into(index, embedder, missing, batch_size, progress)
     if dirty or stale or missing:
         index.save()
     return embedded
+
+
+def index_in_sync(index: VectorIndex, items: Iterable[KnowledgeItem], embedder: Embedder) -> bool:
+    """Whether `index` serves reads as it is: this embedder's, no inactive id, and every
+    active item there but those of the deferred kinds (filled on first search)."""
+    if index.embedder_id != embedder.model_id:
+        return False
+    later = deferred_kinds(index)
+    active = {item.id: item for item in items if item.status == "active"}
+    present = set(index.ids())
+    if not present <= active.keys():
+        return False
+    return all(active[i].kind in later for i in active.keys() - present)
+
+
+_FILL_LOCK = threading.Lock()
+
+
+def fill_deferred(
+    index: VectorIndex,
+    items: Iterable[KnowledgeItem],
+    embedder: Embedder,
+    *,
+    batch_size: int = 256,
+    progress: Progress | None = None,
+) -> int:
+    """Embed the given active items the index lacks into it, in memory (nothing is saved);
+    returns how many. What a search calls first, with the items it may return."""
+    with _FILL_LOCK:
+        present = set(index.ids())
+        missing = [i for i in items if i.status == "active" and i.id not in present]
+        if not missing:
+            return 0
+        if index.embedder_id is None:
+            index.reset(embedder.model_id, embedder.dim)
+        if index.embedder_id != embedder.model_id:
+            return 0  # a foreign index: opening the KB refuses or rebuilds it
+        logger.info("embedding %d deferred item(s) for the search", len(missing))
+        return _embed_into(index, embedder, missing, batch_size, progress)
 
 
 def refresh_and_sync(
@@ -215,9 +278,12 @@ def add_items(
             else:
                 fresh[item.id] = item
         order = [fresh[i] for i in sorted(fresh)]
-        vectors = _embed_texts(embedder, [i.text for i in order], progress) if order else None
-        result.embedded += len(order)
+        later = deferred_kinds(index)
+        now = [j for j, item in enumerate(order) if item.kind not in later]
+        vectors = _vectors_of(embedder, order, now, progress) if order else None
+        result.embedded += len(now)
         accepted = _merge_near_duplicates(tx, index, order, vectors, merge_threshold, result)
+        accepted = [j for j in accepted if order[j].kind not in later]
         if accepted and vectors is not None:
             picked = [order[j] for j in accepted]
             metadata = [item_metadata(i) for i in picked]
@@ -226,6 +292,21 @@ def add_items(
         tx.summary = result.counts()
     logger.info("kb add: %s", result.counts())
     return result
+
+
+def _vectors_of(
+    embedder: Embedder, order: list[KnowledgeItem], now: list[int], progress: Progress | None
+) -> np.ndarray | None:
+    """The candidates' vectors, embedded for the positions in `now` only (the others, of
+    deferred kinds, are zero rows: never merged, never indexed here)."""
+    if not now:
+        return np.zeros((len(order), embedder.dim), dtype=np.float32)
+    found = _embed_texts(embedder, [order[j].text for j in now], progress)
+    if len(now) == len(order):
+        return found
+    vectors = np.zeros((len(order), found.shape[1]), dtype=found.dtype)
+    vectors[now] = found
+    return vectors
 
 
 def _merge_near_duplicates(
@@ -249,7 +330,7 @@ def _merge_near_duplicates(
             if item.status == "active":
                 groups[(item.kind, item.domain)].append(item.id)
         for key, positions in by_group.items():
-            if groups.get(key):
+            if key[0] not in EXACT_ONLY_KINDS and groups.get(key):  # exact kinds never merge
                 hits = index.search(vectors[positions], 1, filter_ids=groups[key])
                 best_existing.update({j: h[0] for j, h in zip(positions, hits, strict=True) if h})
     accepted: list[int] = []
