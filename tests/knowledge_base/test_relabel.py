@@ -194,7 +194,11 @@ def test_kb_add_sessions_labels_a_file_and_refuses_a_test_session(
     assert {i.stats["feedback"]["author"] for i in labelled} == {"ana"}
     stats = RUNNER.invoke(app, ["kb", "stats", str(kb_dir)])
     assert "labelled_sessions" in stats.output
-    assert kb.stats()["labelled_sessions"] == 2
+    counts = kb.stats()
+    assert counts["labelled_sessions"] == 2
+    # exemplar texts wait for the first search: every active item is indexed or deferred
+    assert counts["deferred"] > 0
+    assert counts["indexed"] + counts["deferred"] == counts["active"]
 
     bad = tmp_path / "test.jsonl"
     test = load_sample().split("test")[0]

@@ -277,6 +277,7 @@ def stats(
             "active",
             "labelled_sessions",  # by people: chat save, /v1/feedback, kb add --sessions
             "indexed",
+            "deferred",  # exemplar texts embedded on first search
             "embedder_id",
             "index_backend",
             "operations",

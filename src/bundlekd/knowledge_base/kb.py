@@ -52,6 +52,7 @@ from bundlekd.knowledge_base.store.update import (
     Progress,
     UpdateResult,
     add_items,
+    deferred_kinds,
     index_in_sync,
     refresh_and_sync,
     remove_items,
@@ -447,6 +448,15 @@ class KnowledgeBase:
             "embedder_id": self.embedder.model_id,
             "index_backend": self.index.backend,
             "indexed": len(self.index),
+            # active items of the deferred kinds the saved index lacks: embedded on first search
+            "deferred": len(
+                {
+                    i.id
+                    for i in items
+                    if i.status == "active" and i.kind in deferred_kinds(self.index)
+                }
+                - set(self.index.ids())
+            ),
             "operations": len(history),
             "snapshots": self.store.snapshots(),
         }
