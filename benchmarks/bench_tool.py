@@ -21,13 +21,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from source_trees import cpu_label, run_in_tree
 
 
 def child(spec: dict[str, Any]) -> dict[str, Any]:
@@ -112,37 +111,6 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _run(spec: dict[str, Any], src: str | None) -> dict[str, Any]:
-    env = {**os.environ, "BUNDLEKD_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    env["OPENBLAS_NUM_THREADS"] = "1"
-    if src is not None:
-        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    here = Path(__file__).resolve()
-    code = (
-        "import importlib.util, json, sys; "
-        f"spec = importlib.util.spec_from_file_location('bench_tool', {str(here)!r}); "
-        "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod); "
-        "print(json.dumps(mod.child(json.loads(sys.argv[1]))))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(spec)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
-
-
-def _cpu() -> str:
-    try:
-        from bundlekd.llm.precision import cpu_summary
-
-        return cpu_summary()
-    except Exception as exc:  # a missing torch must not stop a numpy benchmark
-        return f"CPU unknown ({exc})"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", required=True, help="A KB folder with a grouping tool.")
@@ -164,9 +132,9 @@ def main() -> None:
     }
     rows: dict[str, dict[str, Any]] = {}
     if args.baseline_src:
-        rows["baseline"] = _run(spec, args.baseline_src)
-    rows["this tree"] = _run(spec, None)
-    print(f"grouping tool, {args.source}/{args.split}, {_cpu()}, 1 thread")
+        rows["baseline"] = run_in_tree(__file__, spec, args.baseline_src)
+    rows["this tree"] = run_in_tree(__file__, spec, None)
+    print(f"grouping tool, {args.source}/{args.split}, {cpu_label()}, 1 thread")
     print("(times from one run on a shared machine: quote ratios, not absolute values)")
     header = ["tree", "sessions", "load s", "p50 ms", "p99 ms", "max ms"]
     header += [f"batch {b} sess/s" for b in spec["batch_sizes"]] + ["proposals sha"]

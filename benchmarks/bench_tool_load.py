@@ -27,15 +27,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from source_trees import cpu_label, run_in_tree
 
 
 def child(spec: dict[str, Any]) -> dict[str, Any]:
@@ -80,28 +79,6 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": statistics.median(times), "cache_lookups": hits + misses}
 
 
-def _run(spec: dict[str, Any], src: str | None) -> dict[str, Any]:
-    env = {**os.environ, "BUNDLEKD_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    env["OPENBLAS_NUM_THREADS"] = "1"
-    if src is not None:
-        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    here = Path(__file__).resolve()
-    code = (
-        "import importlib.util, json, sys; "
-        f"spec = importlib.util.spec_from_file_location('bench_tool_load', {str(here)!r}); "
-        "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod); "
-        "print(json.dumps(mod.child(json.loads(sys.argv[1]))))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(spec)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
-
-
 def _with_other_titles(kb_dir: str, into: Path) -> str:
     """A copy of the KB whose item-memory cache holds the other titles too (as a fit by this
     tree writes it), made with the embedder behind the embedding cache."""
@@ -123,15 +100,6 @@ def _with_other_titles(kb_dir: str, into: Path) -> str:
     return str(copy)
 
 
-def _cpu() -> str:
-    try:
-        from bundlekd.llm.precision import cpu_summary
-
-        return cpu_summary()
-    except Exception as exc:  # a missing torch must not stop the benchmark
-        return f"CPU unknown ({exc})"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", required=True, help="A KB folder with a grouping tool.")
@@ -149,8 +117,8 @@ def main() -> None:
             for cache, kb_dir in kbs.items():
                 for mode in modes:
                     spec = {"kb": kb_dir, "mode": mode, "repeats": args.repeats}
-                    rows[f"{tree} | {cache} | {mode}"] = _run(spec, src)
-    print(f"grouping tool load, {args.kb}, {_cpu()}, 1 thread")
+                    rows[f"{tree} | {cache} | {mode}"] = run_in_tree(__file__, spec, src)
+    print(f"grouping tool load, {args.kb}, {cpu_label()}, 1 thread")
     print("(times from one run on a shared machine: quote ratios, not absolute values)")
     print("tree | KB cache | load | seconds | titles embedded (cold) / cache lookups (warm)")
     for name, row in rows.items():
