@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 from service_helpers import rule, server, servers
@@ -54,33 +55,53 @@ def _check_consistent(kb_dir: Path, acked: dict[str, str]) -> dict[str, int]:
     return {"items": len(items), "active": len(active)}
 
 
+def _kill_mid_writes(
+    kb_dir: Path,
+    write: Callable[[str, str, Callable[[], bool]], None],
+    *,
+    round_: int,
+    writers: int,
+    acked: dict[str, Any],
+    more: int,
+    delay_s: float,
+) -> None:
+    """One round: a service on `kb_dir`, `writers` threads running `write(url, tag, stop)`,
+    kill -9 `delay_s` after `more` further writes were acknowledged (so the next one is in
+    progress); the threads stop once it is dead."""
+    killed = threading.Event()
+    with server(kb_dir) as (url, process):
+        threads = [
+            threading.Thread(target=write, args=(url, f"r{round_}w{n}", killed.is_set))
+            for n in range(writers)
+        ]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        target = len(acked) + more
+        while len(acked) < target and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(delay_s)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+        killed.set()
+        for thread in threads:
+            thread.join(30)
+    assert process.returncode == -signal.SIGKILL
+
+
 def test_kill_9_during_knowledge_writes_loses_no_acknowledged_write(kb_dir: Path) -> None:
     """Two rounds: 4 writers, kill -9 a few ms after some write was acknowledged (so the next
     one is in progress), then restart the service on the same KB and go again."""
     acked: dict[str, str] = {}
     sent: list[str] = []
+
+    def write(url: str, tag: str, stop: Callable[[], bool]) -> None:
+        _writer(url, tag, acked, sent, stop)
+
     for round_, delay_s in enumerate((0.0, 0.03)):
-        killed = threading.Event()
-        with server(kb_dir) as (url, process):
-            threads = [
-                threading.Thread(
-                    target=_writer, args=(url, f"r{round_}w{n}", acked, sent, killed.is_set)
-                )
-                for n in range(4)
-            ]
-            for thread in threads:
-                thread.start()
-            deadline = time.monotonic() + 20
-            target = len(acked) + 8
-            while len(acked) < target and time.monotonic() < deadline:
-                time.sleep(0.005)
-            time.sleep(delay_s)
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(10)
-            killed.set()
-            for thread in threads:
-                thread.join(30)
-        assert process.returncode == -signal.SIGKILL
+        _kill_mid_writes(
+            kb_dir, write, round_=round_, writers=4, acked=acked, more=8, delay_s=delay_s
+        )
         _check_consistent(kb_dir, acked)  # also what the restarted service opens
     assert len(acked) >= 16
     counts = _check_consistent(kb_dir, acked)
@@ -122,28 +143,14 @@ def test_kill_9_during_feedback_loses_and_duplicates_no_acknowledged_label(
     kb_dir: Path,
 ) -> None:
     acked: dict[str, list[str]] = {}
+
+    def label(url: str, tag: str, stop: Callable[[], bool]) -> None:
+        _labeller(url, tag, acked, stop)
+
     for round_, delay_s in enumerate((0.0, 0.03)):
-        killed = threading.Event()
-        with server(kb_dir) as (url, process):
-            threads = [
-                threading.Thread(
-                    target=_labeller, args=(url, f"r{round_}w{n}", acked, killed.is_set)
-                )
-                for n in range(3)
-            ]
-            for thread in threads:
-                thread.start()
-            deadline = time.monotonic() + 30
-            target = len(acked) + 6
-            while len(acked) < target and time.monotonic() < deadline:
-                time.sleep(0.005)
-            time.sleep(delay_s)
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(10)
-            killed.set()
-            for thread in threads:
-                thread.join(30)
-        assert process.returncode == -signal.SIGKILL
+        _kill_mid_writes(
+            kb_dir, label, round_=round_, writers=3, acked=acked, more=6, delay_s=delay_s
+        )
         items = read_items(kb_dir / "knowledge.jsonl")
         for session_id, ids in acked.items():
             mine = [
