@@ -35,3 +35,20 @@ def _isolate_home(
     """Keep API keys out of tests; keep the model cache shared (converting the model is slow)."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path_factory.getbasetemp() / "mpl"))
+
+
+@pytest.fixture(scope="session")
+def learned_sample_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped sample's training exemplars (hashing embedder, numpy index) with the
+    learned grouping tool fitted on train and tuned on val. Read-only: copy it to write."""
+    from bundlekd.app.tool_fitting import fit_tool
+    from bundlekd.data.sources import load_sample
+    from bundlekd.knowledge_base.distill.runner import distill
+    from bundlekd.knowledge_base.kb import KnowledgeBase
+
+    kb_dir = tmp_path_factory.mktemp("learned-sample") / "kb"
+    dataset = load_sample()
+    kb = KnowledgeBase.create(kb_dir, embedder="hashing", index="numpy")
+    distill(dataset.split("train"), kinds=["exemplar"], kb_dir=kb_dir, kb=kb)
+    fit_tool(kb, dataset.split("train"), dataset.split("val"), kb.embedder, scorer="learned")
+    return kb_dir

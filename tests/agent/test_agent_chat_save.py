@@ -30,19 +30,10 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def kb_dir(tmp_path: Path) -> Path:
-    from bundlekd.cli import app as main_app
+def kb_dir(learned_sample_kb: Path, tmp_path: Path) -> Path:
+    import shutil
 
-    kb_dir = tmp_path / "kb"
-    result = CliRunner().invoke(
-        main_app,
-        [
-            "distill", "--source", "sample", "--kinds", "exemplar", "--tool-scorer", "learned",
-            "--kb", str(kb_dir), "--embedder", "hashing", "--index", "numpy",
-        ],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    return kb_dir
+    return Path(shutil.copytree(learned_sample_kb, tmp_path / "kb"))
 
 
 def _chat(app: typer.Typer, kb_dir: Path, session_id: str, lines: str) -> str:

@@ -193,26 +193,11 @@ def test_a_failed_wording_keeps_the_evidence(recording_llm):
 # --- a real tiny KB --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def learned_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from bundlekd.app.tool_fitting import fit_tool
-    from bundlekd.data.sources import load_sample
-    from bundlekd.knowledge_base.distill.runner import distill
-    from bundlekd.knowledge_base.kb import KnowledgeBase
-
-    kb_dir = tmp_path_factory.mktemp("chat-why") / "kb"
-    dataset = load_sample()
-    kb = KnowledgeBase.create(kb_dir, embedder="hashing", index="numpy")
-    distill(dataset.split("train"), kinds=["exemplar"], kb_dir=kb_dir, kb=kb)
-    fit_tool(kb, dataset.split("train"), dataset.split("val"), kb.embedder, scorer="learned")
-    return kb_dir
-
-
-def test_why_on_a_real_tool_prints_the_tools_probabilities(learned_kb: Path) -> None:
+def test_why_on_a_real_tool_prints_the_tools_probabilities(learned_sample_kb: Path) -> None:
     from bundlekd.data.sources import load_sample
     from bundlekd.knowledge_base.kb import KnowledgeBase
 
-    tool = KnowledgeBase.open(learned_kb, read_only=True).grouping_tool()
+    tool = KnowledgeBase.open(learned_sample_kb, read_only=True).grouping_tool()
     session = load_sample().split("test")[0]
     chat = ChatSession(ToolAgent(tool, AgentConfig(mode="tool")), session)
     chat.start()
@@ -229,7 +214,7 @@ def test_why_on_a_real_tool_prints_the_tools_probabilities(learned_kb: Path) -> 
 
 
 def test_the_chat_command_prints_the_evidence_for_why(
-    learned_kb: Path, monkeypatch: pytest.MonkeyPatch
+    learned_sample_kb: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import typer
     from typer.testing import CliRunner
@@ -254,7 +239,7 @@ def test_the_chat_command_prints_the_evidence_for_why(
     app.command("chat")(chat_command)
     app.command("other")(lambda: None)
     args = ["chat", "--source", "sample", "--session-id", "e017", "--embedder", "hashing"]
-    args += ["--kb", str(learned_kb)]
+    args += ["--kb", str(learned_sample_kb)]
     result = CliRunner().invoke(app, args, input="why is 1 in bundle 1?\nwhy\nquit\n")
     assert result.exit_code == 0, result.output
     assert "Grouping tool's evidence" in result.output
@@ -278,7 +263,7 @@ def test_three_products_are_explained_as_if_one_bundle():
 
 
 @pytest.mark.slow  # loads the real default model and generates one short answer
-def test_the_real_default_model_words_after_the_evidence(learned_kb: Path) -> None:
+def test_the_real_default_model_words_after_the_evidence(learned_sample_kb: Path) -> None:
     from bundlekd.data.sources import load_sample
     from bundlekd.errors import BackendUnavailableError
     from bundlekd.knowledge_base.kb import KnowledgeBase
@@ -290,7 +275,7 @@ def test_the_real_default_model_words_after_the_evidence(learned_kb: Path) -> No
     except BackendUnavailableError as exc:
         pytest.skip(f"default model unavailable: {exc}")
     try:
-        tool = KnowledgeBase.open(learned_kb, read_only=True).grouping_tool()
+        tool = KnowledgeBase.open(learned_sample_kb, read_only=True).grouping_tool()
         session = load_sample().split("test")[0]
         agent = ToolAgent(tool, AgentConfig(mode="tool"), llm)
         chat = ChatSession(agent, session, phrase_with_llm=True, max_reply_tokens=48)

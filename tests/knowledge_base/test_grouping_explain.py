@@ -156,26 +156,11 @@ def test_the_text_fits_80_columns_and_shows_the_numbers() -> None:
 # --- a real tiny KB: the explanation's numbers are the tool's --------------------------------
 
 
-@pytest.fixture(scope="module")
-def learned_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from bundlekd.app.tool_fitting import fit_tool
-    from bundlekd.data.sources import load_sample
-    from bundlekd.knowledge_base.distill.runner import distill
-    from bundlekd.knowledge_base.kb import KnowledgeBase
-
-    kb_dir = tmp_path_factory.mktemp("explain") / "kb"
-    dataset = load_sample()
-    kb = KnowledgeBase.create(kb_dir, embedder="hashing", index="numpy")
-    distill(dataset.split("train"), kinds=["exemplar"], kb_dir=kb_dir, kb=kb)
-    fit_tool(kb, dataset.split("train"), dataset.split("val"), kb.embedder, scorer="learned")
-    return kb_dir
-
-
-def test_a_real_explanation_carries_the_tools_own_numbers(learned_kb: Path) -> None:
+def test_a_real_explanation_carries_the_tools_own_numbers(learned_sample_kb: Path) -> None:
     from bundlekd.data.sources import load_sample
     from bundlekd.knowledge_base.kb import KnowledgeBase
 
-    kb = KnowledgeBase.open(learned_kb, read_only=True)
+    kb = KnowledgeBase.open(learned_sample_kb, read_only=True)
     tool = kb.grouping_tool()
     sessions = load_sample().split("test")
     _, matrices = tool.score(sessions)
@@ -214,12 +199,12 @@ def test_a_real_explanation_carries_the_tools_own_numbers(learned_kb: Path) -> N
         assert max(len(line) for line in text.splitlines()) <= 80
 
 
-def test_a_fallback_pair_is_reported_as_such(learned_kb: Path) -> None:
+def test_a_fallback_pair_is_reported_as_such(learned_sample_kb: Path) -> None:
     from bundlekd.data.sources import load_sample
     from bundlekd.knowledge_base.grouping.tool import GroupSettings
     from bundlekd.knowledge_base.kb import KnowledgeBase
 
-    tool = KnowledgeBase.open(learned_kb, read_only=True).grouping_tool()
+    tool = KnowledgeBase.open(learned_sample_kb, read_only=True).grouping_tool()
     session = load_sample().split("test")[0]
     strict = GroupSettings(policy="complete", threshold=1.0, fallback_pair=True)
     tool.settings = {session.domain: strict}

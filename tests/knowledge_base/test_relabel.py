@@ -24,24 +24,10 @@ from bundlekd.knowledge_base.kb import KnowledgeBase
 RUNNER = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def fitted_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    kb_dir = tmp_path_factory.mktemp("relabel") / "kb"
-    result = RUNNER.invoke(
-        app,
-        [
-            "distill", "--source", "sample", "--kinds", "exemplar", "--tool-scorer", "learned",
-            "--kb", str(kb_dir), "--embedder", "hashing", "--index", "numpy",
-        ],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    return kb_dir
-
-
 @pytest.fixture
-def kb_dir(fitted_kb: Path, tmp_path: Path) -> Path:
+def kb_dir(learned_sample_kb: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "kb"
-    shutil.copytree(fitted_kb, copy)
+    shutil.copytree(learned_sample_kb, copy)
     return copy
 
 
