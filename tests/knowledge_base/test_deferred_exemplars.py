@@ -8,39 +8,20 @@ file), and finds what an index built eagerly (`kb rebuild`) finds.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bundlekd.data.sources import load_sample
 from bundlekd.knowledge_base.distill.exemplars import exemplar_items
 from bundlekd.knowledge_base.kb import KnowledgeBase, MemoryIndex
 from bundlekd.knowledge_base.store.items import KnowledgeItem
-from bundlekd.llm.embeddings import Embedder, HashingEmbedder
+from fixtures.counting import Counting
 
 RULE = KnowledgeItem.new(
     "rule", "phone case with screen protector", "electronic", source_splits=["train"]
 )
 QUERIES = ["\n".join(i.title for i in s.items) for s in load_sample().split("test")]
-
-
-class Counting(Embedder):
-    name = "hashing"
-
-    def __init__(self) -> None:
-        self.inner = HashingEmbedder()
-        self.dim = self.inner.dim
-        self.texts: list[str] = []
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        self.texts += list(texts)
-        return self.inner.embed_batch(texts)
 
 
 def _files(kb_dir: Path) -> dict[str, bytes]:

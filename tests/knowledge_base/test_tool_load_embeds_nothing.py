@@ -8,7 +8,6 @@ with a plain, uncached embedder does not run the model on known titles.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,29 +19,11 @@ from bundlekd.knowledge_base.distill.runner import distill
 from bundlekd.knowledge_base.grouping.memory import DomainMemory, memory_sessions
 from bundlekd.knowledge_base.kb import KnowledgeBase
 from bundlekd.knowledge_base.retrieval.item_memory import cache_file
-from bundlekd.llm.embeddings import Embedder, HashingEmbedder
+from bundlekd.llm.embeddings import HashingEmbedder
 from bundlekd.llm.known_vectors import KnownVectors
+from fixtures.counting import Counting
 
 MEMORY_ARRAYS = ("vectors", "pair_a", "pair_b", "pair_y", "in_bundle", "category_codes")
-
-
-class Counting(Embedder):
-    """The KB's embedder, recording every text it is asked to embed."""
-
-    name = "hashing"
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.dim = inner.dim
-        self.texts: list[str] = []
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        self.texts += list(texts)
-        return self.inner.embed_batch(texts)
 
 
 @pytest.fixture(autouse=True)
