@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from bundlekd.data.schema import Session
 from bundlekd.errors import ConfigError, DataError, KnowledgeBaseError
 from bundlekd.files import iter_jsonl
-from bundlekd.knowledge_base.distill.labelled import Provenance, is_feedback, labelled_exemplars
+from bundlekd.knowledge_base.distill.labelled import Provenance, labelled_exemplars
 from bundlekd.knowledge_base.grouping.memory import DomainMemory, MemorySession, memory_sessions
 from bundlekd.knowledge_base.grouping.recall import LabelledSessions
 from bundlekd.knowledge_base.grouping.scorers import scorer_from_json
@@ -35,7 +35,7 @@ from bundlekd.knowledge_base.grouping.tool_file import knowledge_drift, load_too
 from bundlekd.knowledge_base.index.base import NumpyIndex, VectorIndex
 from bundlekd.knowledge_base.retrieval.item_memory import ItemMemory
 from bundlekd.knowledge_base.retrieval.retriever import Retriever, Scored
-from bundlekd.knowledge_base.store.items import KnowledgeItem, row_error
+from bundlekd.knowledge_base.store.items import KnowledgeItem, labelled_by, row_error
 from bundlekd.knowledge_base.store.knowledge_store import (
     KNOWLEDGE_FILE,
     ItemDiff,
@@ -438,7 +438,7 @@ class KnowledgeBase:
         labelled = {
             (i.domain, s)
             for i in items
-            if i.status == "active" and is_feedback(i)
+            if i.status == "active" and labelled_by(i) is not None
             for s in i.source_session_ids
         }
         return {

@@ -103,7 +103,3 @@ def labelled_exemplars(session: Session, provenance: Provenance) -> list[Knowled
             )
         )
     return out
-
-
-def is_feedback(item: KnowledgeItem) -> bool:
-    return isinstance(item.stats.get("feedback"), dict)

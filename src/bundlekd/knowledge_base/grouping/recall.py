@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bundlekd.data.schema import Session
-from bundlekd.knowledge_base.store.items import KnowledgeItem
+from bundlekd.knowledge_base.store.items import KnowledgeItem, labelled_by
 
 #: (domain, the session's titles, normalised and sorted: a multiset, titles may repeat)
 Key = tuple[str, tuple[str, ...]]
@@ -52,7 +52,7 @@ class LabelledSessions:
             if (
                 item.kind == "exemplar"
                 and item.status == "active"
-                and isinstance(item.stats.get("feedback"), dict)
+                and labelled_by(item) is not None
             ):
                 for session_id in item.source_session_ids:
                     by_session[(item.domain, session_id)].append(item)
@@ -68,7 +68,7 @@ class LabelledSessions:
             )
             for item in exemplars:
                 members = tuple(_norm(str(t)) for t in item.stats.get("titles", []))
-                feedback = item.stats["feedback"]
+                feedback = labelled_by(item) or {}
                 bundles.append(
                     LabelledBundle(
                         members,

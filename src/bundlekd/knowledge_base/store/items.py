@@ -122,6 +122,13 @@ def _as_tuple(values: Iterable[str]) -> Any:
     return values if isinstance(values, str | bytes) else tuple(values)
 
 
+def labelled_by(item: KnowledgeItem) -> dict[str, Any] | None:
+    """Who labelled this exemplar (`stats.feedback`: source, author, at), None for knowledge
+    distilled from a data set."""
+    found = item.stats.get("feedback")
+    return found if isinstance(found, dict) else None
+
+
 def utc_now() -> str:
     """ISO-8601 UTC timestamp with a trailing Z, second precision."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from bundlekd.errors import KnowledgeBaseError
 from bundlekd.knowledge_base.index.base import VectorIndex
-from bundlekd.knowledge_base.store.items import KnowledgeItem
+from bundlekd.knowledge_base.store.items import KnowledgeItem, labelled_by
 from bundlekd.knowledge_base.store.knowledge_store import KnowledgeStore
 from bundlekd.knowledge_base.store.update import check_candidates, refresh_and_sync, sync_index
 from bundlekd.llm.embeddings import Embedder
@@ -100,22 +100,15 @@ def relabel_session(
     wanted = {item.id: item for item in new_items}
     with store.transaction(RELABEL_OP) as tx:
         refresh_and_sync(index, tx.items.values(), embedder)
+        replacement = min(wanted) if wanted else None
         for old in session_exemplars(tx.items, domain, session_id):
             if old.id in wanted:
                 continue
-            others = tuple(s for s in old.source_session_ids if s != session_id)
-            if others:  # shared with another session: only this session's claim goes
-                tx.put(old.replace(source_session_ids=others), "relabel", session=session_id)
+            if replacement is None:
+                tx.put(old.replace(status="removed", superseded_by=None), "remove")
             else:
-                replacement = min(wanted) if wanted else None
-                if replacement is None:
-                    tx.put(old.replace(status="removed", superseded_by=None), "remove")
-                else:
-                    tx.put(
-                        old.replace(status="superseded", superseded_by=replacement),
-                        "supersede",
-                        superseded_by=replacement,
-                    )
+                superseded = old.replace(status="superseded", superseded_by=replacement)
+                tx.put(superseded, "supersede", superseded_by=replacement)
             result.superseded.append(old.id)
         for item_id in sorted(wanted):
             existing = tx.items.get(item_id)
@@ -127,16 +120,15 @@ def relabel_session(
                 result.restored.append(item_id)
             elif session_id in existing.source_session_ids:
                 result.unchanged.append(item_id)
-            else:
-                # The same bundle text from another session: this session claims it too.
-                merged = (*existing.source_session_ids, session_id)
-                tx.put(existing.replace(source_session_ids=merged), "relabel", session=session_id)
-                result.unchanged.append(item_id)
+            else:  # labelled exemplars name their session in the text: not one of those
+                raise KnowledgeBaseError(
+                    f"item {item_id} is another session's exemplar ({existing.source_session_ids})"
+                )
         if tx.changed:
             sync_index(index, tx.items.values(), embedder)
             result.seq = max([store.last_seq(), *store.snapshots()]) + 1  # what commit takes
-        who = next((i.stats.get("feedback") for i in new_items), None)
-        by = f"{who.get('author')} ({who.get('source')})" if isinstance(who, dict) else None
+        who = next((labelled_by(i) for i in new_items), None)
+        by = f"{who.get('author')} ({who.get('source')})" if who is not None else None
         counts = {k: n for k, n in result.counts().items() if n}  # a readable `kb history`
         tx.summary = {"session": f"{domain}/{session_id}", **({"by": by} if by else {}), **counts}
     logger.info("kb feedback %s/%s: %s", domain, session_id, result.counts())
