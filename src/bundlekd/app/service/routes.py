@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from bundlekd.app.service.batcher import OverloadedError
 from bundlekd.app.service.errors import UnavailableError
 from bundlekd.app.service.explanations import ExplanationOut, explain_predictions, explainer
+from bundlekd.app.service.knowledge import KnowledgeService
 from bundlekd.app.service.limits import (
     LimitError,
     check_bundles_request,
@@ -233,7 +235,9 @@ async def _generate(state: ServiceState, mode: str, sessions: list[Session]) -> 
 async def add_knowledge(body: KnowledgeRequest, request: Request) -> KnowledgeResponse:
     state = _state(request)
     check_knowledge_request(body, state.settings)
-    result = await _write(state, "add", body.items, "re-send it (adding is idempotent)")
+    result = await _write(
+        state, lambda knowledge: knowledge.add(body.items), "re-send it (adding is idempotent)"
+    )
     writes = state.metrics.knowledge_writes
     for outcome in ("added", "merged", "unchanged"):
         writes.labels(outcome).inc(getattr(result, outcome))
@@ -253,15 +257,17 @@ async def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
     state = _state(request)
     runtime = _runtime(state)
     check_feedback_request(body, state.settings, runtime.domains(runtime.default_mode))
-    result = await _write(state, "feedback", body, "re-send it (the same label is a no-op)")
+    result = await _write(
+        state, lambda knowledge: knowledge.feedback(body), "re-send it (the same label is a no-op)"
+    )
     writes = state.metrics.knowledge_writes
     for outcome in ("added", "restored", "unchanged", "superseded"):
         writes.labels(outcome).inc(getattr(result, outcome))
     return result
 
 
-async def _write(state: ServiceState, method: str, payload: Any, resend: str) -> Any:
-    """One KB write on the write thread (bounded: 503 past max_pending_writes)."""
+async def _write(state: ServiceState, write: Callable[[KnowledgeService], Any], resend: str) -> Any:
+    """`write(knowledge)` on the KB write thread (bounded: 503 past max_pending_writes)."""
     settings = state.settings
     _runtime(state)
     if state.knowledge is None:
@@ -275,7 +281,7 @@ async def _write(state: ServiceState, method: str, payload: Any, resend: str) ->
     state.pending_writes += 1
     loop = asyncio.get_running_loop()
     try:
-        work = loop.run_in_executor(_kb_writes, getattr(state.knowledge, method), payload)
+        work = loop.run_in_executor(_kb_writes, write, state.knowledge)
         return await asyncio.wait_for(work, settings.request_timeout_s)
     except TimeoutError:
         raise UnavailableError(

@@ -153,10 +153,21 @@ class Transaction:
         self.changed = True
 
 
-#: The last parse of each knowledge.jsonl in this process, by path, with the file's stamp
-#: (mtime, size, inode): a store object opened after another one read or wrote the same
-#: state (a live service reopening its KB after a write) does not parse 3k rows again.
+#: The last parse of the few most recently read knowledge.jsonl files in this process, by
+#: path, with the file's stamp (mtime, size, inode): a store object opened after another one
+#: read or wrote the same state (a live service reopening its KB after a write) does not parse
+#: 3k rows again. Bounded: a study opens one KB per cell.
 _PARSED: dict[str, tuple[tuple[int, int, int], dict[str, KnowledgeItem]]] = {}
+_PARSED_KEPT = 4
+
+
+def _remember_parse(
+    path: Path, parsed: tuple[tuple[int, int, int], dict[str, KnowledgeItem]]
+) -> None:
+    _PARSED.pop(str(path), None)  # most recent last
+    while len(_PARSED) >= _PARSED_KEPT:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[str(path)] = parsed
 
 
 class KnowledgeStore:
@@ -242,7 +253,7 @@ class KnowledgeStore:
             except DataError as exc:
                 raise self._damaged(exc) from None
             self._cache = (stamp, items)
-            _PARSED[str(self.knowledge_path)] = self._cache
+            _remember_parse(self.knowledge_path, self._cache)
         return dict(self._cache[1])
 
     def _damaged(self, exc: DataError) -> DataError:
@@ -355,7 +366,7 @@ class KnowledgeStore:
             stamp = self._stamp()
             if stamp is not None:  # we just wrote it: no need to parse it again
                 self._cache = (stamp, dict(tx.items))
-                _PARSED[str(self.knowledge_path)] = self._cache
+                _remember_parse(self.knowledge_path, self._cache)
         if files and tx.files is not None:
             restored = restore_files(self.kb_dir, tx.files)
             tx.changes.append({"action": "files", **restored})
