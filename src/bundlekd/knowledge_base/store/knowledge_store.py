@@ -70,6 +70,7 @@ from bundlekd.knowledge_base.store.items import (
     row_error,
     utc_now,
 )
+from bundlekd.knowledge_base.store.parse_cache import recall_parse, remember_parse
 from bundlekd.knowledge_base.store.state import (
     current_files,
     knowledge_hash,
@@ -153,23 +154,6 @@ class Transaction:
         self.changed = True
 
 
-#: The last parse of the few most recently read knowledge.jsonl files in this process, by
-#: path, with the file's stamp (mtime, size, inode): a store object opened after another one
-#: read or wrote the same state (a live service reopening its KB after a write) does not parse
-#: 3k rows again. Bounded: a study opens one KB per cell.
-_PARSED: dict[str, tuple[tuple[int, int, int], dict[str, KnowledgeItem]]] = {}
-_PARSED_KEPT = 4
-
-
-def _remember_parse(
-    path: Path, parsed: tuple[tuple[int, int, int], dict[str, KnowledgeItem]]
-) -> None:
-    _PARSED.pop(str(path), None)  # most recent last
-    while len(_PARSED) >= _PARSED_KEPT:
-        _PARSED.pop(next(iter(_PARSED)))
-    _PARSED[str(path)] = parsed
-
-
 class KnowledgeStore:
     """File-backed knowledge store rooted at `kb_dir` (see the module docstring for the layout)."""
 
@@ -244,8 +228,8 @@ class KnowledgeStore:
         if stamp is None:
             return {}
         if self._cache is None or self._cache[0] != stamp:
-            shared = _PARSED.get(str(self.knowledge_path))
-            if shared is not None and shared[0] == stamp:  # another store object read it
+            shared = recall_parse(self.knowledge_path, stamp)
+            if shared is not None:  # another store object read it
                 self._cache = shared
                 return dict(shared[1])
             try:
@@ -253,7 +237,7 @@ class KnowledgeStore:
             except DataError as exc:
                 raise self._damaged(exc) from None
             self._cache = (stamp, items)
-            _remember_parse(self.knowledge_path, self._cache)
+            remember_parse(self.knowledge_path, self._cache)
         return dict(self._cache[1])
 
     def _damaged(self, exc: DataError) -> DataError:
@@ -366,7 +350,7 @@ class KnowledgeStore:
             stamp = self._stamp()
             if stamp is not None:  # we just wrote it: no need to parse it again
                 self._cache = (stamp, dict(tx.items))
-                _remember_parse(self.knowledge_path, self._cache)
+                remember_parse(self.knowledge_path, self._cache)
         if files and tx.files is not None:
             restored = restore_files(self.kb_dir, tx.files)
             tx.changes.append({"action": "files", **restored})
